@@ -1,0 +1,34 @@
+// Package backend defines the one seam between consoled and the machines whose
+// consoles it holds: a Dialer that opens a Conn. A Conn is a byte stream to
+// and from the machine's console plus Break. Backends never retry: the mux
+// owns connect, reconnect and backoff.
+package backend
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Conn is an open console connection. Read returns what the machine printed,
+// Write sends keystrokes, Break sends a serial BREAK (or the backend's
+// equivalent), Close releases everything the connection holds.
+//
+// Read is called from one goroutine; Write and Break may be called
+// concurrently with Read but not with each other (the mux serializes them).
+type Conn interface {
+	io.ReadWriteCloser
+	Break() error
+}
+
+// Dialer opens a connection to one console. It must honour ctx while
+// connecting; once it returns, the Conn's lifetime is governed by Close.
+type Dialer interface {
+	Dial(ctx context.Context) (Conn, error)
+	// Kind names the backend type for listings, e.g. "telnet".
+	Kind() string
+}
+
+// ErrBreakUnsupported is returned by Break when a backend has no way to send
+// one (e.g. an exec console with no break string configured).
+var ErrBreakUnsupported = errors.New("this console has no way to send BREAK")

@@ -1,0 +1,123 @@
+// Package exec is a console backend that runs a command in a pseudo-terminal
+// of a fixed size and treats the pty as the console: `ssh -tt admin@sw1`,
+// `ipmitool ... sol activate`, a vendor's console tool. When the command
+// exits the connection ends and the mux restarts it with backoff.
+//
+// A pty cannot carry a serial BREAK, so Break writes a configured byte string
+// the child understands (e.g. "\r~B" for ssh or ipmitool) and fails with
+// backend.ErrBreakUnsupported when none is configured.
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+
+	"consoled/backend"
+)
+
+// Dialer starts Command (argv) in a pty.
+type Dialer struct {
+	Command []string
+	Dir     string   // working directory; inherited when empty
+	Env     []string // extra KEY=VALUE entries added to consoled's environment
+	Rows    uint16   // pty size; 24x80 when zero
+	Cols    uint16
+	// BreakSeq is written on Break; empty means Break is refused.
+	BreakSeq []byte
+}
+
+// Kind implements backend.Dialer.
+func (d *Dialer) Kind() string { return "exec" }
+
+// Dial implements backend.Dialer: it starts the command.
+func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
+	if len(d.Command) == 0 {
+		return nil, errors.New("exec console has an empty command")
+	}
+	cmd := osexec.Command(d.Command[0], d.Command[1:]...)
+	cmd.Dir = d.Dir
+	cmd.Env = append(append(os.Environ(), "TERM=vt100"), d.Env...)
+	rows, cols := d.Rows, d.Cols
+	if rows == 0 {
+		rows = 24
+	}
+	if cols == 0 {
+		cols = 80
+	}
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
+	if err != nil {
+		return nil, fmt.Errorf("starting %q in a pty: %w", d.Command[0], err)
+	}
+	c := &conn{ptmx: ptmx, cmd: cmd, brk: d.BreakSeq, done: make(chan struct{})}
+	go func() {
+		c.waitErr = cmd.Wait()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+type conn struct {
+	ptmx *os.File
+	cmd  *osexec.Cmd
+	brk  []byte
+
+	done    chan struct{}
+	waitErr error
+
+	closeOnce sync.Once
+}
+
+// Read returns what the child printed. When the child has exited and its
+// output is drained the pty reports EIO; that becomes an error that says how
+// the command ended.
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.ptmx.Read(p)
+	if err != nil && n == 0 {
+		select {
+		case <-c.done:
+			if c.waitErr != nil {
+				return 0, fmt.Errorf("command %s: %w", c.cmd.Path, c.waitErr)
+			}
+			return 0, fmt.Errorf("command %s exited", c.cmd.Path)
+		case <-time.After(2 * time.Second):
+			return 0, fmt.Errorf("reading the pty of %s: %w", c.cmd.Path, err)
+		}
+	}
+	return n, nil
+}
+
+func (c *conn) Write(p []byte) (int, error) { return c.ptmx.Write(p) }
+
+func (c *conn) Break() error {
+	if len(c.brk) == 0 {
+		return fmt.Errorf("%w: set break in the exec block", backend.ErrBreakUnsupported)
+	}
+	_, err := c.ptmx.Write(c.brk)
+	return err
+}
+
+// Close hangs up the child's session (SIGHUP to its process group, as a
+// terminal hang-up would), then kills it if it has not gone within 2 s.
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() {
+		pgid := c.cmd.Process.Pid // pty.Start makes the child a session leader
+		_ = syscall.Kill(-pgid, syscall.SIGHUP)
+		_ = syscall.Kill(-pgid, syscall.SIGCONT)
+		select {
+		case <-c.done:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-c.done
+		}
+		c.ptmx.Close()
+	})
+	return nil
+}

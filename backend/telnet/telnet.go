@@ -1,0 +1,96 @@
+// Package telnet is a console backend that connects to a telnet server
+// (RFC 854): a terminal server port, qemu's -serial telnet:, a BMC's
+// telnet console. It negotiates BINARY and SUPPRESS-GO-AHEAD, strips every
+// IAC sequence from the data, doubles 0xFF on the way out, and sends BREAK
+// as IAC BRK, which terminal servers and qemu turn into a line break.
+package telnet
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"consoled/backend"
+)
+
+// Dialer connects to one telnet address, e.g. "127.0.0.1:4555" or "[::1]:4555".
+type Dialer struct {
+	Address string
+	// Timeout bounds the TCP connect; 10 s when zero.
+	Timeout time.Duration
+}
+
+// Kind implements backend.Dialer.
+func (d *Dialer) Kind() string { return "telnet" }
+
+// Dial implements backend.Dialer.
+func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
+	to := d.Timeout
+	if to == 0 {
+		to = 10 * time.Second
+	}
+	nd := net.Dialer{Timeout: to, KeepAlive: 30 * time.Second}
+	nc, err := nd.DialContext(ctx, "tcp", d.Address)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to telnet %s: %w", d.Address, err)
+	}
+	c := &conn{nc: nc}
+	if _, err := nc.Write(c.codec.Start()); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("negotiating telnet options with %s: %w", d.Address, err)
+	}
+	return c, nil
+}
+
+type conn struct {
+	nc    net.Conn
+	codec Codec
+	raw   [16 << 10]byte
+	reply []byte
+
+	wmu  sync.Mutex // serializes writes: replies (from Read), input, BREAK
+	wbuf []byte
+}
+
+// Read returns data bytes only; negotiation is answered inline.
+func (c *conn) Read(p []byte) (int, error) {
+	for {
+		n := min(len(p), len(c.raw))
+		n, err := c.nc.Read(c.raw[:n])
+		var data []byte
+		data, c.reply = c.codec.Decode(c.raw[:n], p[:0], c.reply[:0])
+		if len(c.reply) > 0 {
+			c.wmu.Lock()
+			_, werr := c.nc.Write(c.reply)
+			c.wmu.Unlock()
+			if werr != nil && err == nil {
+				err = fmt.Errorf("answering telnet negotiation: %w", werr)
+			}
+		}
+		if len(data) > 0 || err != nil {
+			return len(data), err
+		}
+	}
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = c.codec.Encode(c.wbuf[:0], p)
+	if _, err := c.nc.Write(c.wbuf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Break sends IAC BRK.
+func (c *conn) Break() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write([]byte{IAC, BRK})
+	return err
+}
+
+func (c *conn) Close() error { return c.nc.Close() }

@@ -1,0 +1,242 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+var userSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "keys"}, {Name: "keys_file"}},
+}
+
+func (p *parser) user(b *hcl.Block) User {
+	u := User{Name: b.Labels[0]}
+	content, diags := b.Body.Content(userSchema)
+	p.diags = append(p.diags, diags...)
+	if a, ok := content.Attributes["keys"]; ok {
+		var keys []string
+		p.strList(a.Expr, &keys)
+		for _, k := range keys {
+			pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(k))
+			if err != nil {
+				p.errorf(a.Expr.Range(), "Invalid public key", "user %q: %q: %v", u.Name, abbrev(k), err)
+				continue
+			}
+			u.Keys = append(u.Keys, pk)
+		}
+	}
+	if a, ok := content.Attributes["keys_file"]; ok {
+		var file string
+		p.str(a.Expr, &file)
+		keys, err := ReadAuthorizedKeys(p.path(file))
+		if err != nil {
+			p.errorf(a.Expr.Range(), "Cannot read keys_file", "user %q: %v", u.Name, err)
+		}
+		u.Keys = append(u.Keys, keys...)
+	}
+	return u
+}
+
+// ReadAuthorizedKeys parses a file in OpenSSH authorized_keys format
+// (comments and blank lines allowed). Options before a key are ignored.
+func ReadAuthorizedKeys(path string) ([]gossh.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var keys []gossh.PublicKey
+	for lineNo, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return keys, fmt.Errorf("%s:%d: %w", path, lineNo+1, err)
+		}
+		keys = append(keys, pk)
+	}
+	return keys, nil
+}
+
+func abbrev(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "..."
+	}
+	return s
+}
+
+var consoleSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "telnet"}, {Type: "exec"}, {Type: "demo"}, {Type: "log"},
+	},
+}
+
+var (
+	telnetSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "address", Required: true}}}
+	execSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "command", Required: true}, {Name: "dir"}, {Name: "break"}, {Name: "rows"}, {Name: "cols"},
+	}}
+	logSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "max_size"}, {Name: "keep"}}}
+)
+
+func (p *parser) console(b *hcl.Block) (Console, bool) {
+	c := Console{Name: b.Labels[0], Log: LogOptions{MaxSize: DefaultMaxSize, Keep: DefaultKeep}}
+	content, diags := b.Body.Content(consoleSchema)
+	p.diags = append(p.diags, diags...)
+	if content == nil {
+		return c, false
+	}
+	var backendRange *hcl.Range
+	for _, sb := range content.Blocks {
+		if sb.Type == "log" {
+			p.logOpts(sb, &c.Log)
+			continue
+		}
+		if backendRange != nil {
+			p.errorf(sb.DefRange, "More than one backend", "console %q already has a backend at %s; a console has exactly one of telnet, exec, demo", c.Name, backendRange)
+			continue
+		}
+		r := sb.DefRange
+		backendRange = &r
+		c.Kind = sb.Type
+		switch sb.Type {
+		case "telnet":
+			c.Telnet = p.telnet(sb)
+		case "exec":
+			c.Exec = p.exec(sb)
+		case "demo":
+			_, d := sb.Body.Content(&hcl.BodySchema{})
+			p.diags = append(p.diags, d...)
+			c.Demo = &Demo{}
+		}
+	}
+	if backendRange == nil {
+		p.errorf(b.DefRange, "Console without a backend", "console %q needs one of: telnet { address = \"host:port\" }, exec { command = [...] }, demo {}", c.Name)
+		return c, false
+	}
+	return c, true
+}
+
+func (p *parser) telnet(b *hcl.Block) *Telnet {
+	t := &Telnet{}
+	content, diags := b.Body.Content(telnetSchema)
+	p.diags = append(p.diags, diags...)
+	if a, ok := content.Attributes["address"]; ok {
+		p.str(a.Expr, &t.Address)
+		if _, port, err := splitHostPort(t.Address); err != nil || port == "" {
+			p.errorf(a.Expr.Range(), "Invalid address", "telnet address %q: want host:port, e.g. \"127.0.0.1:4555\" or \"[::1]:4555\"", t.Address)
+		}
+	}
+	return t
+}
+
+func (p *parser) exec(b *hcl.Block) *Exec {
+	e := &Exec{}
+	content, diags := b.Body.Content(execSchema)
+	p.diags = append(p.diags, diags...)
+	for name, a := range content.Attributes {
+		switch name {
+		case "command":
+			p.strList(a.Expr, &e.Command)
+			if len(e.Command) == 0 || e.Command[0] == "" {
+				p.errorf(a.Expr.Range(), "Empty command", "exec needs a command, e.g. [\"ssh\", \"-tt\", \"admin@sw1\"]")
+			}
+		case "dir":
+			p.str(a.Expr, &e.Dir)
+			e.Dir = p.path(e.Dir)
+		case "break":
+			var s string
+			p.str(a.Expr, &s)
+			e.Break = []byte(s)
+		case "rows":
+			p.intRange(a.Expr, &e.Rows, 1, 1000)
+		case "cols":
+			p.intRange(a.Expr, &e.Cols, 1, 1000)
+		}
+	}
+	return e
+}
+
+func (p *parser) logOpts(b *hcl.Block, o *LogOptions) {
+	content, diags := b.Body.Content(logSchema)
+	p.diags = append(p.diags, diags...)
+	if a, ok := content.Attributes["max_size"]; ok {
+		var s string
+		p.str(a.Expr, &s)
+		n, err := ParseSize(s)
+		switch {
+		case err != nil:
+			p.errorf(a.Expr.Range(), "Invalid size", "%v", err)
+		case n < 4096:
+			p.errorf(a.Expr.Range(), "Invalid size", "max_size %q is below the minimum of 4KiB", s)
+		default:
+			o.MaxSize = n
+		}
+	}
+	if a, ok := content.Attributes["keep"]; ok {
+		p.intRange(a.Expr, &o.Keep, 0, 1000)
+	}
+}
+
+// str evaluates a constant string expression into dst.
+func (p *parser) str(expr hcl.Expression, dst *string) {
+	v := p.value(expr, cty.String)
+	if v != cty.NilVal {
+		*dst = v.AsString()
+	}
+}
+
+func (p *parser) strList(expr hcl.Expression, dst *[]string) {
+	v := p.value(expr, cty.List(cty.String))
+	if v == cty.NilVal {
+		return
+	}
+	for _, e := range v.AsValueSlice() {
+		if e.IsNull() {
+			p.errorf(expr.Range(), "Invalid value", "list elements must be strings, not null")
+			return
+		}
+		*dst = append(*dst, e.AsString())
+	}
+}
+
+func (p *parser) intRange(expr hcl.Expression, dst *int, lo, hi int) {
+	v := p.value(expr, cty.Number)
+	if v == cty.NilVal {
+		return
+	}
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	if !bf.IsInt() || acc != 0 || n < int64(lo) || n > int64(hi) {
+		p.errorf(expr.Range(), "Invalid number", "want a whole number from %d to %d", lo, hi)
+		return
+	}
+	*dst = int(n)
+}
+
+// value evaluates expr with no variables and converts it to ty; on failure
+// it records a diagnostic and returns cty.NilVal.
+func (p *parser) value(expr hcl.Expression, ty cty.Type) cty.Value {
+	v, diags := expr.Value(nil)
+	p.diags = append(p.diags, diags...)
+	if diags.HasErrors() {
+		return cty.NilVal
+	}
+	cv, err := convert.Convert(v, ty)
+	if err != nil || cv.IsNull() || !cv.IsWhollyKnown() {
+		msg := "null"
+		if err != nil {
+			msg = err.Error()
+		}
+		p.errorf(expr.Range(), "Invalid value", "want %s: %s", ty.FriendlyName(), msg)
+		return cty.NilVal
+	}
+	return cv
+}

@@ -1,0 +1,208 @@
+// Package config loads consoled's HCL configuration (see
+// conserver.hcl.example at the repository root). Every error is an
+// hcl.Diagnostic whose Subject is the offending range, so messages name
+// file:line:column. Relative paths are resolved against the config file's
+// directory.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Config is a validated configuration.
+type Config struct {
+	File    string // the file it came from
+	Listen  string // SSH listen address
+	HostKey string // path of the SSH host key (generated if missing)
+	LogDir  string
+	Escape  []byte // the escape prefix as bytes, e.g. {0x05, 'c'} for "^Ec"
+
+	Users    []User
+	Consoles []Console
+}
+
+// User is a person who may log in.
+type User struct {
+	Name string
+	Keys []gossh.PublicKey
+}
+
+// Console is one console and its backend. Exactly one of the backend
+// pointers is set; Kind names it.
+type Console struct {
+	Name   string
+	Kind   string // "telnet", "exec" or "demo"
+	Telnet *Telnet
+	Exec   *Exec
+	Demo   *Demo
+	Log    LogOptions
+}
+
+// Telnet is a telnet backend.
+type Telnet struct {
+	Address string
+}
+
+// Exec is a command run in a pty.
+type Exec struct {
+	Command []string
+	Dir     string
+	Break   []byte
+	Rows    int
+	Cols    int
+}
+
+// Demo is the built-in simulated machine.
+type Demo struct{}
+
+// LogOptions bound one console's log.
+type LogOptions struct {
+	MaxSize int64
+	Keep    int
+}
+
+// Defaults for settings a config leaves out.
+const (
+	DefaultListen  = "127.0.0.1:2222"
+	DefaultHostKey = "state/ssh_host_ed25519_key"
+	DefaultLogDir  = "logs"
+	DefaultEscape  = "^Ec"
+	DefaultMaxSize = 64 << 20
+	DefaultKeep    = 10
+)
+
+// Load reads and validates a config file.
+func Load(path string) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return Parse(src, path, filepath.Dir(abs))
+}
+
+// Parse validates config source. filename is used in messages; dir is where
+// relative paths are resolved.
+func Parse(src []byte, filename, dir string) (*Config, hcl.Diagnostics) {
+	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	p := &parser{dir: dir}
+	cfg := p.root(f.Body)
+	cfg.File = filename
+	if p.diags.HasErrors() {
+		return nil, p.diags
+	}
+	return cfg, p.diags
+}
+
+type parser struct {
+	dir   string
+	diags hcl.Diagnostics
+}
+
+func (p *parser) errorf(rng hcl.Range, summary, format string, a ...any) {
+	r := rng
+	p.diags = append(p.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary,
+		Detail: fmt.Sprintf(format, a...), Subject: &r})
+}
+
+func (p *parser) path(s string) string {
+	if s == "" || filepath.IsAbs(s) {
+		return s
+	}
+	return filepath.Join(p.dir, s)
+}
+
+var rootSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "user", LabelNames: []string{"name"}},
+		{Type: "console", LabelNames: []string{"name"}},
+	},
+}
+
+func (p *parser) root(body hcl.Body) *Config {
+	cfg := &Config{Listen: DefaultListen, HostKey: DefaultHostKey, LogDir: DefaultLogDir}
+	content, diags := body.Content(rootSchema)
+	p.diags = append(p.diags, diags...)
+	escape := DefaultEscape
+	var escRange hcl.Range
+	if content == nil {
+		return cfg
+	}
+	for name, a := range content.Attributes {
+		switch name {
+		case "listen":
+			p.str(a.Expr, &cfg.Listen)
+		case "host_key":
+			p.str(a.Expr, &cfg.HostKey)
+		case "log_dir":
+			p.str(a.Expr, &cfg.LogDir)
+		case "escape":
+			p.str(a.Expr, &escape)
+			escRange = a.Expr.Range()
+		}
+	}
+	cfg.HostKey, cfg.LogDir = p.path(cfg.HostKey), p.path(cfg.LogDir)
+	esc, err := ParseEscape(escape)
+	if err != nil {
+		p.errorf(escRange, "Invalid escape", "%v", err)
+	}
+	cfg.Escape = esc
+
+	seenUser := map[string]hcl.Range{}
+	seenConsole := map[string]hcl.Range{}
+	for _, b := range content.Blocks {
+		name, nameRange := b.Labels[0], b.LabelRanges[0]
+		switch b.Type {
+		case "user":
+			if prev, dup := seenUser[name]; dup {
+				p.errorf(nameRange, "Duplicate user", "user %q is already defined at %s", name, prev)
+				continue
+			}
+			seenUser[name] = nameRange
+			cfg.Users = append(cfg.Users, p.user(b))
+		case "console":
+			if prev, dup := seenConsole[name]; dup {
+				p.errorf(nameRange, "Duplicate console", "console %q is already defined at %s", name, prev)
+				continue
+			}
+			seenConsole[name] = nameRange
+			if !validName(name) {
+				p.errorf(nameRange, "Invalid console name", "%q: use letters, digits, '.', '-' and '_' only, not starting with '-' or '.'", name)
+				continue
+			}
+			if c, ok := p.console(b); ok {
+				cfg.Consoles = append(cfg.Consoles, c)
+			}
+		}
+	}
+	return cfg
+}
+
+// validName keeps console names safe as file names and as SSH arguments.
+func validName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' || s[0] == '.' {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

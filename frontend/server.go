@@ -1,0 +1,254 @@
+// Package frontend is consoled's SSH server: it authenticates people by
+// public key, routes the command line ("list", "help", or a console name)
+// and attaches sessions to consoles in the mux. It knows consoles only
+// through the mux package.
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/mux"
+)
+
+// Registry is the set of consoles the server offers.
+type Registry interface {
+	Console(name string) (*mux.Console, bool)
+	Consoles() []*mux.Console
+}
+
+// Options configure a Server.
+type Options struct {
+	Consoles  Registry
+	Keys      *Keyring
+	HostKey   gossh.Signer
+	Escape    []byte // e.g. {0x05, 'c'} for ^Ec
+	EscapeStr string // how Escape is shown to people, e.g. "^Ec"
+	Logger    *slog.Logger
+}
+
+// ErrShutdown is the cause sessions see when consoled stops.
+var ErrShutdown = errors.New("consoled is shutting down")
+
+// Server is the SSH frontend.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	keys atomic.Pointer[Keyring]
+	ssh  *ssh.Server
+
+	ctx    context.Context // cancelled with a cause on shutdown
+	cancel context.CancelCauseFunc
+
+	mu       sync.Mutex
+	closing  bool
+	sessions sync.WaitGroup
+}
+
+// New returns a server; call Serve to accept connections.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.EscapeStr == "" {
+		opts.EscapeStr = caret(opts.Escape)
+	}
+	s := &Server{opts: opts, log: opts.Logger}
+	s.keys.Store(opts.Keys)
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s.ssh = &ssh.Server{
+		Handler:          s.guard(s.route),
+		PublicKeyHandler: s.publicKeyHandler,
+		HostSigners:      []ssh.Signer{opts.HostKey},
+		Version:          "consoled",
+		// No forwarding callbacks and no subsystems: port, agent and X11
+		// forwarding and sftp are all refused.
+	}
+	return s
+}
+
+// SetKeys replaces the keyring (on config reload).
+func (s *Server) SetKeys(k *Keyring) { s.keys.Store(k) }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.ssh.Serve(ln)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, tells every attached session why it ends, and
+// waits for them (or ctx) before closing connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.cancel(ErrShutdown)
+	done := make(chan struct{})
+	go func() { s.sessions.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return s.ssh.Close()
+}
+
+// guard is the outermost middleware: it tracks the session for shutdown and
+// turns a panic in one session into an error for that session only.
+func (s *Server) guard(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			fmt.Fprintf(sess.Stderr(), "consoled: %v\n", ErrShutdown)
+			sess.Exit(1)
+			return
+		}
+		s.sessions.Add(1)
+		s.mu.Unlock()
+		defer s.sessions.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("session panicked", "panic", r, "stack", string(debug.Stack()))
+				fmt.Fprintf(sess.Stderr(), "consoled: internal error\n")
+				sess.Exit(255)
+			}
+		}()
+		next(sess)
+	}
+}
+
+// session is what a command handler gets.
+type session struct {
+	ssh.Session
+	user string
+	args []string
+	// ctx ends when the client goes or the server shuts down; its cause
+	// says which.
+	ctx context.Context
+}
+
+func (s *Server) route(sess ssh.Session) {
+	user, _ := sess.Context().Value(userKey).(string)
+	if user == "" { // cannot happen: every login passed publicKeyHandler
+		sess.Exit(1)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(sess.Context())
+	defer cancel(nil)
+	stop := context.AfterFunc(s.ctx, func() { cancel(context.Cause(s.ctx)) })
+	defer stop()
+	ss := &session{Session: sess, user: user, args: sess.Command(), ctx: ctx}
+	code := s.dispatch(ss)
+	sess.Exit(code)
+}
+
+// dispatch runs the command line and returns the exit status.
+func (s *Server) dispatch(ss *session) int {
+	if len(ss.args) == 0 {
+		s.help(ss)
+		return 0
+	}
+	switch ss.args[0] {
+	case "list":
+		return s.list(ss)
+	case "help", "-h", "--help":
+		s.help(ss)
+		return 0
+	case "attach", "console":
+		if len(ss.args) < 2 {
+			fmt.Fprintf(ss.Stderr(), "usage: %s NAME\n", ss.args[0])
+			return 2
+		}
+		ss.args = ss.args[1:]
+	}
+	con, ok := s.opts.Consoles.Console(ss.args[0])
+	if !ok {
+		fmt.Fprintf(ss.Stderr(), "consoled: no console or command %q; try 'list' or 'help'\n", ss.args[0])
+		return 2
+	}
+	return s.attach(ss, con)
+}
+
+func (s *Server) help(ss *session) {
+	nl := "\n"
+	if _, _, pty := ss.Pty(); pty {
+		nl = "\r\n"
+	}
+	lines := []string{
+		"consoled: serial consoles over SSH",
+		"",
+		"  ssh -t console@HOST NAME     interactive console NAME (" + s.opts.EscapeStr + "? inside for escapes)",
+		"  ssh console@HOST NAME        raw bytes in and out, for scripts (no escapes)",
+		"  ssh console@HOST list        consoles: name backend state writer viewers [problem]",
+		"  ssh console@HOST help        this text",
+		"",
+	}
+	for _, l := range lines {
+		io.WriteString(ss, l+nl)
+	}
+	s.writeList(ss, nl)
+}
+
+func (s *Server) list(ss *session) int {
+	if len(ss.args) > 1 {
+		fmt.Fprintf(ss.Stderr(), "usage: list\n")
+		return 2
+	}
+	s.writeList(ss, "\n")
+	return 0
+}
+
+func (s *Server) writeList(w io.Writer, nl string) {
+	cons := s.opts.Consoles.Consoles()
+	sort.Slice(cons, func(i, j int) bool { return cons[i].Name() < cons[j].Name() })
+	width := 4
+	for _, c := range cons {
+		width = max(width, len(c.Name()))
+	}
+	for _, c := range cons {
+		st := c.Status()
+		writer := st.Writer
+		if writer == "" {
+			writer = "-"
+		}
+		line := fmt.Sprintf("%-*s %-7s %-10s %-10s %d", width, st.Name, st.Kind, st.State, writer, st.Viewers)
+		if st.State != mux.StateUp && st.Err != nil {
+			line += fmt.Sprintf("  since %s: %v", st.Since.UTC().Format(time.RFC3339), st.Err)
+		}
+		if st.LogErr != nil {
+			line += fmt.Sprintf("  LOG NOT WRITTEN: %v", st.LogErr)
+		}
+		io.WriteString(w, line+nl)
+	}
+}
+
+// caret shows bytes in caret notation: {0x05,'c'} -> "^Ec".
+func caret(b []byte) string {
+	var out []byte
+	for _, c := range b {
+		switch {
+		case c < 0x20:
+			out = append(out, '^', c+'@')
+		case c == 0x7f:
+			out = append(out, '^', '?')
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}

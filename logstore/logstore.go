@@ -1,0 +1,220 @@
+// Package logstore records a console's output to disk, byte for byte, with
+// size-based rotation.
+//
+// # Format
+//
+// The current log of console NAME is DIR/NAME.log. It holds exactly the bytes
+// the machine printed, in order, plus event marks that consoled adds. A mark
+// is always a line of its own:
+//
+//	[-- consoled: console up 2026-11-23T10:00:00Z --]
+//
+// When the console is mid-line at the time of an event, a "\n" is written
+// before the mark so the mark still starts a line. Times are UTC, RFC 3339.
+//
+// # Rotation
+//
+// When writing would take NAME.log past MaxSize, NAME.log becomes
+// NAME.log.1, NAME.log.1 becomes NAME.log.2 and so on; NAME.log.Keep is the
+// oldest kept. Writes go straight to the file (no user-space buffer), so a
+// byte is in the kernel's page cache as soon as Write returns and survives a
+// crash of consoled.
+//
+// # Failure policy
+//
+// Recording never stops the console: when a write fails (disk full, I/O
+// error) the bytes are counted as lost, Err reports the failure, and the
+// first successful write afterwards is preceded by a mark that says how many
+// bytes are missing and why.
+package logstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Options bound the disk one console's log uses.
+type Options struct {
+	MaxSize int64 // rotate before the current file would exceed this; 64 MiB when zero
+	Keep    int   // rotated files kept (NAME.log.1 .. NAME.log.Keep)
+}
+
+// DefaultMaxSize is used when Options.MaxSize is zero.
+const DefaultMaxSize = 64 << 20
+
+// Log is one console's log. Its methods are safe for concurrent use.
+type Log struct {
+	path string
+	opts Options
+
+	mu      sync.Mutex
+	f       *os.File
+	size    int64
+	midLine bool  // the last byte written was not '\n'
+	failed  error // the last write error, until a write succeeds
+	lost    int64 // bytes not recorded since failed was set
+}
+
+// Open opens (appending) or creates dir/name.log.
+func Open(dir, name string, opts Options) (*Log, error) {
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating log directory: %w", err)
+	}
+	l := &Log{path: filepath.Join(dir, name+".log"), opts: opts}
+	if err := l.open(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Path is the current log file.
+func (l *Log) Path() string { return l.path }
+
+func (l *Log) open() error {
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("opening log: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("opening log: %w", err)
+	}
+	l.f, l.size, l.midLine = f, st.Size(), false
+	if l.size > 0 {
+		last := make([]byte, 1)
+		if r, err := os.Open(l.path); err == nil {
+			if _, err := r.ReadAt(last, l.size-1); err == nil {
+				l.midLine = last[0] != '\n'
+			}
+			r.Close()
+		}
+	}
+	return nil
+}
+
+// Write records console output. It always reports success to the caller:
+// a failure is kept in Err and marked in the log once writing works again.
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.write(p)
+	return len(p), nil
+}
+
+// Mark writes an event line, e.g. Mark("console up", now).
+func (l *Log) Mark(event string, t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.write(MarkLine(event, t, l.midLine))
+}
+
+// MarkLine formats an event mark as it appears in the log. midLine adds the
+// leading newline that puts the mark on its own line.
+func MarkLine(event string, t time.Time, midLine bool) []byte {
+	var b []byte
+	if midLine {
+		b = append(b, '\n')
+	}
+	return fmt.Appendf(b, "[-- consoled: %s %s --]\n", event, t.UTC().Format(time.RFC3339))
+}
+
+// write is called with mu held.
+func (l *Log) write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if l.f == nil {
+		if err := l.open(); err != nil {
+			l.fail(err, len(p))
+			return
+		}
+	}
+	if l.failed != nil {
+		gap := fmt.Sprintf("log gap: %d bytes not recorded: %v", l.lost, l.failed)
+		l.failed, l.lost = nil, 0
+		l.write(MarkLine(gap, time.Now(), l.midLine))
+		if l.failed != nil {
+			l.fail(l.failed, len(p))
+			return
+		}
+	}
+	if l.size > 0 && l.size+int64(len(p)) > l.opts.MaxSize {
+		if err := l.rotate(); err != nil {
+			l.fail(err, len(p))
+			return
+		}
+	}
+	n, err := l.f.Write(p)
+	l.size += int64(n)
+	if n > 0 {
+		l.midLine = p[n-1] != '\n'
+	}
+	if err != nil {
+		l.fail(fmt.Errorf("writing %s: %w", l.path, err), len(p)-n)
+	}
+}
+
+func (l *Log) fail(err error, lost int) {
+	if l.failed == nil {
+		l.failed = err
+	}
+	l.lost += int64(lost)
+}
+
+// rotate shifts NAME.log.(k) to NAME.log.(k+1), drops the oldest, and starts
+// an empty NAME.log. Called with mu held.
+func (l *Log) rotate() error {
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("closing %s for rotation: %w", l.path, err)
+	}
+	l.f = nil
+	if l.opts.Keep <= 0 {
+		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("rotating %s: %w", l.path, err)
+		}
+	} else {
+		_ = os.Remove(l.rotated(l.opts.Keep))
+		for k := l.opts.Keep - 1; k >= 1; k-- {
+			if err := os.Rename(l.rotated(k), l.rotated(k+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("rotating %s: %w", l.path, err)
+			}
+		}
+		if err := os.Rename(l.path, l.rotated(1)); err != nil {
+			return fmt.Errorf("rotating %s: %w", l.path, err)
+		}
+	}
+	return l.open()
+}
+
+func (l *Log) rotated(k int) string { return l.path + "." + strconv.Itoa(k) }
+
+// Err reports the write failure that is losing bytes right now, if any.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
+}
+
+// Close closes the file. Writes after Close reopen it.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+var _ io.Writer = (*Log)(nil)

@@ -1,0 +1,238 @@
+package mux
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"consoled/backend"
+)
+
+// Item is one piece of what a client is sent: console output (Data) or a
+// console event (Notice, e.g. "console down: EOF").
+type Item struct {
+	Data   []byte
+	Notice string
+}
+
+// Client is one attached viewer or writer.
+type Client struct {
+	c     *Console
+	Who   string // user name
+	From  string // where from, e.g. the SSH client's address
+	Since time.Time
+
+	// guarded by c.mu
+	queue  []Item
+	queued int
+	cause  error
+
+	notify chan struct{} // cap 1: something was queued
+	done   chan struct{} // closed when detached
+}
+
+// Attach adds a client. It becomes the writer if wantWrite and nobody else
+// writes; Client.Writer says which it got.
+func (c *Console) Attach(who, from string, wantWrite bool) *Client {
+	cl := &Client{c: c, Who: who, From: from, Since: time.Now(),
+		notify: make(chan struct{}, 1), done: make(chan struct{})}
+	c.mu.Lock()
+	c.clients[cl] = struct{}{}
+	mode := "ro"
+	if wantWrite && c.writer == nil {
+		c.writer = cl
+		mode = "rw"
+	}
+	c.mu.Unlock()
+	c.cfg.Log.Mark(fmt.Sprintf("%s attached %s from %s", who, mode, from), time.Now())
+	return cl
+}
+
+// push queues it unless that would exceed limit bytes; called with c.mu held.
+func (cl *Client) push(it Item, limit int) bool {
+	n := len(it.Data) + len(it.Notice)
+	if cl.queued+n > limit {
+		return false
+	}
+	cl.queue = append(cl.queue, it)
+	cl.queued += n
+	select {
+	case cl.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// removeLocked detaches cl with cause; called with c.mu held.
+func (c *Console) removeLocked(cl *Client, cause error) {
+	if _, ok := c.clients[cl]; !ok {
+		return
+	}
+	delete(c.clients, cl)
+	if c.writer == cl {
+		c.writer = nil
+	}
+	cl.cause = cause
+	cl.queue, cl.queued = nil, 0
+	close(cl.done)
+	// Mark takes only the log's own lock, so marking under c.mu is safe.
+	if cause == ErrDetached {
+		c.cfg.Log.Mark(fmt.Sprintf("%s detached", cl.Who), time.Now())
+		return
+	}
+	c.cfg.Logger.Info("client cut off", "user", cl.Who, "from", cl.From, "cause", cause)
+	c.cfg.Log.Mark(fmt.Sprintf("%s cut off: %v", cl.Who, cause), time.Now())
+}
+
+// Next waits for output and returns everything queued so far, oldest first.
+// It fails with the detach cause once the client is detached, or ctx's error.
+func (cl *Client) Next(ctx context.Context) ([]Item, error) {
+	for {
+		cl.c.mu.Lock()
+		if cl.cause != nil {
+			err := cl.cause
+			cl.c.mu.Unlock()
+			return nil, err
+		}
+		if len(cl.queue) > 0 {
+			items := cl.queue
+			cl.queue, cl.queued = nil, 0
+			cl.c.mu.Unlock()
+			return items, nil
+		}
+		cl.c.mu.Unlock()
+		select {
+		case <-cl.notify:
+		case <-cl.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Done is closed when the client has been detached; Cause says why.
+func (cl *Client) Done() <-chan struct{} { return cl.done }
+
+// Cause is why the client was detached, nil while attached.
+func (cl *Client) Cause() error {
+	cl.c.mu.Lock()
+	defer cl.c.mu.Unlock()
+	return cl.cause
+}
+
+// Writer reports whether the client has write access.
+func (cl *Client) Writer() bool {
+	cl.c.mu.Lock()
+	defer cl.c.mu.Unlock()
+	return cl.c.writer == cl
+}
+
+// WriterName is who has write access now, "" if nobody.
+func (cl *Client) WriterName() string {
+	cl.c.mu.Lock()
+	defer cl.c.mu.Unlock()
+	if cl.c.writer == nil {
+		return ""
+	}
+	return cl.c.writer.Who
+}
+
+// Write sends keystrokes to the machine. Only the writer may.
+func (cl *Client) Write(p []byte) (n int, err error) {
+	err = cl.withConn(func(conn backend.Conn) error {
+		n, err = conn.Write(p)
+		return err
+	})
+	return n, err
+}
+
+// Break sends a BREAK to the machine. Only the writer may.
+func (cl *Client) Break() error {
+	err := cl.withConn(func(conn backend.Conn) error { return conn.Break() })
+	if err == nil {
+		cl.c.cfg.Log.Mark(fmt.Sprintf("%s sent BREAK", cl.Who), time.Now())
+	}
+	return err
+}
+
+// withConn runs f on the backend connection if cl is the writer and the
+// console is up, serialized with other writes.
+func (cl *Client) withConn(f func(backend.Conn) error) error {
+	c := cl.c
+	c.mu.Lock()
+	if c.writer != cl {
+		c.mu.Unlock()
+		return ErrReadOnly
+	}
+	conn := c.conn
+	c.mu.Unlock()
+	if conn == nil {
+		return ErrNotUp
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return f(conn)
+}
+
+// TakeWrite gives cl write access: if nobody writes, or if force is set (the
+// previous writer becomes a viewer). It returns the previous writer's name
+// when one was displaced, and ErrReadOnly when not forced and taken.
+func (cl *Client) TakeWrite(force bool) (displaced string, err error) {
+	c := cl.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.writer == cl:
+		return "", nil
+	case c.writer != nil && !force:
+		return "", fmt.Errorf("%w (%s)", ErrReadOnly, c.writer.Who)
+	case c.writer != nil:
+		displaced = c.writer.Who
+		c.writer.push(Item{Notice: fmt.Sprintf("write access taken over by %s; you are now read-only", cl.Who)}, c.cfg.ClientBuffer)
+	}
+	c.writer = cl
+	c.cfg.Log.Mark(fmt.Sprintf("%s took write access", cl.Who), time.Now())
+	return displaced, nil
+}
+
+// DropWrite makes cl a viewer.
+func (cl *Client) DropWrite() {
+	c := cl.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writer == cl {
+		c.writer = nil
+		c.cfg.Log.Mark(fmt.Sprintf("%s gave up write access", cl.Who), time.Now())
+	}
+}
+
+// Close detaches the client.
+func (cl *Client) Close() {
+	cl.c.mu.Lock()
+	defer cl.c.mu.Unlock()
+	cl.c.removeLocked(cl, ErrDetached)
+}
+
+// ClientInfo describes an attached client for "who is on this console".
+type ClientInfo struct {
+	Who    string
+	From   string
+	Since  time.Time
+	Writer bool
+}
+
+// Clients lists the attached clients, the writer first.
+func (c *Console) Clients() []ClientInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]ClientInfo, 0, len(c.clients))
+	for cl := range c.clients {
+		ci := ClientInfo{Who: cl.Who, From: cl.From, Since: cl.Since, Writer: cl == c.writer}
+		if ci.Writer {
+			out = append([]ClientInfo{ci}, out...)
+		} else {
+			out = append(out, ci)
+		}
+	}
+	return out
+}

@@ -1,0 +1,261 @@
+package mux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"consoled/backend"
+	"consoled/logstore"
+)
+
+// State is where a console's backend connection stands.
+type State string
+
+// Connection states reported by Status.
+const (
+	StateConnecting State = "connecting"
+	StateUp         State = "up"
+	StateDown       State = "down"
+)
+
+// Errors a client sees.
+var (
+	ErrReadOnly = errors.New("read-only: another user has write access")
+	ErrNotUp    = errors.New("console is not connected")
+	ErrTooSlow  = errors.New("output was not being read fast enough; disconnected so the console is not held up")
+	ErrDetached = errors.New("detached")
+)
+
+// Config describes one console.
+type Config struct {
+	Name   string
+	Dialer backend.Dialer
+	Log    *logstore.Log
+	Logger *slog.Logger
+
+	MinBackoff time.Duration // first retry delay; 1 s when zero
+	MaxBackoff time.Duration // cap on the retry delay; 60 s when zero
+	// StableAfter is how long a connection must last for the backoff to
+	// start again from MinBackoff; 10 s when zero.
+	StableAfter time.Duration
+	// ClientBuffer bounds the bytes queued for one client; 512 KiB when zero.
+	ClientBuffer int
+}
+
+// Console is one console and the clients attached to it.
+type Console struct {
+	cfg Config
+
+	mu       sync.Mutex
+	state    State
+	since    time.Time
+	lastErr  error
+	conn     backend.Conn
+	clients  map[*Client]struct{}
+	writer   *Client
+	bytesIn  uint64
+	attempts int
+
+	wmu sync.Mutex // serializes Write and Break on conn
+}
+
+// New returns a console; call Run to connect it.
+func New(cfg Config) *Console {
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 60 * time.Second
+	}
+	if cfg.StableAfter <= 0 {
+		cfg.StableAfter = 10 * time.Second
+	}
+	if cfg.ClientBuffer <= 0 {
+		cfg.ClientBuffer = 512 << 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Logger = cfg.Logger.With("console", cfg.Name)
+	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{}}
+}
+
+// Name is the console's name.
+func (c *Console) Name() string { return c.cfg.Name }
+
+// Run connects the backend and keeps it connected until ctx ends, then
+// disconnects every client with context.Cause(ctx), closes the backend and
+// marks the log. It returns nil after a clean stop.
+func (c *Console) Run(ctx context.Context) error {
+	delay := c.cfg.MinBackoff
+	var lastDialErr string
+	for {
+		c.setState(StateConnecting, nil)
+		conn, err := c.cfg.Dialer.Dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			c.setState(StateDown, err)
+			if msg := err.Error(); msg != lastDialErr {
+				// Mark a failure once, not every retry: the log stays readable.
+				lastDialErr = msg
+				c.cfg.Logger.Warn("connecting console", "err", err, "retry_in", delay)
+				c.event(fmt.Sprintf("connect failed: %v", err))
+			}
+		} else {
+			lastDialErr = ""
+			up := time.Now()
+			err = c.serve(ctx, conn)
+			if ctx.Err() != nil {
+				break
+			}
+			c.setState(StateDown, err)
+			c.cfg.Logger.Warn("console down", "err", err)
+			c.event(fmt.Sprintf("console down: %v", err))
+			if time.Since(up) >= c.cfg.StableAfter {
+				delay = c.cfg.MinBackoff
+			}
+		}
+		if !sleepCtx(ctx, jitter(delay)) {
+			break
+		}
+		delay = min(delay*2, c.cfg.MaxBackoff)
+	}
+	cause := context.Cause(ctx)
+	c.setState(StateDown, cause)
+	c.event(fmt.Sprintf("console down: %v", cause))
+	c.dropClients(cause)
+	return nil
+}
+
+// serve reads from an open connection until it fails or ctx ends.
+func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
+	c.setState(StateUp, nil)
+	c.cfg.Logger.Info("console up")
+	c.event("console up")
+
+	buf := make([]byte, 16<<10)
+	var err error
+	for {
+		var n int
+		n, err = conn.Read(buf)
+		if n > 0 {
+			c.output(buf[:n])
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.mu.Lock()
+	c.conn = nil
+	c.mu.Unlock()
+	c.wmu.Lock() // wait for a Write in flight before closing under it
+	conn.Close()
+	c.wmu.Unlock()
+	return err
+}
+
+// output records p, then queues it for every client.
+func (c *Console) output(p []byte) {
+	c.cfg.Log.Write(p)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bytesIn += uint64(len(p))
+	if len(c.clients) == 0 {
+		return
+	}
+	chunk := append([]byte(nil), p...) // shared, read-only, by all clients
+	for cl := range c.clients {
+		if !cl.push(Item{Data: chunk}, c.cfg.ClientBuffer) {
+			c.removeLocked(cl, ErrTooSlow)
+		}
+	}
+}
+
+// event marks the log and tells every attached client.
+func (c *Console) event(text string) {
+	c.cfg.Log.Mark(text, time.Now())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for cl := range c.clients {
+		if !cl.push(Item{Notice: text}, c.cfg.ClientBuffer) {
+			c.removeLocked(cl, ErrTooSlow)
+		}
+	}
+}
+
+// Note writes a user's note into the log, e.g. Note("alice", "swapping disk").
+func (c *Console) Note(who, text string) {
+	c.cfg.Log.Mark(fmt.Sprintf("note by %s: %s", who, text), time.Now())
+}
+
+func (c *Console) setState(s State, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s != c.state {
+		c.since = time.Now()
+	}
+	c.state, c.lastErr = s, err
+}
+
+func (c *Console) dropClients(cause error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for cl := range c.clients {
+		c.removeLocked(cl, cause)
+	}
+}
+
+// Status is a snapshot for listings.
+type Status struct {
+	Name    string
+	Kind    string
+	State   State
+	Since   time.Time
+	Err     error // why the console is down or connecting, if it is
+	LogErr  error // why bytes are not being recorded, if they are not
+	Writer  string
+	Viewers int // attached clients other than the writer
+	BytesIn uint64
+}
+
+// Status reports the console's state.
+func (c *Console) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Status{Name: c.cfg.Name, Kind: c.cfg.Dialer.Kind(), State: c.state, Since: c.since,
+		Err: c.lastErr, LogErr: c.cfg.Log.Err(), Viewers: len(c.clients), BytesIn: c.bytesIn}
+	if c.writer != nil {
+		s.Writer = c.writer.Who
+		s.Viewers--
+	}
+	return s
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// jitter spreads d over [0.8d, 1.2d) so that many consoles that lost the same
+// terminal server do not reconnect in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
