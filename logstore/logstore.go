@@ -9,8 +9,12 @@
 //
 //	[-- consoled: console up 2026-11-23T10:00:00Z --]
 //
-// When the console is mid-line at the time of an event, a "\n" is written
-// before the mark so the mark still starts a line. Times are UTC, RFC 3339.
+// Marks never split a line the machine is printing: an event that happens
+// mid-line is held and written right after the next "\n" of output (its time
+// is still the time of the event). MarkEnd is for events that end the line
+// anyway, such as the connection going down: it writes a "\n" first when
+// the console is mid-line, then any held marks, then its own. Close does the
+// same with held marks. Times are UTC, RFC 3339.
 //
 // # Rotation
 //
@@ -29,6 +33,7 @@
 package logstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -56,9 +61,10 @@ type Log struct {
 	mu      sync.Mutex
 	f       *os.File
 	size    int64
-	midLine bool  // the last byte written was not '\n'
-	failed  error // the last write error, until a write succeeds
-	lost    int64 // bytes not recorded since failed was set
+	midLine bool   // the last byte written was not '\n'
+	failed  error  // the last write error, until a write succeeds
+	lost    int64  // bytes not recorded since failed was set
+	held    []byte // marks waiting for the end of the current line
 }
 
 // Open opens (appending) or creates dir/name.log.
@@ -107,15 +113,48 @@ func (l *Log) open() error {
 func (l *Log) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.held) > 0 {
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			l.write(p[:i+1])
+			l.write(l.held)
+			l.held = l.held[:0]
+			l.write(p[i+1:])
+			return len(p), nil
+		}
+	}
 	l.write(p)
 	return len(p), nil
 }
 
-// Mark writes an event line, e.g. Mark("console up", now).
+// Mark records an event, e.g. Mark("alice attached", now): at once when the
+// console is at the start of a line, else after the line ends.
 func (l *Log) Mark(event string, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.write(MarkLine(event, t, l.midLine))
+	if l.midLine {
+		l.held = append(l.held, MarkLine(event, t, false)...)
+		return
+	}
+	l.write(MarkLine(event, t, false))
+}
+
+// MarkEnd records an event that ends the current line, e.g. the connection
+// going down: an unfinished line is ended with "\n" and held marks are
+// written before this one.
+func (l *Log) MarkEnd(event string, t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushHeld()
+	l.write(MarkLine(event, t, false))
+}
+
+// flushHeld ends the current line and writes held marks; called with mu held.
+func (l *Log) flushHeld() {
+	if l.midLine {
+		l.write([]byte{'\n'})
+	}
+	l.write(l.held)
+	l.held = l.held[:0]
 }
 
 // MarkLine formats an event mark as it appears in the log. midLine adds the
@@ -209,6 +248,9 @@ func (l *Log) Err() error {
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.held) > 0 {
+		l.flushHeld()
+	}
 	if l.f == nil {
 		return nil
 	}

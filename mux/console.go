@@ -106,7 +106,7 @@ func (c *Console) Run(ctx context.Context) error {
 				// Mark a failure once, not every retry: the log stays readable.
 				lastDialErr = msg
 				c.cfg.Logger.Warn("connecting console", "err", err, "retry_in", delay)
-				c.event(fmt.Sprintf("connect failed: %v", err))
+				c.event(fmt.Sprintf("connect failed: %v", err), true)
 			}
 		} else {
 			lastDialErr = ""
@@ -117,7 +117,7 @@ func (c *Console) Run(ctx context.Context) error {
 			}
 			c.setState(StateDown, err)
 			c.cfg.Logger.Warn("console down", "err", err)
-			c.event(fmt.Sprintf("console down: %v", err))
+			c.event(fmt.Sprintf("console down: %v", err), true)
 			if time.Since(up) >= c.cfg.StableAfter {
 				delay = c.cfg.MinBackoff
 			}
@@ -129,7 +129,7 @@ func (c *Console) Run(ctx context.Context) error {
 	}
 	cause := context.Cause(ctx)
 	c.setState(StateDown, cause)
-	c.event(fmt.Sprintf("console down: %v", cause))
+	c.event(fmt.Sprintf("console down: %v", cause), true)
 	c.dropClients(cause)
 	return nil
 }
@@ -143,7 +143,7 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.mu.Unlock()
 	c.setState(StateUp, nil)
 	c.cfg.Logger.Info("console up")
-	c.event("console up")
+	c.event("console up", false)
 
 	buf := make([]byte, 16<<10)
 	var err error
@@ -183,9 +183,14 @@ func (c *Console) output(p []byte) {
 	}
 }
 
-// event marks the log and tells every attached client.
-func (c *Console) event(text string) {
-	c.cfg.Log.Mark(text, time.Now())
+// event marks the log and tells every attached client. endsLine is for
+// events that end the current line of output (the connection is gone).
+func (c *Console) event(text string, endsLine bool) {
+	if endsLine {
+		c.cfg.Log.MarkEnd(text, time.Now())
+	} else {
+		c.cfg.Log.Mark(text, time.Now())
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for cl := range c.clients {

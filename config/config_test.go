@@ -1,0 +1,109 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestGoodConfig(t *testing.T) {
+	cfg, diags := Load("testdata/good.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	dir, _ := filepath.Abs("testdata")
+	if cfg.HostKey != filepath.Join(dir, "state/ssh_host_ed25519_key") || cfg.LogDir != filepath.Join(dir, "logs") {
+		t.Errorf("paths not relative to the config file: %q %q", cfg.HostKey, cfg.LogDir)
+	}
+	if len(cfg.Users) != 2 || len(cfg.Users[0].Keys) != 1 || len(cfg.Users[1].Keys) != 1 {
+		t.Errorf("users: %+v", cfg.Users)
+	}
+	if len(cfg.Consoles) != 4 {
+		t.Fatalf("consoles: %+v", cfg.Consoles)
+	}
+	vm1, v6, sw1, demo := cfg.Consoles[0], cfg.Consoles[1], cfg.Consoles[2], cfg.Consoles[3]
+	if vm1.Kind != "telnet" || vm1.Telnet.Address != "127.0.0.1:4555" || vm1.Log.MaxSize != 1<<20 || vm1.Log.Keep != 3 {
+		t.Errorf("vm1: %+v", vm1)
+	}
+	if v6.Telnet.Address != "[::1]:4555" || v6.Log.MaxSize != DefaultMaxSize || v6.Log.Keep != DefaultKeep {
+		t.Errorf("v6: %+v", v6)
+	}
+	if sw1.Kind != "exec" || strings.Join(sw1.Exec.Command, " ") != "ssh -tt admin@sw1" || string(sw1.Exec.Break) != "\r~B" {
+		t.Errorf("sw1: %+v", sw1.Exec)
+	}
+	if demo.Kind != "demo" {
+		t.Errorf("demo: %+v", demo)
+	}
+	if string(cfg.Escape) != "\x05c" {
+		t.Errorf("escape %q", cfg.Escape)
+	}
+}
+
+// Every error names the file and the line of the offending text.
+func TestConfigErrorsNameFileLine(t *testing.T) {
+	cases := []struct{ file, want string }{
+		{"unknown-key.hcl", "testdata/unknown-key.hcl:3,3-9: Unsupported argument"},
+		{"duplicate.hcl", "testdata/duplicate.hcl:5,9-14: Duplicate console; console \"vm1\" is already defined at testdata/duplicate.hcl:1,9-14"},
+		{"no-backend.hcl", "testdata/no-backend.hcl:3,1-14: Console without a backend"},
+		{"bad-size.hcl", "testdata/bad-size.hcl:3,20-32: Invalid size"},
+		{"bad-address.hcl", "testdata/bad-address.hcl:2,22-33: Invalid address"},
+		{"two-backends.hcl", "testdata/two-backends.hcl:3,3-7: More than one backend"},
+		{"bad-key.hcl", "testdata/bad-key.hcl:2,10-33: Invalid public key"},
+		{"syntax.hcl", "testdata/syntax.hcl:"},
+	}
+	for _, tc := range cases {
+		_, diags := Load(filepath.Join("testdata", tc.file))
+		if !diags.HasErrors() {
+			t.Errorf("%s: no error", tc.file)
+			continue
+		}
+		if got := diags.Errs()[0].Error(); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s:\n got  %s\n want %s...", tc.file, got, tc.want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"64MiB": 64 << 20, "500k": 500 << 10, "1G": 1 << 30, "4096": 4096, "2 MB": 2 << 20} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "MiB", "-1", "3 furlongs"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseEscape(t *testing.T) {
+	for in, want := range map[string]string{"^Ec": "\x05c", "^]": "\x1d", "&.": "&.", "^?": "\x7f"} {
+		if got, err := ParseEscape(in); err != nil || string(got) != want {
+			t.Errorf("ParseEscape(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "^1", "abcde"} {
+		if _, err := ParseEscape(bad); err == nil {
+			t.Errorf("ParseEscape(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzParse: the loader never panics on any input, and whatever it accepts
+// has at least a backend per console.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`console "a" { demo {} }`, `listen = 1`, `user "x" { keys = [] }`, "console \"a\" {\n telnet { address = \"h:1\" }\n log { max_size = \"1k\" }\n}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		cfg, diags := Parse(src, "fuzz.hcl", "/tmp")
+		if diags.HasErrors() {
+			return
+		}
+		for _, c := range cfg.Consoles {
+			if c.Telnet == nil && c.Exec == nil && c.Demo == nil {
+				t.Fatalf("console %q accepted without a backend", c.Name)
+			}
+		}
+	})
+}

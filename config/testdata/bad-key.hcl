@@ -1,0 +1,3 @@
+user "alice" {
+  keys = ["ssh-ed25519 notakey"]
+}

@@ -1,0 +1,7 @@
+console "vm1" {
+  telnet { address = "127.0.0.1:4555" }
+}
+
+console "vm1" {
+  demo {}
+}

@@ -1,0 +1,29 @@
+listen   = "127.0.0.1:2222"
+host_key = "state/ssh_host_ed25519_key"
+log_dir  = "logs"
+
+user "alice" {
+  keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEgCPFGVvlyvFJbiHL8NaMdGfOJ1RsAMZHfz7wg7RrOo alice@laptop"]
+}
+user "bob" {
+  keys_file = "bob.keys"
+}
+console "vm1" {
+  telnet { address = "127.0.0.1:4555" }
+  log {
+    max_size = "1MiB"
+    keep     = 3
+  }
+}
+console "v6" {
+  telnet { address = "[::1]:4555" }
+}
+console "sw1" {
+  exec {
+    command = ["ssh", "-tt", "admin@sw1"]
+    break   = "\r~B"
+  }
+}
+console "demo" {
+  demo {}
+}

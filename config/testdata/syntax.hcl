@@ -1,0 +1,3 @@
+console "vm1" {
+  telnet { address = "127.0.0.1:1" 
+}

@@ -1,0 +1,267 @@
+package mux
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"consoled/backend"
+	"consoled/logstore"
+)
+
+// pipeDialer hands out one end of a net.Pipe per Dial; the test drives the
+// other end as the machine.
+type pipeDialer struct {
+	machines chan net.Conn
+	fail     error
+	dials    int
+	mu       sync.Mutex
+}
+
+type pipeConn struct {
+	net.Conn
+	breaks chan struct{}
+}
+
+func (p pipeConn) Break() error { p.breaks <- struct{}{}; return nil }
+
+func (d *pipeDialer) Kind() string { return "pipe" }
+func (d *pipeDialer) Dial(ctx context.Context) (backend.Conn, error) {
+	d.mu.Lock()
+	d.dials++
+	fail := d.fail
+	d.mu.Unlock()
+	if fail != nil {
+		return nil, fail
+	}
+	a, b := net.Pipe()
+	select {
+	case d.machines <- b:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return pipeConn{Conn: a, breaks: make(chan struct{}, 4)}, nil
+}
+
+func newTestConsole(t *testing.T, d backend.Dialer, clientBuf int) (*Console, string, context.CancelCauseFunc, chan struct{}) {
+	t.Helper()
+	dir := t.TempDir()
+	lg, err := logstore.Open(dir, "m1", logstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{Name: "m1", Dialer: d, Log: lg, MinBackoff: 20 * time.Millisecond,
+		MaxBackoff: 80 * time.Millisecond, ClientBuffer: clientBuf})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(errors.New("test over")); <-done; lg.Close() })
+	return c, filepath.Join(dir, "m1.log"), cancel, done
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A client that never reads is cut off; the backend, the log and a reading
+// client get every byte regardless.
+func TestSlowClientDoesNotBlock(t *testing.T) {
+	d := &pipeDialer{machines: make(chan net.Conn, 1)}
+	c, logPath, _, _ := newTestConsole(t, d, 256<<10)
+	m := <-d.machines
+	waitFor(t, "up", func() bool { return c.Status().State == StateUp })
+
+	stalled := c.Attach("stalled", "test", false)
+	reader := c.Attach("reader", "test", false)
+	var got bytes.Buffer
+	readerDone := make(chan error, 1)
+	go func() {
+		for {
+			items, err := reader.Next(context.Background())
+			if err != nil {
+				readerDone <- err
+				return
+			}
+			for _, it := range items {
+				got.Write(it.Data)
+			}
+			if got.Len() >= 1<<20 {
+				readerDone <- nil
+				return
+			}
+		}
+	}()
+
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 1024) // 16 KiB
+	var sent bytes.Buffer
+	writeDone := make(chan error, 1)
+	go func() {
+		for sent.Len() < 1<<20 {
+			if _, err := m.Write(chunk); err != nil {
+				writeDone <- err
+				return
+			}
+			sent.Write(chunk)
+			time.Sleep(2 * time.Millisecond) // a fast line, but a line: the reader keeps up
+		}
+		writeDone <- nil
+	}()
+	select {
+	case err := <-writeDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backend was held up by a client that does not read")
+	}
+	if err := <-readerDone; err != nil {
+		t.Fatalf("reading client: %v", err)
+	}
+	if !bytes.Equal(got.Bytes(), sent.Bytes()) {
+		t.Errorf("reading client got %d bytes, want the %d sent", got.Len(), sent.Len())
+	}
+	select {
+	case <-stalled.Done():
+		if !errors.Is(stalled.Cause(), ErrTooSlow) {
+			t.Errorf("stalled client cause = %v", stalled.Cause())
+		}
+	default:
+		t.Error("stalled client was not cut off")
+	}
+	waitFor(t, "log", func() bool {
+		b, _ := os.ReadFile(logPath)
+		return bytes.Contains(b, sent.Bytes())
+	})
+	// The cut-off mark is held until the machine ends its line.
+	m.Write([]byte("\r\n"))
+	waitFor(t, "cut-off mark after the line ends", func() bool {
+		b, _ := os.ReadFile(logPath)
+		return bytes.Contains(b, append(sent.Bytes(), "\r\n[-- consoled: stalled cut off"...))
+	})
+}
+
+// Output is logged while nobody is attached; a dropped backend is marked in
+// the log and reconnected.
+func TestLogWithoutClientsAndReconnect(t *testing.T) {
+	d := &pipeDialer{machines: make(chan net.Conn, 1)}
+	c, logPath, _, _ := newTestConsole(t, d, 0)
+	m := <-d.machines
+	m.Write([]byte("boot line one\r\n"))
+	m.Close() // the machine's end goes away
+	m2 := <-d.machines
+	m2.Write([]byte("after reconnect\r\n"))
+	waitFor(t, "second connection logged", func() bool {
+		b, _ := os.ReadFile(logPath)
+		return strings.Contains(string(b), "after reconnect")
+	})
+	b, _ := os.ReadFile(logPath)
+	log := string(b)
+	for _, want := range []string{"[-- consoled: console up ", "boot line one\r\n", "[-- consoled: console down: ", "after reconnect"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Count(log, "console up") != 2 {
+		t.Errorf("want two up marks:\n%s", log)
+	}
+	if c.Status().State != StateUp {
+		t.Errorf("state %s after reconnect", c.Status().State)
+	}
+}
+
+// Backoff doubles up to the cap while dialing fails, and a failure is
+// marked once, not on every retry.
+func TestBackoff(t *testing.T) {
+	d := &pipeDialer{machines: make(chan net.Conn, 1), fail: errors.New("connection refused")}
+	c, logPath, _, _ := newTestConsole(t, d, 0)
+	time.Sleep(700 * time.Millisecond)
+	d.mu.Lock()
+	dials := d.dials
+	d.mu.Unlock()
+	// 20, 40, 80, 80, ... ms (±20 %): about 10 dials in 700 ms; without
+	// backoff there would be thousands, with no cap only 5.
+	if dials < 6 || dials > 14 {
+		t.Errorf("%d dials in 700 ms", dials)
+	}
+	st := c.Status()
+	if st.State != StateDown || st.Err == nil || !strings.Contains(st.Err.Error(), "refused") {
+		t.Errorf("status %+v", st)
+	}
+	b, _ := os.ReadFile(logPath)
+	if n := strings.Count(string(b), "connect failed: connection refused"); n != 1 {
+		t.Errorf("failure marked %d times:\n%s", n, b)
+	}
+}
+
+func TestWriterArbitration(t *testing.T) {
+	d := &pipeDialer{machines: make(chan net.Conn, 1)}
+	c, _, _, _ := newTestConsole(t, d, 0)
+	m := <-d.machines
+	waitFor(t, "up", func() bool { return c.Status().State == StateUp })
+	alice := c.Attach("alice", "a", true)
+	bob := c.Attach("bob", "b", true)
+	if !alice.Writer() || bob.Writer() {
+		t.Fatal("first client should write, second watch")
+	}
+	if _, err := bob.Write([]byte("x")); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("spy write: %v", err)
+	}
+	if _, err := bob.TakeWrite(false); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("attach rw while taken: %v", err)
+	}
+	go func() { alice.Write([]byte("from-alice")) }()
+	buf := make([]byte, 32)
+	n, _ := m.Read(buf)
+	if string(buf[:n]) != "from-alice" {
+		t.Errorf("machine read %q", buf[:n])
+	}
+	if prev, err := bob.TakeWrite(true); err != nil || prev != "alice" {
+		t.Errorf("force: %q %v", prev, err)
+	}
+	if alice.Writer() || !bob.Writer() {
+		t.Error("force did not move write access")
+	}
+	items, _ := alice.Next(context.Background())
+	if len(items) == 0 || !strings.Contains(items[0].Notice, "taken over by bob") {
+		t.Errorf("alice not told: %+v", items)
+	}
+	if st := c.Status(); st.Writer != "bob" || st.Viewers != 1 {
+		t.Errorf("status %+v", st)
+	}
+	if err := alice.Break(); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("spy break: %v", err)
+	}
+}
+
+// On shutdown every client is detached with the cause and the log says why.
+func TestShutdownCause(t *testing.T) {
+	d := &pipeDialer{machines: make(chan net.Conn, 1)}
+	c, logPath, cancel, done := newTestConsole(t, d, 0)
+	<-d.machines
+	waitFor(t, "up", func() bool { return c.Status().State == StateUp })
+	cl := c.Attach("alice", "a", true)
+	cause := errors.New("consoled is shutting down")
+	cancel(cause)
+	<-done
+	if _, err := cl.Next(context.Background()); !errors.Is(err, cause) {
+		t.Errorf("client sees %v", err)
+	}
+	b, _ := os.ReadFile(logPath)
+	if !strings.Contains(string(b), "console down: consoled is shutting down") {
+		t.Errorf("log:\n%s", b)
+	}
+}
