@@ -41,15 +41,15 @@ func TestEscapeParser(t *testing.T) {
 		{"ls\x05c.", "ls", "."},
 		{"\x05cl0h", "h", "l0"},
 		{"\x05c?", "", "?"},
-		{"a\x05xb", "a\x05xb", ""},       // ^E then not 'c': passed through
-		{"\x05\x05c.", "\x05", "."},      // a lone ^E, then an escape
-		{"\x05c\x05c", "\x05", ""},       // prefix twice: literal ^E
-		{"\x05c\x05cz", "\x05z", ""},     // ...and typing goes on
-		{"\x05c\x05x", "x", "\x05"},      // broken second prefix
-		{"\x05cz", "", "z"},              // unknown command is still a command
-		{"x\x05", "x", ""},               // trailing partial prefix is held
-		{"\x05cl?\x05ca", "", "l?,a"},    // several commands
-		{"\x05c.\x05c.", "", ".,."},      // two disconnects
+		{"a\x05xb", "a\x05xb", ""},    // ^E then not 'c': passed through
+		{"\x05\x05c.", "\x05", "."},   // a lone ^E, then an escape
+		{"\x05c\x05c", "\x05", ""},    // prefix twice: literal ^E
+		{"\x05c\x05cz", "\x05z", ""},  // ...and typing goes on
+		{"\x05c\x05x", "x", "\x05"},   // broken second prefix
+		{"\x05cz", "", "z"},           // unknown command is still a command
+		{"x\x05", "x", ""},            // trailing partial prefix is held
+		{"\x05cl?\x05ca", "", "l?,a"}, // several commands
+		{"\x05c.\x05c.", "", ".,."},   // two disconnects
 		{"\xff\x00\x05\x00", "\xff\x00\x05\x00", ""},
 	}
 	for _, tc := range cases {
