@@ -174,6 +174,18 @@ func (d *daemon) Stop() {
 	}
 }
 
+// waitStderr waits for consoled to print want on stderr.
+func (d *daemon) waitStderr(want string, timeout time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(d.stderr.String(), want) {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("consoled did not print %q:\n%s", want, d.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // sshArgs are the OpenSSH client options for talking to d as login with k.
 func (d *daemon) sshArgs(k key, login string, extra ...string) []string {
 	args := []string{"-F", "/dev/null", "-p", fmt.Sprint(d.Port), "-i", k.Path,

@@ -27,6 +27,9 @@ import (
 //go:embed default.hcl
 var defaultConfig []byte
 
+// connectHint, for the embedded default, tells a newcomer how to connect.
+var connectHint string
+
 func main() {
 	os.Exit(run())
 }
@@ -87,11 +90,12 @@ func loadConfig(path, dataDir string) (*config.Config, error) {
 	if diags.HasErrors() {
 		return nil, diagError(diags)
 	}
-	user, err := localUser()
+	user, hint, err := localUser(dir)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Users = append(cfg.Users, user)
+	connectHint = hint
 	return cfg, nil
 }
 
@@ -148,6 +152,11 @@ func serve(cfg *config.Config, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- fe.Serve(ln) }()
 	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(reg.list), "config", cfg.File)
+	if connectHint != "" {
+		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+		fmt.Fprintf(os.Stderr, "\nconsoled is running the built-in demo console. Connect with:\n\n    %s\n\nThen type 'help'; ^Ec? shows the escapes, ^Ec. disconnects. Stop with Ctrl-C.\n\n",
+			strings.ReplaceAll(connectHint, "PORT", port))
+	}
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
