@@ -85,7 +85,7 @@ console "nobreak" {
 	tm.Send("\x05cl0")
 	tm.Expect(`sent BREAK`, 5*time.Second)
 	tm.Expect(`~BRK~`, 5*time.Second) // the shell echoes the break string
-	tm.Send("\x15exit\r") // ^U clears the line first
+	tm.Send("\x15exit\r")             // ^U clears the line first
 	tm.Expect(`console down: command /bin/sh exited`, 10*time.Second)
 	tm.Expect(`console up`, 10*time.Second)
 	tm.Send("\r")
