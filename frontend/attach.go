@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
 	"consoled/backend"
 	"consoled/mux"
 )
@@ -73,8 +76,11 @@ func (s *Server) attach(ss *session, con *mux.Console) int {
 		select {
 		case <-breaks:
 			a.sendBreak()
+		case <-a.cl.Done(): // cut off by the mux: too slow, console gone, shutdown
+			a.farewell("disconnected: " + a.cl.Cause().Error())
+			return 1
 		case err := <-pumpDone:
-			a.notice("disconnected: " + err.Error())
+			a.farewell("disconnected: " + err.Error())
 			return 1
 		case <-ss.ctx.Done():
 			cause := context.Cause(ss.ctx)
@@ -91,6 +97,22 @@ func (s *Server) attach(ss *session, con *mux.Console) int {
 				a.linger(pumpDone)
 			}
 			return 0
+		}
+	}
+}
+
+// farewell tells the client why it is being disconnected. A client that
+// has stopped reading cannot be told: after 2 s its connection is closed,
+// which also frees the output goroutine blocked writing to it.
+func (a *attachment) farewell(text string) {
+	told := make(chan struct{})
+	go func() { a.notice(text); close(told) }()
+	select {
+	case <-told:
+	case <-time.After(2 * time.Second):
+		if conn, ok := a.ss.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
+			a.s.log.Info("closing connection of a client that does not read", "user", a.ss.user, "from", a.ss.RemoteAddr().String())
+			conn.Close()
 		}
 	}
 }
