@@ -29,6 +29,18 @@ type Dialer interface {
 	Kind() string
 }
 
+// Describer is implemented by dialers that can say how they reach the
+// console, e.g. a serial line's settings "/dev/ttyS0 115200 8N1 flow=none".
+type Describer interface {
+	Describe() string
+}
+
+// ErrNoDevice wraps Dial errors that mean the console's device is absent
+// right now (an unplugged USB serial adapter). The mux keeps polling for it
+// at its shortest interval instead of backing off, since a check is cheap
+// and people expect a replugged cable to work at once.
+var ErrNoDevice = errors.New("device not present")
+
 // ErrBreakUnsupported is returned by Break when a backend has no way to send
 // one (e.g. an exec console with no break string configured).
 var ErrBreakUnsupported = errors.New("this console has no way to send BREAK")

@@ -74,7 +74,7 @@ func abbrev(s string) string {
 
 var consoleSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
-		{Type: "telnet"}, {Type: "exec"}, {Type: "demo"}, {Type: "log"},
+		{Type: "telnet"}, {Type: "exec"}, {Type: "serial"}, {Type: "demo"}, {Type: "log"},
 	},
 }
 
@@ -82,6 +82,10 @@ var (
 	telnetSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "address", Required: true}}}
 	execSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "command", Required: true}, {Name: "dir"}, {Name: "break"}, {Name: "rows"}, {Name: "cols"},
+	}}
+	serialSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "device", Required: true}, {Name: "baud"}, {Name: "data_bits"}, {Name: "parity"},
+		{Name: "stop_bits"}, {Name: "flow"}, {Name: "break_ms"},
 	}}
 	logSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "max_size"}, {Name: "keep"}}}
 )
@@ -100,7 +104,7 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 			continue
 		}
 		if backendRange != nil {
-			p.errorf(sb.DefRange, "More than one backend", "console %q already has a backend at %s; a console has exactly one of telnet, exec, demo", c.Name, backendRange)
+			p.errorf(sb.DefRange, "More than one backend", "console %q already has a backend at %s; a console has exactly one of telnet, serial, exec, demo", c.Name, backendRange)
 			continue
 		}
 		r := sb.DefRange
@@ -111,6 +115,8 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 			c.Telnet = p.telnet(sb)
 		case "exec":
 			c.Exec = p.exec(sb)
+		case "serial":
+			c.Serial = p.serial(sb)
 		case "demo":
 			_, d := sb.Body.Content(&hcl.BodySchema{})
 			p.diags = append(p.diags, d...)
@@ -118,7 +124,7 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 		}
 	}
 	if backendRange == nil {
-		p.errorf(b.DefRange, "Console without a backend", "console %q needs one of: telnet { address = \"host:port\" }, exec { command = [...] }, demo {}", c.Name)
+		p.errorf(b.DefRange, "Console without a backend", "console %q needs one of: telnet { address = \"host:port\" }, serial { device = \"/dev/ttyS0\" }, exec { command = [...] }, demo {}", c.Name)
 		return c, false
 	}
 	return c, true
@@ -162,6 +168,54 @@ func (p *parser) exec(b *hcl.Block) *Exec {
 		}
 	}
 	return e
+}
+
+func (p *parser) serial(b *hcl.Block) *Serial {
+	s := &Serial{Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1, Flow: "none", BreakMs: 250}
+	content, diags := b.Body.Content(serialSchema)
+	p.diags = append(p.diags, diags...)
+	for name, a := range content.Attributes {
+		switch name {
+		case "device":
+			p.str(a.Expr, &s.Device)
+			s.Device = p.path(s.Device)
+		case "baud":
+			p.intRange(a.Expr, &s.Baud, 50, 20000000)
+		case "data_bits":
+			p.intRange(a.Expr, &s.DataBits, 5, 8)
+		case "parity":
+			p.oneOf(a.Expr, &s.Parity, "none", "even", "odd", "mark", "space")
+		case "flow":
+			p.oneOf(a.Expr, &s.Flow, "none", "rtscts", "xonxoff")
+		case "stop_bits":
+			v := p.value(a.Expr, cty.Number)
+			if v == cty.NilVal {
+				continue
+			}
+			f, _ := v.AsBigFloat().Float64()
+			if f != 1 && f != 1.5 && f != 2 {
+				p.errorf(a.Expr.Range(), "Invalid stop_bits", "want 1, 1.5 or 2")
+				continue
+			}
+			s.StopBits = f
+		case "break_ms":
+			p.intRange(a.Expr, &s.BreakMs, 1, 10000)
+		}
+	}
+	return s
+}
+
+// oneOf evaluates a string that must be one of choices.
+func (p *parser) oneOf(expr hcl.Expression, dst *string, choices ...string) {
+	var v string
+	p.str(expr, &v)
+	for _, c := range choices {
+		if v == c {
+			*dst = v
+			return
+		}
+	}
+	p.errorf(expr.Range(), "Invalid value", "%q: want one of %s", v, strings.Join(choices, ", "))
 }
 
 func (p *parser) logOpts(b *hcl.Block, o *LogOptions) {

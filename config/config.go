@@ -37,8 +37,9 @@ type User struct {
 // pointers is set; Kind names it.
 type Console struct {
 	Name   string
-	Kind   string // "telnet", "exec" or "demo"
+	Kind   string // "telnet", "exec", "serial" or "demo"
 	Telnet *Telnet
+	Serial *Serial
 	Exec   *Exec
 	Demo   *Demo
 	Log    LogOptions
@@ -47,6 +48,17 @@ type Console struct {
 // Telnet is a telnet backend.
 type Telnet struct {
 	Address string
+}
+
+// Serial is a local serial line.
+type Serial struct {
+	Device   string
+	Baud     int
+	DataBits int
+	Parity   string
+	StopBits float64
+	Flow     string
+	BreakMs  int
 }
 
 // Exec is a command run in a pty.
@@ -165,6 +177,7 @@ func (p *parser) root(body hcl.Body) *Config {
 
 	seenUser := map[string]hcl.Range{}
 	seenConsole := map[string]hcl.Range{}
+	seenDevice := map[string]string{}
 	for _, b := range content.Blocks {
 		name, nameRange := b.Labels[0], b.LabelRanges[0]
 		switch b.Type {
@@ -186,6 +199,13 @@ func (p *parser) root(body hcl.Body) *Config {
 				continue
 			}
 			if c, ok := p.console(b); ok {
+				if c.Serial != nil {
+					if prev, dup := seenDevice[c.Serial.Device]; dup {
+						p.errorf(nameRange, "Device used twice", "console %q uses %s, which console %s already uses", name, c.Serial.Device, prev)
+						continue
+					}
+					seenDevice[c.Serial.Device] = name
+				}
 				cfg.Consoles = append(cfg.Consoles, c)
 			}
 		}

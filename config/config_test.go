@@ -18,7 +18,7 @@ func TestGoodConfig(t *testing.T) {
 	if len(cfg.Users) != 2 || len(cfg.Users[0].Keys) != 1 || len(cfg.Users[1].Keys) != 1 {
 		t.Errorf("users: %+v", cfg.Users)
 	}
-	if len(cfg.Consoles) != 4 {
+	if len(cfg.Consoles) != 5 {
 		t.Fatalf("consoles: %+v", cfg.Consoles)
 	}
 	vm1, v6, sw1, demo := cfg.Consoles[0], cfg.Consoles[1], cfg.Consoles[2], cfg.Consoles[3]
@@ -30,6 +30,10 @@ func TestGoodConfig(t *testing.T) {
 	}
 	if sw1.Kind != "exec" || strings.Join(sw1.Exec.Command, " ") != "ssh -tt admin@sw1" || string(sw1.Exec.Break) != "\r~B" {
 		t.Errorf("sw1: %+v", sw1.Exec)
+	}
+	if s := cfg.Consoles[4].Serial; s == nil || s.Device != "/dev/ttyUSB0" || s.Baud != 115200 || s.DataBits != 8 ||
+		s.Parity != "even" || s.StopBits != 1.5 || s.Flow != "rtscts" || s.BreakMs != 300 {
+		t.Errorf("web07: %+v", s)
 	}
 	if demo.Kind != "demo" {
 		t.Errorf("demo: %+v", demo)
@@ -50,6 +54,8 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		{"two-backends.hcl", "testdata/two-backends.hcl:3,3-7: More than one backend"},
 		{"bad-key.hcl", "testdata/bad-key.hcl:2,10-33: Invalid public key"},
 		{"syntax.hcl", "testdata/syntax.hcl:"},
+		{"bad-serial.hcl", "testdata/bad-serial.hcl:4,17-25: Invalid value; \"sideways\": want one of none, even, odd, mark, space"},
+		{"same-device.hcl", "testdata/same-device.hcl:4,9-14: Device used twice"},
 	}
 	for _, tc := range cases {
 		_, diags := Load(filepath.Join("testdata", tc.file))
@@ -101,7 +107,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, c := range cfg.Consoles {
-			if c.Telnet == nil && c.Exec == nil && c.Demo == nil {
+			if c.Telnet == nil && c.Exec == nil && c.Serial == nil && c.Demo == nil {
 				t.Fatalf("console %q accepted without a backend", c.Name)
 			}
 		}

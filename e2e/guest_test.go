@@ -14,16 +14,16 @@ import (
 // binary (boot takes about 6 s) with its ttyS0 on a telnet port.
 type guest struct {
 	Instance string
-	Port     int
+	Port     int    // telnet port
+	Attach   string // where boot.sh says to attach: "127.0.0.1:PORT", "/dev/pts/N"
 	Work     string
 	err      error
 }
 
 var (
-	guestOnce sync.Once
-	theGuest  *guest
-	guestMu   sync.Mutex
-	booted    []*guest
+	guestMu sync.Mutex
+	booted  []*guest
+	guests  = map[string]*guest{} // by method
 )
 
 func harnessWork() string {
@@ -33,31 +33,46 @@ func harnessWork() string {
 	return "/tmp/consoled-harness"
 }
 
-// sharedGuest boots the guest on first use. Tests that use it must not run
-// in parallel with each other: the guest's telnet port serves one client.
-func sharedGuest(t *testing.T) *guest {
+// sharedGuest boots the telnet guest on first use. Tests that use it must
+// not run in parallel with each other: the guest's telnet port serves one
+// client.
+func sharedGuest(t *testing.T) *guest { return bootGuest(t, "telnet") }
+
+// bootGuest boots (once per test binary) a guest whose ttyS0 is reached by
+// method: "telnet" (127.0.0.1:Port) or "pty" (the device in Attach).
+func bootGuest(t *testing.T, method string) *guest {
 	t.Helper()
 	need(t, "qemu-system-x86_64", have("qemu-system-x86_64"))
 	work := harnessWork()
 	_, err := os.Stat(filepath.Join(work, "vmlinuz"))
 	need(t, "the harness guest build (HARNESS_WORK="+work+" "+harness+"/qemu/build.sh)", err == nil)
-	guestOnce.Do(func() {
-		g := &guest{Instance: fmt.Sprintf("consoled-e2e-%d", os.Getpid()), Port: freePort(t), Work: work}
-		cmd := exec.Command(filepath.Join(harness, "qemu", "boot.sh"), "telnet", g.Instance)
-		cmd.Env = append(os.Environ(), "HARNESS_WORK="+work, fmt.Sprintf("PORT=%d", g.Port))
-		out, err := cmd.CombinedOutput()
-		guestMu.Lock()
-		booted = append(booted, g)
-		guestMu.Unlock()
-		if err != nil {
-			g.err = fmt.Errorf("boot.sh telnet: %v\n%s", err, out)
+	guestMu.Lock()
+	defer guestMu.Unlock()
+	if g, ok := guests[method]; ok {
+		if g.err != nil {
+			t.Fatal(g.err)
 		}
-		theGuest = g
-	})
-	if theGuest.err != nil {
-		t.Fatal(theGuest.err)
+		return g
 	}
-	return theGuest
+	g := &guest{Instance: fmt.Sprintf("consoled-e2e-%d-%s", os.Getpid(), method), Work: work}
+	guests[method] = g
+	booted = append(booted, g)
+	cmd := exec.Command(filepath.Join(harness, "qemu", "boot.sh"), method, g.Instance)
+	cmd.Env = append(os.Environ(), "HARNESS_WORK="+work)
+	if method == "telnet" {
+		g.Port = freePort(t)
+		cmd.Env = append(cmd.Env, fmt.Sprintf("PORT=%d", g.Port))
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		g.err = fmt.Errorf("boot.sh %s: %v\n%s", method, err, out)
+		t.Fatal(g.err)
+	}
+	attach, _ := os.ReadFile(filepath.Join(work, "run", g.Instance, "attach"))
+	if f := strings.Fields(string(attach)); len(f) == 2 {
+		g.Attach = f[1]
+	}
+	return g
 }
 
 // SerialLog is everything the guest printed, as qemu recorded it.
@@ -70,6 +85,9 @@ func stopGuests() {
 	guestMu.Lock()
 	defer guestMu.Unlock()
 	for _, g := range booted {
+		if g.err != nil {
+			continue
+		}
 		cmd := exec.Command(filepath.Join(harness, "qemu", "stop.sh"), g.Instance)
 		cmd.Env = append(os.Environ(), "HARNESS_WORK="+g.Work)
 		if out, err := cmd.CombinedOutput(); err != nil {

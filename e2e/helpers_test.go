@@ -222,17 +222,24 @@ func (d *daemon) ssh(k key, stdin string, remote ...string) (string, string, int
 // waitState polls `list` until console name reports state.
 func (d *daemon) waitState(k key, name, state string) string {
 	d.t.Helper()
+	return d.waitList(k, name, state, "")
+}
+
+// waitList polls `list` until console name reports state and its line
+// contains text.
+func (d *daemon) waitList(k key, name, state, text string) string {
+	d.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, _, _ := d.ssh(k, "", "list")
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
-			if len(f) >= 3 && f[0] == name && f[2] == state {
+			if len(f) >= 3 && f[0] == name && f[2] == state && strings.Contains(line, text) {
 				return line
 			}
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("console %s not %s; list:\n%s\nconsoled:\n%s", name, state, out, d.stderr)
+			d.t.Fatalf("console %s not %s with %q; list:\n%s\nconsoled:\n%s", name, state, text, out, d.stderr)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -297,6 +297,13 @@ func (a *attachment) escape(c, arg byte) bool {
 			fmt.Fprintf(&b, "\r\n  %-12s %s since %s from %s", ci.Who, mode, ci.Since.UTC().Format(time.RFC3339), ci.From)
 		}
 		a.notice("on " + a.con.Name() + ":" + b.String())
+	case 'x':
+		st := a.con.Status()
+		detail := st.Detail
+		if detail == "" {
+			detail = st.Kind
+		}
+		a.notice(fmt.Sprintf("%s: %s; %s since %s", a.con.Name(), detail, st.State, st.Since.UTC().Format(time.RFC3339)))
 	case '?':
 		a.notice(strings.Join([]string{"escapes:",
 			"  " + e + ".   disconnect",
@@ -305,6 +312,7 @@ func (a *attachment) escape(c, arg byte) bool {
 			"  " + e + "f   force write access",
 			"  " + e + "s   give up write access (spy)",
 			"  " + e + "w   who is on this console",
+			"  " + e + "x   how this console is connected (line settings)",
 			"  " + e + e + " send " + caret(a.s.opts.Escape[:1]) + " itself",
 		}, "\r\n"))
 	default:

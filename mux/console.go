@@ -122,6 +122,9 @@ func (c *Console) Run(ctx context.Context) error {
 				delay = c.cfg.MinBackoff
 			}
 		}
+		if errors.Is(err, backend.ErrNoDevice) {
+			delay = c.cfg.MinBackoff // poll for the device; see backend.ErrNoDevice
+		}
 		if !sleepCtx(ctx, jitter(delay)) {
 			break
 		}
@@ -226,6 +229,7 @@ func (c *Console) dropClients(cause error) {
 type Status struct {
 	Name    string
 	Kind    string
+	Detail  string // how the backend reaches the console, if it says
 	State   State
 	Since   time.Time
 	Err     error // why the console is down or connecting, if it is
@@ -241,6 +245,9 @@ func (c *Console) Status() Status {
 	defer c.mu.Unlock()
 	s := Status{Name: c.cfg.Name, Kind: c.cfg.Dialer.Kind(), State: c.state, Since: c.since,
 		Err: c.lastErr, LogErr: c.cfg.Log.Err(), Viewers: len(c.clients), BytesIn: c.bytesIn}
+	if d, ok := c.cfg.Dialer.(backend.Describer); ok {
+		s.Detail = d.Describe()
+	}
 	if c.writer != nil {
 		s.Writer = c.writer.Who
 		s.Viewers--

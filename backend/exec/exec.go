@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	osexec "os/exec"
 	"sync"
 	"syscall"
@@ -36,6 +37,15 @@ type Dialer struct {
 
 // Kind implements backend.Dialer.
 func (d *Dialer) Kind() string { return "exec" }
+
+// Describe implements backend.Describer.
+func (d *Dialer) Describe() string {
+	brk := "none"
+	if len(d.BreakSeq) > 0 {
+		brk = strconv.Quote(string(d.BreakSeq))
+	}
+	return fmt.Sprintf("exec %q break=%s", d.Command, brk)
+}
 
 // Dial implements backend.Dialer: it starts the command.
 func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {

@@ -25,6 +25,9 @@ type Dialer struct {
 // Kind implements backend.Dialer.
 func (d *Dialer) Kind() string { return "telnet" }
 
+// Describe implements backend.Describer.
+func (d *Dialer) Describe() string { return "telnet " + d.Address }
+
 // Dial implements backend.Dialer.
 func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 	to := d.Timeout

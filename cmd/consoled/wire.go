@@ -5,12 +5,14 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/backend"
 	"consoled/backend/demo"
 	"consoled/backend/exec"
+	"consoled/backend/serial"
 	"consoled/backend/telnet"
 	"consoled/config"
 	"consoled/frontend"
@@ -23,6 +25,10 @@ func dialer(c config.Console) backend.Dialer {
 	switch {
 	case c.Telnet != nil:
 		return &telnet.Dialer{Address: c.Telnet.Address}
+	case c.Serial != nil:
+		s := c.Serial
+		return &serial.Dialer{Device: s.Device, Baud: s.Baud, DataBits: s.DataBits, Parity: s.Parity,
+			StopBits: s.StopBits, Flow: s.Flow, BreakLen: time.Duration(s.BreakMs) * time.Millisecond}
 	case c.Exec != nil:
 		return &exec.Dialer{Command: c.Exec.Command, Dir: c.Exec.Dir, BreakSeq: c.Exec.Break,
 			Rows: uint16(c.Exec.Rows), Cols: uint16(c.Exec.Cols)}

@@ -27,3 +27,13 @@ console "sw1" {
 console "demo" {
   demo {}
 }
+console "web07" {
+  serial {
+    device    = "/dev/ttyUSB0"
+    baud      = 115200
+    parity    = "even"
+    stop_bits = 1.5
+    flow      = "rtscts"
+    break_ms  = 300
+  }
+}

@@ -1,0 +1,6 @@
+console "web07" {
+  serial {
+    device = "/dev/ttyS0"
+    parity = "sideways"
+  }
+}
