@@ -54,8 +54,8 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		{"two-backends.hcl", "testdata/two-backends.hcl:3,3-7: More than one backend"},
 		{"bad-key.hcl", "testdata/bad-key.hcl:2,10-33: Invalid public key"},
 		{"syntax.hcl", "testdata/syntax.hcl:"},
-		{"bad-serial.hcl", "testdata/bad-serial.hcl:4,17-25: Invalid value; \"sideways\": want one of none, even, odd, mark, space"},
-		{"same-device.hcl", "testdata/same-device.hcl:4,9-14: Device used twice"},
+		{"bad-serial.hcl", "testdata/bad-serial.hcl:4,14-24: Invalid value; \"sideways\": want one of none, even, odd, mark, space"},
+		{"same-device.hcl", "testdata/same-device.hcl:4,9-12: Device used twice"},
 	}
 	for _, tc := range cases {
 		_, diags := Load(filepath.Join("testdata", tc.file))
