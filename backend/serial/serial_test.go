@@ -262,7 +262,7 @@ func TestUnplugReplugNoLeaks(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		m.Close() // unplug: the tty hangs up...
+		m.Close()       // unplug: the tty hangs up...
 		os.Remove(link) // ...and its node vanishes
 		waitState(mux.StateDown)
 	}

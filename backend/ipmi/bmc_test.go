@@ -1,0 +1,296 @@
+package ipmi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// bmc is a real BMC: OpenIPMI's ipmi_sim, started by the shared harness.
+type bmc struct {
+	t   *testing.T
+	dir string
+	env map[string]string
+	opt Options
+}
+
+func harnessDir() string {
+	if h := os.Getenv("CONSOLED_HARNESS"); h != "" {
+		return h
+	}
+	h, _ := filepath.Abs("../../../shared/harness")
+	return h
+}
+
+// freeUDPPair finds p such that UDP p and TCP p+1 are free on loopback.
+func freeUDPPair(t *testing.T) int {
+	for i := 0; i < 50; i++ {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := u.LocalAddr().(*net.UDPAddr).Port
+		u.Close()
+		if tl, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			tl.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port pair")
+	return 0
+}
+
+// startBMC runs start-bmc.sh in a fresh directory; extra is KEY=VALUE
+// environment (SOL_BACKEND=..., SOL_TCP_PORT=...).
+func startBMC(t *testing.T, extra ...string) *bmc {
+	t.Helper()
+	script := filepath.Join(harnessDir(), "ipmi", "start-bmc.sh")
+	if _, err := exec.LookPath("ipmi_sim"); err != nil || !fileExists(script) {
+		if os.Getenv("CONSOLED_E2E") == "1" {
+			t.Fatalf("ipmi_sim or %s missing (run ./test.sh)", script)
+		}
+		t.Skip("ipmi_sim or the harness missing (run ./test.sh)")
+	}
+	dir, err := os.MkdirTemp("/tmp", "cbmc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bmc{t: t, dir: dir}
+	port := freeUDPPair(t)
+	cmd := exec.Command(script, dir)
+	// SOL_BACKEND=tcp: with the default pty backend every ipmi_sim takes
+	// the same UUCP lock (/var/lock/LCK..bmc-serial), so two BMCs at once
+	// (parallel test packages) would fight over it.
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("PORT=%d", port), "SOL_BACKEND=tcp"), extra...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("start-bmc.sh: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { b.stop(); os.RemoveAll(dir) })
+	b.env = map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			b.env[k] = strings.Trim(v, "'")
+		}
+	}
+	b.opt = Options{Address: fmt.Sprintf("127.0.0.1:%d", port), User: b.env["BMC_USER"], Password: b.env["BMC_PASS"], CipherSuite: 3}
+	return b
+}
+
+func (b *bmc) stop() {
+	exec.Command(filepath.Join(harnessDir(), "ipmi", "stop-bmc.sh"), b.dir).Run()
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// hostSerial opens the machine's side of the SOL serial line, raw.
+func (b *bmc) hostSerial() *os.File {
+	b.t.Helper()
+	f, err := os.OpenFile(b.env["HOST_SERIAL"], os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if tio, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+		tio.Lflag &^= unix.ECHO | unix.ICANON | unix.ISIG | unix.IEXTEN
+		tio.Iflag &^= unix.ICRNL | unix.IXON
+		tio.Oflag &^= unix.OPOST
+		unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, tio)
+	}
+	b.t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func readUntil(t *testing.T, r interface{ Read([]byte) (int, error) }, want []byte, timeout time.Duration) []byte {
+	t.Helper()
+	var got []byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for !bytes.Contains(got, want) {
+			n, err := r.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				t.Logf("read: %v", err)
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		t.Fatalf("timed out; have %d bytes, want %q", len(got), want)
+	}
+	if !bytes.Contains(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	return got
+}
+
+// Bytes both ways through a real SOL session: what the host prints reaches
+// the console, a 4 KiB paste reaches the host intact and in order.
+func TestSOLBothWays(t *testing.T) {
+	b := startBMC(t)
+	host := b.hostSerial()
+	c, err := (&Dialer{Options: b.opt}).Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	host.Write([]byte("login: "))
+	readUntil(t, c, []byte("login: "), 10*time.Second)
+
+	var pb bytes.Buffer // 4 KiB of numbered lines: any loss or reordering shows
+	for i := 0; pb.Len() < 4096; i++ {
+		fmt.Fprintf(&pb, "line %04d of the paste\n", i)
+	}
+	paste := pb.Bytes()[:4096]
+	start := time.Now()
+	if _, err := c.Write(paste); err != nil {
+		t.Fatal(err)
+	}
+	got := readUntil(t, host, paste[len(paste)-40:], 20*time.Second)
+	if !bytes.Equal(got, paste) {
+		t.Fatalf("host received %d bytes, not the 4096 pasted in order", len(got))
+	}
+	t.Logf("4 KiB paste delivered in %v", time.Since(start))
+
+	// Output that arrives in bursts bigger than one packet.
+	var bb bytes.Buffer
+	for i := 0; bb.Len() < 16384; i++ {
+		fmt.Fprintf(&bb, "output %05d\r\n", i)
+	}
+	big := bb.Bytes()
+	host.Write(big)
+	readUntil(t, c, big, 20*time.Second)
+}
+
+func TestSOLInUseAndSteal(t *testing.T) {
+	b := startBMC(t)
+	c, err := (&Dialer{Options: b.opt}).Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// ipmitool is refused while we hold the payload.
+	out, err := exec.Command("ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", strings.Split(b.opt.Address, ":")[1],
+		"-U", b.opt.User, "-P", b.opt.Password, "-C", "3", "sol", "activate").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "SOL payload already active on another session") {
+		t.Errorf("ipmitool sol activate while consoled holds SOL: %v\n%s", err, out)
+	}
+	// Without steal a second session is refused clearly; with steal it
+	// takes over and the first learns it was deactivated.
+	if _, err := (&Dialer{Options: b.opt}).Dial(context.Background()); err == nil || !strings.Contains(err.Error(), "already active on another session") {
+		t.Errorf("second activation: %v", err)
+	}
+	c2, err := (&Dialer{Options: b.opt, Steal: true}).Dial(context.Background())
+	if err != nil {
+		t.Fatalf("steal: %v", err)
+	}
+	defer c2.Close()
+	buf := make([]byte, 64)
+	c.(*conn).Write([]byte("x")) // provoke traffic on the old session
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := c.Read(buf); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-errc:
+		t.Logf("old session ended: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Error("the displaced session did not notice")
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	b := startBMC(t)
+	opt := b.opt
+	opt.Password = "wrong"
+	start := time.Now()
+	_, err := (&Dialer{Options: opt}).Dial(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "logging in to BMC") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	t.Logf("refused in %v: %v", time.Since(start), err)
+}
+
+func TestPower(t *testing.T) {
+	b := startBMC(t)
+	p := &Power{Options: b.opt}
+	ctx := context.Background()
+	if got, err := p.Do(ctx, "status"); err != nil || got != "power is on" {
+		t.Fatalf("status: %q %v", got, err)
+	}
+	if _, err := p.Do(ctx, "off"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := p.Do(ctx, "status"); got != "power is off" {
+		t.Errorf("after off: %q", got)
+	}
+	if _, err := p.Do(ctx, "on"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(b.env["POWER_LOG"], nil, 0o644)
+	if _, err := p.Do(ctx, "cycle"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log, _ := os.ReadFile(b.env["POWER_LOG"])
+		s := string(log)
+		if i := strings.Index(s, "set power 0"); i >= 0 && strings.Contains(s[i:], "set power 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("power log after cycle:\n%s", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := p.Do(ctx, "explode"); err == nil {
+		t.Error("unknown action accepted")
+	}
+}
+
+// BREAK over SOL reaches the host's serial side (with SOL_BACKEND=external
+// the simulator writes a break as the bytes FF F3 into the stream).
+func TestSOLBreak(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	serialPort := ln.Addr().(*net.TCPAddr).Port
+	b := startBMC(t, "SOL_BACKEND=external", fmt.Sprintf("SOL_TCP_PORT=%d", serialPort))
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(30 * time.Second))
+	host, err := ln.Accept() // ipmi_sim connects to "the machine"
+	if err != nil {
+		t.Fatalf("ipmi_sim did not connect to the serial side: %v", err)
+	}
+	defer host.Close()
+	c, err := (&Dialer{Options: b.opt}).Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Break(); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("h")) // the SysRq key, right after the BREAK
+	readUntil(t, host, []byte{0xFF, 0xF3, 'h'}, 10*time.Second)
+}
