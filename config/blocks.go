@@ -74,7 +74,7 @@ func abbrev(s string) string {
 
 var consoleSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
-		{Type: "telnet"}, {Type: "exec"}, {Type: "serial"}, {Type: "demo"}, {Type: "log"},
+		{Type: "telnet"}, {Type: "exec"}, {Type: "serial"}, {Type: "ipmi"}, {Type: "demo"}, {Type: "log"}, {Type: "power"},
 	},
 }
 
@@ -87,7 +87,12 @@ var (
 		{Name: "device", Required: true}, {Name: "baud"}, {Name: "data_bits"}, {Name: "parity"},
 		{Name: "stop_bits"}, {Name: "flow"}, {Name: "break_ms"},
 	}}
-	logSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "max_size"}, {Name: "keep"}}}
+	ipmiSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "address", Required: true}, {Name: "user", Required: true}, {Name: "password"}, {Name: "password_file"},
+		{Name: "cipher_suite"}, {Name: "privilege"}, {Name: "steal"},
+	}}
+	powerSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "ipmi"}}}
+	logSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "max_size"}, {Name: "keep"}}}
 )
 
 func (p *parser) console(b *hcl.Block) (Console, bool) {
@@ -103,8 +108,12 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 			p.logOpts(sb, &c.Log)
 			continue
 		}
+		if sb.Type == "power" {
+			c.Power = p.power(sb)
+			continue
+		}
 		if backendRange != nil {
-			p.errorf(sb.DefRange, "More than one backend", "console %q already has a backend at %s; a console has exactly one of telnet, serial, exec, demo", c.Name, backendRange)
+			p.errorf(sb.DefRange, "More than one backend", "console %q already has a backend at %s; a console has exactly one of telnet, serial, ipmi, exec, demo", c.Name, backendRange)
 			continue
 		}
 		r := sb.DefRange
@@ -117,6 +126,11 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 			c.Exec = p.exec(sb)
 		case "serial":
 			c.Serial = p.serial(sb)
+		case "ipmi":
+			c.IPMI = p.ipmi(sb, true)
+			if c.Power == nil {
+				c.Power = c.IPMI
+			}
 		case "demo":
 			_, d := sb.Body.Content(&hcl.BodySchema{})
 			p.diags = append(p.diags, d...)
@@ -124,7 +138,7 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 		}
 	}
 	if backendRange == nil {
-		p.errorf(b.DefRange, "Console without a backend", "console %q needs one of: telnet { address = \"host:port\" }, serial { device = \"/dev/ttyS0\" }, exec { command = [...] }, demo {}", c.Name)
+		p.errorf(b.DefRange, "Console without a backend", "console %q needs one of: telnet { address = \"host:port\" }, serial { device = \"/dev/ttyS0\" }, ipmi { address = ... }, exec { command = [...] }, demo {}", c.Name)
 		return c, false
 	}
 	return c, true
@@ -203,6 +217,61 @@ func (p *parser) serial(b *hcl.Block) *Serial {
 		}
 	}
 	return s
+}
+
+func (p *parser) power(b *hcl.Block) *IPMI {
+	content, diags := b.Body.Content(powerSchema)
+	p.diags = append(p.diags, diags...)
+	if len(content.Blocks) != 1 {
+		p.errorf(b.DefRange, "Invalid power block", "power needs exactly one ipmi { address = ..., user = ..., password_file = ... } block")
+		return nil
+	}
+	return p.ipmi(content.Blocks[0], false)
+}
+
+func (p *parser) ipmi(b *hcl.Block, sol bool) *IPMI {
+	m := &IPMI{CipherSuite: 3, Privilege: "admin"}
+	content, diags := b.Body.Content(ipmiSchema)
+	p.diags = append(p.diags, diags...)
+	var havePassword bool
+	for name, a := range content.Attributes {
+		switch name {
+		case "address":
+			p.str(a.Expr, &m.Address)
+		case "user":
+			p.str(a.Expr, &m.User)
+		case "password":
+			p.str(a.Expr, &m.Password)
+			havePassword = true
+			p.warnReadable(a.Expr.Range())
+		case "password_file":
+			var f string
+			p.str(a.Expr, &f)
+			data, err := os.ReadFile(p.path(f))
+			if err != nil {
+				p.errorf(a.Expr.Range(), "Cannot read password_file", "%v", err)
+				continue
+			}
+			m.Password = strings.TrimRight(string(data), "\r\n")
+			havePassword = true
+		case "cipher_suite":
+			p.intRange(a.Expr, &m.CipherSuite, 0, 17)
+		case "privilege":
+			p.oneOf(a.Expr, &m.Privilege, "admin", "operator")
+		case "steal":
+			v := p.value(a.Expr, cty.Bool)
+			if v != cty.NilVal {
+				m.Steal = v.True()
+			}
+			if !sol {
+				p.errorf(a.Expr.Range(), "Invalid argument", "steal applies to an ipmi console (SOL), not to power control")
+			}
+		}
+	}
+	if !havePassword {
+		p.errorf(b.DefRange, "Missing password", "ipmi needs password_file = \"...\" (or password = \"...\")")
+	}
+	return m
 }
 
 // oneOf evaluates a string that must be one of choices.

@@ -37,12 +37,16 @@ type User struct {
 // pointers is set; Kind names it.
 type Console struct {
 	Name   string
-	Kind   string // "telnet", "exec", "serial" or "demo"
+	Kind   string // "telnet", "exec", "serial", "ipmi" or "demo"
 	Telnet *Telnet
 	Serial *Serial
+	IPMI   *IPMI
 	Exec   *Exec
 	Demo   *Demo
 	Log    LogOptions
+	// Power is how to switch the machine on and off: the console's own BMC
+	// for an ipmi console, or a power { ipmi { ... } } block. Nil if neither.
+	Power *IPMI
 }
 
 // Telnet is a telnet backend.
@@ -59,6 +63,16 @@ type Serial struct {
 	StopBits float64
 	Flow     string
 	BreakMs  int
+}
+
+// IPMI is a BMC reached over RMCP+ (lanplus).
+type IPMI struct {
+	Address     string
+	User        string
+	Password    string
+	CipherSuite int
+	Privilege   string
+	Steal       bool
 }
 
 // Exec is a command run in a pty.
@@ -99,17 +113,21 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 	if err != nil {
 		abs = path
 	}
-	return Parse(src, path, filepath.Dir(abs))
+	return parse(src, path, filepath.Dir(abs), abs)
 }
 
 // Parse validates config source. filename is used in messages; dir is where
 // relative paths are resolved.
 func Parse(src []byte, filename, dir string) (*Config, hcl.Diagnostics) {
+	return parse(src, filename, dir, "")
+}
+
+func parse(src []byte, filename, dir, file string) (*Config, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	p := &parser{dir: dir}
+	p := &parser{dir: dir, file: file}
 	cfg := p.root(f.Body)
 	cfg.File = filename
 	if p.diags.HasErrors() {
@@ -120,7 +138,20 @@ func Parse(src []byte, filename, dir string) (*Config, hcl.Diagnostics) {
 
 type parser struct {
 	dir   string
+	file  string // the config file, for the world-readable check; "" if none
 	diags hcl.Diagnostics
+}
+
+// warnReadable warns when a secret sits in a config others can read.
+func (p *parser) warnReadable(rng hcl.Range) {
+	if p.file == "" {
+		return
+	}
+	if st, err := os.Stat(p.file); err == nil && st.Mode().Perm()&0o004 != 0 {
+		r := rng
+		p.diags = append(p.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Password in a world-readable file",
+			Detail: fmt.Sprintf("%s is readable by every user; chmod o-r it or use password_file", p.file), Subject: &r})
+	}
 }
 
 func (p *parser) errorf(rng hcl.Range, summary, format string, a ...any) {

@@ -18,7 +18,7 @@ func TestGoodConfig(t *testing.T) {
 	if len(cfg.Users) != 2 || len(cfg.Users[0].Keys) != 1 || len(cfg.Users[1].Keys) != 1 {
 		t.Errorf("users: %+v", cfg.Users)
 	}
-	if len(cfg.Consoles) != 5 {
+	if len(cfg.Consoles) != 7 {
 		t.Fatalf("consoles: %+v", cfg.Consoles)
 	}
 	vm1, v6, sw1, demo := cfg.Consoles[0], cfg.Consoles[1], cfg.Consoles[2], cfg.Consoles[3]
@@ -34,6 +34,14 @@ func TestGoodConfig(t *testing.T) {
 	if s := cfg.Consoles[4].Serial; s == nil || s.Device != "/dev/ttyUSB0" || s.Baud != 115200 || s.DataBits != 8 ||
 		s.Parity != "even" || s.StopBits != 1.5 || s.Flow != "rtscts" || s.BreakMs != 300 {
 		t.Errorf("web07: %+v", s)
+	}
+	db01, web08 := cfg.Consoles[5], cfg.Consoles[6]
+	if m := db01.IPMI; m == nil || m.Address != "10.0.0.51:623" || m.Password != "secret-pw" || m.CipherSuite != 3 ||
+		m.Privilege != "operator" || !m.Steal || db01.Power != m {
+		t.Errorf("db01: %+v", db01)
+	}
+	if web08.Power == nil || web08.Power.Address != "10.0.0.58:623" || web08.Power.Password != "pw" || vm1.Power != nil {
+		t.Errorf("web08 power: %+v", web08.Power)
 	}
 	if demo.Kind != "demo" {
 		t.Errorf("demo: %+v", demo)
@@ -55,6 +63,7 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		{"bad-key.hcl", "testdata/bad-key.hcl:2,10-33: Invalid public key"},
 		{"syntax.hcl", "testdata/syntax.hcl:"},
 		{"bad-serial.hcl", "testdata/bad-serial.hcl:4,14-24: Invalid value; \"sideways\": want one of none, even, odd, mark, space"},
+		{"ipmi-no-password.hcl", "testdata/ipmi-no-password.hcl:2,3-7: Missing password"},
 		{"same-device.hcl", "testdata/same-device.hcl:4,9-12: Device used twice"},
 	}
 	for _, tc := range cases {
@@ -107,7 +116,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, c := range cfg.Consoles {
-			if c.Telnet == nil && c.Exec == nil && c.Serial == nil && c.Demo == nil {
+			if c.Telnet == nil && c.Exec == nil && c.Serial == nil && c.IPMI == nil && c.Demo == nil {
 				t.Fatalf("console %q accepted without a backend", c.Name)
 			}
 		}

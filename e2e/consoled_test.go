@@ -189,7 +189,12 @@ func TestConfigCheck(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "ok: 1 consoles") {
 		t.Errorf("-check: %v\n%s", err, out)
 	}
-	example, _ := filepath.Abs("../conserver.hcl.example")
+	// The example, with the password files it names.
+	src, _ := os.ReadFile("../conserver.hcl.example")
+	example := filepath.Join(dir, "conserver.hcl")
+	os.WriteFile(example, src, 0o600)
+	os.WriteFile(filepath.Join(dir, "db01.pw"), []byte("pw\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "web08.pw"), []byte("pw\n"), 0o600)
 	out, err = exec.Command(binary, "-check", "-config", example).CombinedOutput()
 	if err != nil {
 		t.Errorf("conserver.hcl.example does not validate: %v\n%s", err, out)

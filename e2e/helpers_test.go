@@ -168,8 +168,13 @@ func (d *daemon) Stop() {
 			d.t.Errorf("consoled exited with %v after SIGTERM:\n%s", d.err, d.stderr)
 		}
 	case <-time.After(15 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
+		d.cmd.Process.Signal(syscall.SIGQUIT) // Go prints every goroutine's stack
+		select {
+		case <-d.exited:
+		case <-time.After(5 * time.Second):
+			d.cmd.Process.Kill()
+			<-d.exited
+		}
 		d.t.Errorf("consoled did not exit within 15 s of SIGTERM:\n%s", d.stderr)
 	}
 }

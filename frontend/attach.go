@@ -35,7 +35,8 @@ type attachment struct {
 	wmu     sync.Mutex   // one writer to the SSH channel at a time
 	lastOut atomic.Int64 // unix nanos of the last output sent
 
-	warnedRO, warnedDown bool // input goroutine only
+	warnedRO, warnedDown bool       // input goroutine only
+	pending              func(byte) // input goroutine only: a prompt awaiting its answer
 }
 
 type inputEnd int
@@ -198,11 +199,21 @@ func (a *attachment) input() inputEnd {
 	detach := false
 	for !detach {
 		n, err := a.ss.Read(buf)
-		if n > 0 {
+		p := buf[:n]
+		if len(p) > 0 && a.pending != nil {
+			answer := a.pending
+			a.pending = nil
+			a.wmu.Lock()
+			fmt.Fprintf(a.ss, "%c]\r\n", printable(p[0]))
+			a.wmu.Unlock()
+			answer(p[0])
+			p = p[1:]
+		}
+		if len(p) > 0 {
 			if esc == nil {
-				a.send(buf[:n])
+				a.send(p)
 			} else {
-				esc.Feed(buf[:n], a.send, func(c, arg byte) {
+				esc.Feed(p, a.send, func(c, arg byte) {
 					if a.escape(c, arg) {
 						detach = true
 					}
@@ -297,6 +308,8 @@ func (a *attachment) escape(c, arg byte) bool {
 			fmt.Fprintf(&b, "\r\n  %-12s %s since %s from %s", ci.Who, mode, ci.Since.UTC().Format(time.RFC3339), ci.From)
 		}
 		a.notice("on " + a.con.Name() + ":" + b.String())
+	case '!':
+		a.powerEscape(arg)
 	case 'x':
 		st := a.con.Status()
 		detail := st.Detail
@@ -313,10 +326,18 @@ func (a *attachment) escape(c, arg byte) bool {
 			"  " + e + "s   give up write access (spy)",
 			"  " + e + "w   who is on this console",
 			"  " + e + "x   how this console is connected (line settings)",
+			"  " + e + "!s  power status; !1 on, !0 off, !c cycle, !r reset (asked first)",
 			"  " + e + e + " send " + caret(a.s.opts.Escape[:1]) + " itself",
 		}, "\r\n"))
 	default:
 		a.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, caret([]byte{c}), e))
 	}
 	return false
+}
+
+func printable(b byte) byte {
+	if b < 0x20 || b >= 0x7f {
+		return '?'
+	}
+	return b
 }

@@ -9,19 +9,20 @@ package frontend
 type EscapeParser struct {
 	prefix  []byte
 	state   int
-	matched int // bytes of prefix matched so far (stNormal, stAgain)
+	matched int  // bytes of prefix matched so far (stNormal, stAgain)
+	argCmd  byte // the command waiting for its argument (stArg)
 	out     []byte
 }
 
 const (
 	stNormal = iota // matching the prefix against data
 	stCmd           // prefix seen: next byte is the command
-	stArg           // command 'l' seen: next byte is its argument
+	stArg           // a command that takes an argument ('l', '!') seen: next byte is it
 	stAgain         // prefix seen, then prefix[0]: matching the prefix again
 )
 
 // argCommands take one argument byte after the command byte.
-const argCommands = "l"
+const argCommands = "l!"
 
 // NewEscapeParser returns a parser for prefix (at least one byte).
 func NewEscapeParser(prefix []byte) *EscapeParser {
@@ -68,7 +69,7 @@ func (e *EscapeParser) Feed(p []byte, data func([]byte), cmd func(c, arg byte)) 
 			case b == e.prefix[0]:
 				e.matched, e.state = 1, stAgain
 			case indexByte(argCommands, b):
-				e.state = stArg
+				e.state, e.argCmd = stArg, b
 			default:
 				flush()
 				cmd(b, 0)
@@ -76,7 +77,7 @@ func (e *EscapeParser) Feed(p []byte, data func([]byte), cmd func(c, arg byte)) 
 			}
 		case stArg:
 			flush()
-			cmd('l', b)
+			cmd(e.argCmd, b)
 			e.state = stNormal
 		case stAgain:
 			if b == e.prefix[e.matched] {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,14 @@ import (
 type Registry interface {
 	Console(name string) (*mux.Console, bool)
 	Consoles() []*mux.Console
+	// Power is the power control of a console, nil if it has none.
+	Power(name string) PowerControl
+}
+
+// PowerControl switches a machine: action is status, on, off, cycle or
+// reset; the result is for people ("power is on").
+type PowerControl interface {
+	Do(ctx context.Context, action string) (string, error)
 }
 
 // Options configure a Server.
@@ -169,6 +178,8 @@ func (s *Server) dispatch(ss *session) int {
 	case "help", "-h", "--help":
 		s.help(ss)
 		return 0
+	case "power":
+		return s.power(ss)
 	case "attach", "console":
 		if len(ss.args) < 2 {
 			fmt.Fprintf(ss.Stderr(), "usage: %s NAME\n", ss.args[0])
@@ -195,6 +206,7 @@ func (s *Server) help(ss *session) {
 		"  ssh -t console@HOST NAME     interactive console NAME (" + s.opts.EscapeStr + "? inside for escapes)",
 		"  ssh console@HOST NAME        raw bytes in and out, for scripts (no escapes)",
 		"  ssh console@HOST list        consoles: name backend state writer viewers [problem]",
+		"  ssh console@HOST power NAME status|on|off|cycle|reset",
 		"  ssh console@HOST help        this text",
 		"",
 	}
@@ -228,14 +240,17 @@ func (s *Server) writeList(w io.Writer, nl string) {
 		}
 		line := fmt.Sprintf("%-*s %-7s %-10s %-10s %d", width, st.Name, st.Kind, st.State, writer, st.Viewers)
 		if st.State != mux.StateUp && st.Err != nil {
-			line += fmt.Sprintf("  since %s: %v", st.Since.UTC().Format(time.RFC3339), st.Err)
+			line += fmt.Sprintf("  since %s: %s", st.Since.UTC().Format(time.RFC3339), oneLine(st.Err.Error()))
 		}
 		if st.LogErr != nil {
-			line += fmt.Sprintf("  LOG NOT WRITTEN: %v", st.LogErr)
+			line += "  LOG NOT WRITTEN: " + oneLine(st.LogErr.Error())
 		}
 		io.WriteString(w, line+nl)
 	}
 }
+
+// oneLine keeps a message on one line of a listing.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // caret shows bytes in caret notation: {0x05,'c'} -> "^Ec".
 func caret(b []byte) string {

@@ -40,6 +40,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -164,6 +165,7 @@ func MarkLine(event string, t time.Time, midLine bool) []byte {
 	if midLine {
 		b = append(b, '\n')
 	}
+	event = strings.Join(strings.Fields(event), " ") // a mark is one line
 	return fmt.Appendf(b, "[-- consoled: %s %s --]\n", event, t.UTC().Format(time.RFC3339))
 }
 

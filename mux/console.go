@@ -203,6 +203,10 @@ func (c *Console) event(text string, endsLine bool) {
 	}
 }
 
+// Announce records an event (e.g. a power action) in the log and tells
+// every attached client.
+func (c *Console) Announce(text string) { c.event(text, false) }
+
 // Note writes a user's note into the log, e.g. Note("alice", "swapping disk").
 func (c *Console) Note(who, text string) {
 	c.cfg.Log.Mark(fmt.Sprintf("note by %s: %s", who, text), time.Now())

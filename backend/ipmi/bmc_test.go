@@ -1,115 +1,30 @@
 package ipmi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"consoled/internal/testharness"
 )
 
-// bmc is a real BMC: OpenIPMI's ipmi_sim, started by the shared harness.
 type bmc struct {
-	t   *testing.T
-	dir string
-	env map[string]string
+	*testharness.BMC
 	opt Options
 }
 
-func harnessDir() string {
-	if h := os.Getenv("CONSOLED_HARNESS"); h != "" {
-		return h
-	}
-	h, _ := filepath.Abs("../../../shared/harness")
-	return h
-}
-
-// freeUDPPair finds p such that UDP p and TCP p+1 are free on loopback.
-func freeUDPPair(t *testing.T) int {
-	for i := 0; i < 50; i++ {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := u.LocalAddr().(*net.UDPAddr).Port
-		u.Close()
-		if tl, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
-			tl.Close()
-			return p
-		}
-	}
-	t.Fatal("no free port pair")
-	return 0
-}
-
-// startBMC runs start-bmc.sh in a fresh directory; extra is KEY=VALUE
-// environment (SOL_BACKEND=..., SOL_TCP_PORT=...).
 func startBMC(t *testing.T, extra ...string) *bmc {
-	t.Helper()
-	script := filepath.Join(harnessDir(), "ipmi", "start-bmc.sh")
-	if _, err := exec.LookPath("ipmi_sim"); err != nil || !fileExists(script) {
-		if os.Getenv("CONSOLED_E2E") == "1" {
-			t.Fatalf("ipmi_sim or %s missing (run ./test.sh)", script)
-		}
-		t.Skip("ipmi_sim or the harness missing (run ./test.sh)")
-	}
-	dir, err := os.MkdirTemp("/tmp", "cbmc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bmc{t: t, dir: dir}
-	port := freeUDPPair(t)
-	cmd := exec.Command(script, dir)
-	// SOL_BACKEND=tcp: with the default pty backend every ipmi_sim takes
-	// the same UUCP lock (/var/lock/LCK..bmc-serial), so two BMCs at once
-	// (parallel test packages) would fight over it.
-	cmd.Env = append(append(os.Environ(), fmt.Sprintf("PORT=%d", port), "SOL_BACKEND=tcp"), extra...)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("start-bmc.sh: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { b.stop(); os.RemoveAll(dir) })
-	b.env = map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			b.env[k] = strings.Trim(v, "'")
-		}
-	}
-	b.opt = Options{Address: fmt.Sprintf("127.0.0.1:%d", port), User: b.env["BMC_USER"], Password: b.env["BMC_PASS"], CipherSuite: 3}
-	return b
+	b := testharness.StartBMC(t, extra...)
+	return &bmc{BMC: b, opt: Options{Address: b.Addr, User: b.User, Password: b.Pass, CipherSuite: 3}}
 }
 
-func (b *bmc) stop() {
-	exec.Command(filepath.Join(harnessDir(), "ipmi", "stop-bmc.sh"), b.dir).Run()
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-// hostSerial opens the machine's side of the SOL serial line, raw.
-func (b *bmc) hostSerial() *os.File {
-	b.t.Helper()
-	f, err := os.OpenFile(b.env["HOST_SERIAL"], os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if tio, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
-		tio.Lflag &^= unix.ECHO | unix.ICANON | unix.ISIG | unix.IEXTEN
-		tio.Iflag &^= unix.ICRNL | unix.IXON
-		tio.Oflag &^= unix.OPOST
-		unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, tio)
-	}
-	b.t.Cleanup(func() { f.Close() })
-	return f
-}
+func (b *bmc) hostSerial() *os.File { return b.HostSerial() }
 
 func readUntil(t *testing.T, r interface{ Read([]byte) (int, error) }, want []byte, timeout time.Duration) []byte {
 	t.Helper()
@@ -224,7 +139,7 @@ func TestWrongPassword(t *testing.T) {
 	opt.Password = "wrong"
 	start := time.Now()
 	_, err := (&Dialer{Options: opt}).Dial(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "logging in to BMC") {
+	if err == nil || !strings.Contains(err.Error(), "logging in to BMC "+opt.Address+" as admin: wrong password") {
 		t.Fatalf("wrong password: %v", err)
 	}
 	t.Logf("refused in %v: %v", time.Since(start), err)
@@ -246,13 +161,13 @@ func TestPower(t *testing.T) {
 	if _, err := p.Do(ctx, "on"); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(b.env["POWER_LOG"], nil, 0o644)
+	os.WriteFile(b.Env["POWER_LOG"], nil, 0o644)
 	if _, err := p.Do(ctx, "cycle"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		log, _ := os.ReadFile(b.env["POWER_LOG"])
+		log, _ := os.ReadFile(b.Env["POWER_LOG"])
 		s := string(log)
 		if i := strings.Index(s, "set power 0"); i >= 0 && strings.Contains(s[i:], "set power 1") {
 			break

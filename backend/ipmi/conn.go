@@ -21,6 +21,7 @@ const (
 	keepalive      = 10 * time.Second
 	nackPause      = 20 * time.Millisecond // BMC said its buffer is full
 	maxPending     = 64 << 10              // input queued before Write blocks
+	closeTimeout   = 3 * time.Second
 )
 
 // conn is an active SOL session. One goroutine (loop) owns the protocol
@@ -102,15 +103,25 @@ func (k *conn) Break() error {
 	}
 }
 
-// Close deactivates the payload and closes the session.
+// Close deactivates the payload and closes the session. It waits for the
+// BMC at most closeTimeout: a BMC that has gone must not hold up shutdown.
 func (k *conn) Close() error {
 	k.closeOnce.Do(func() {
 		close(k.stop)
 		<-k.done
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		_, _ = k.c.DeactivatePayload(ctx, &transport.DeactivatePayloadRequest{PayloadType: types.PayloadTypeSOL, PayloadInstance: 1})
-		_ = k.c.Close(ctx)
+		closed := make(chan struct{})
+		go func() {
+			defer close(closed)
+			_, _ = k.c.DeactivatePayload(ctx, &transport.DeactivatePayloadRequest{PayloadType: types.PayloadTypeSOL, PayloadInstance: 1})
+			_ = k.c.Close(ctx)
+		}()
+		select {
+		case <-closed:
+		case <-ctx.Done():
+			k.tap.socket().Close() // unblocks whatever go-ipmi still waits for
+		}
 	})
 	return nil
 }
@@ -162,10 +173,9 @@ func (k *conn) loop() error {
 		}
 	}()
 	defer func() {
-		// Interrupt the reader and give the socket back to go-ipmi.
+		// Interrupt the reader; run then gives the socket back to go-ipmi.
 		sock.SetReadDeadline(time.Now())
 		<-readerDone
-		sock.SetReadDeadline(time.Time{})
 	}()
 
 	var (

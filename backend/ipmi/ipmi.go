@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/bougou/go-ipmi/pkg/client"
 	"github.com/bougou/go-ipmi/pkg/command/transport"
@@ -69,10 +70,16 @@ func (o Options) connect(ctx context.Context, proxy *tap) (*client.Client, error
 		c = c.WithUDPProxy(proxy)
 	}
 	if err := c.Connect(ctx); err != nil {
-		return nil, fmt.Errorf("logging in to BMC %s as %s: %w", o.Address, o.User, err)
+		if strings.Contains(err.Error(), "authentication code mismatch") {
+			return nil, fmt.Errorf("logging in to BMC %s as %s: wrong password (RAKP authentication failed)", o.Address, o.User)
+		}
+		return nil, fmt.Errorf("logging in to BMC %s as %s: %s", o.Address, o.User, oneLine(err.Error()))
 	}
 	return c, nil
 }
+
+// oneLine folds go-ipmi's multi-line errors into one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Dialer activates the SOL payload of one BMC.
 type Dialer struct {

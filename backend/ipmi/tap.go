@@ -45,6 +45,11 @@ func (t *tap) socket() net.Conn {
 func (t *tap) setOwned(owned bool) {
 	t.mu.Lock()
 	t.owned = owned
+	if !owned && t.conn != nil {
+		// Hand go-ipmi the socket with the read deadline it last asked for,
+		// so a read it has waiting gives up in time.
+		t.conn.SetReadDeadline(t.deadline)
+	}
 	t.mu.Unlock()
 	select {
 	case t.wake <- struct{}{}:

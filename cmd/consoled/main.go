@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"consoled/backend/ipmi"
 	"consoled/config"
 	"consoled/frontend"
 	"consoled/logstore"
@@ -77,6 +78,9 @@ func loadConfig(path, dataDir string) (*config.Config, error) {
 		if diags.HasErrors() {
 			return nil, diagError(diags)
 		}
+		for _, d := range diags {
+			slog.Warn("config", "warning", d.Error())
+		}
 		return cfg, nil
 	}
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
@@ -123,7 +127,7 @@ func serve(cfg *config.Config, logger *slog.Logger) error {
 		return err
 	}
 
-	reg := &registry{byName: map[string]*mux.Console{}}
+	reg := &registry{byName: map[string]*mux.Console{}, power: map[string]frontend.PowerControl{}}
 	var logs []*logstore.Log
 	for _, cc := range cfg.Consoles {
 		lg, err := logstore.Open(cfg.LogDir, cc.Name, logstore.Options{MaxSize: cc.Log.MaxSize, Keep: cc.Log.Keep})
@@ -134,6 +138,9 @@ func serve(cfg *config.Config, logger *slog.Logger) error {
 		c := mux.New(mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: logger})
 		reg.byName[cc.Name] = c
 		reg.list = append(reg.list, c)
+		if cc.Power != nil {
+			reg.power[cc.Name] = &ipmi.Power{Options: ipmiOptions(cc.Power)}
+		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -194,6 +201,14 @@ wait:
 type registry struct {
 	byName map[string]*mux.Console
 	list   []*mux.Console
+	power  map[string]frontend.PowerControl
+}
+
+func (r *registry) Power(name string) frontend.PowerControl {
+	if p, ok := r.power[name]; ok {
+		return p
+	}
+	return nil
 }
 
 func (r *registry) Console(name string) (*mux.Console, bool) {

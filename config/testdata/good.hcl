@@ -37,3 +37,22 @@ console "web07" {
     break_ms  = 300
   }
 }
+console "db01" {
+  ipmi {
+    address       = "10.0.0.51:623"
+    user          = "admin"
+    password_file = "db01.pw"
+    privilege     = "operator"
+    steal         = true
+  }
+}
+console "web08" {
+  telnet { address = "127.0.0.1:4556" }
+  power {
+    ipmi {
+      address  = "10.0.0.58:623"
+      user     = "admin"
+      password = "pw"
+    }
+  }
+}

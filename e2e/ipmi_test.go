@@ -1,0 +1,115 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"consoled/internal/testharness"
+)
+
+// A console over IPMI SOL against a real BMC (ipmi_sim), through the real
+// ssh client: bytes both ways, power from the command line and from the
+// console, and a BMC restart that the console survives by itself.
+func TestIPMIConsole(t *testing.T) {
+	bmc := testharness.StartBMC(t)
+	host := bmc.HostSerial()
+	alice := newKey(t, "alice")
+	pwDir := t.TempDir()
+	pw := filepath.Join(pwDir, "db01.pw")
+	os.WriteFile(pw, []byte(bmc.Pass+"\n"), 0o600)
+	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+console "db01" {
+  ipmi {
+    address       = %q
+    user          = %q
+    password_file = %q
+  }
+}
+console "badpw" {
+  ipmi {
+    address  = %q
+    user     = %q
+    password = "wrong"
+  }
+}
+`, bmc.Addr, bmc.User, pw, bmc.Addr, bmc.User))
+	d.waitState(alice, "db01", "up")
+
+	tm := d.interactive(alice, "console", "db01")
+	tm.Expect(`attached to db01 read-write`, 10*time.Second)
+	host.Write([]byte("\r\ndb01 login: "))
+	tm.Expect(`db01 login: `, 10*time.Second)
+	tm.Send("root\r")
+	got := make([]byte, 0, 16)
+	buf := make([]byte, 64)
+	host.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !strings.Contains(string(got), "root\r") {
+		n, err := host.Read(buf)
+		if err != nil {
+			t.Fatalf("host side got %q: %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+
+	// Power from the console: status at once, cycle only after a yes.
+	tm.Send("\x05c!s")
+	tm.Expect(`db01: power is on`, 15*time.Second)
+	tm.Send("\x05c!c")
+	tm.Expect(`power cycle db01\? \[y/N\] `, 5*time.Second)
+	tm.Send("n")
+	tm.Expect(`power cycle cancelled`, 5*time.Second)
+
+	// Power from a script.
+	os.WriteFile(bmc.Env["POWER_LOG"], nil, 0o644)
+	out, errOut, code := d.ssh(alice, "", "power", "db01", "cycle")
+	if code != 0 || !strings.Contains(out, "db01: power cycle: done") {
+		t.Fatalf("power cycle: %d %q %q", code, out, errOut)
+	}
+	tm.Expect(`power cycle by alice: power cycle: done`, 5*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log, _ := os.ReadFile(bmc.Env["POWER_LOG"])
+		if i := strings.Index(string(log), "set power 0"); i >= 0 && strings.Contains(string(log)[i:], "set power 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("power.log after cycle:\n%s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out, _, code := d.ssh(alice, "", "power", "db01", "status"); code != 0 || out != "db01: power is on\n" {
+		t.Errorf("status: %d %q", code, out)
+	}
+	if _, errOut, code := d.ssh(alice, "", "power", "db01", "explode"); code != 2 || !strings.Contains(errOut, "usage: power NAME") {
+		t.Errorf("bad action: %d %q", code, errOut)
+	}
+
+	// A wrong password: a clear reason in list, marked once, no retry storm.
+	d.waitList(alice, "badpw", "down", "logging in to BMC "+bmc.Addr+" as admin: wrong password")
+	time.Sleep(3500 * time.Millisecond) // retries at about 1 s and 3 s
+	badLog, _ := os.ReadFile(filepath.Join(d.Dir, "logs", "badpw.log"))
+	if n := strings.Count(string(badLog), "connect failed"); n != 1 {
+		t.Errorf("wrong password marked %d times:\n%s", n, badLog)
+	}
+
+	// The BMC goes away and comes back: the console reconnects by itself.
+	bmc.Stop()
+	tm.Expect(`console down: `, 40*time.Second)
+	bmc.Start()
+	tm.Expect(`console up`, 60*time.Second)
+	host = bmc.HostSerial()
+	host.Write([]byte("back again\r\n"))
+	tm.Expect(`back again`, 10*time.Second)
+
+	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), "back again", 5*time.Second)
+	for _, want := range []string{"db01 login: ", "power cycle by alice", "console down: ", "console up"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("db01.log lacks %q", want)
+		}
+	}
+
+}

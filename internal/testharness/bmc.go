@@ -1,0 +1,134 @@
+// Package testharness starts the real peers of ../shared/harness for tests:
+// an IPMI BMC (OpenIPMI ipmi_sim). Tests skip when the peer is missing,
+// unless CONSOLED_E2E=1 (set by test.sh), which makes that a failure.
+package testharness
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dir is ../shared/harness, or $CONSOLED_HARNESS.
+func Dir() string {
+	if h := os.Getenv("CONSOLED_HARNESS"); h != "" {
+		return h
+	}
+	// Tests run in their package's directory; walk up to the module root.
+	wd, _ := os.Getwd()
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(filepath.Dir(d), "shared", "harness")
+		}
+	}
+	return "../shared/harness"
+}
+
+// BMC is a running ipmi_sim.
+type BMC struct {
+	t    *testing.T
+	Dir  string
+	Port int               // UDP port on 127.0.0.1
+	Env  map[string]string // what start-bmc.sh printed: HOST_SERIAL, POWER_LOG, ...
+	Addr string            // "127.0.0.1:PORT"
+	User string
+	Pass string
+	env  []string
+}
+
+// freeUDPPair finds p such that UDP p and TCP p+1 are free on loopback.
+func freeUDPPair(t *testing.T) int {
+	for i := 0; i < 50; i++ {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := u.LocalAddr().(*net.UDPAddr).Port
+		u.Close()
+		if tl, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			tl.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port pair")
+	return 0
+}
+
+// StartBMC runs start-bmc.sh in a fresh directory; extra is KEY=VALUE
+// environment such as SOL_BACKEND=external. The test's cleanup stops it.
+func StartBMC(t *testing.T, extra ...string) *BMC {
+	t.Helper()
+	script := filepath.Join(Dir(), "ipmi", "start-bmc.sh")
+	_, simErr := exec.LookPath("ipmi_sim")
+	_, scriptErr := os.Stat(script)
+	if simErr != nil || scriptErr != nil {
+		if os.Getenv("CONSOLED_E2E") == "1" {
+			t.Fatalf("ipmi_sim or %s missing (run ./test.sh)", script)
+		}
+		t.Skip("ipmi_sim or the harness missing (run ./test.sh)")
+	}
+	dir, err := os.MkdirTemp("/tmp", "cbmc") // short: ipmi_sim paths
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &BMC{t: t, Dir: dir, Port: freeUDPPair(t)}
+	// SOL_BACKEND=tcp: with the default pty backend every ipmi_sim takes
+	// the same UUCP lock (/var/lock/LCK..bmc-serial), so two BMCs at once
+	// (parallel test packages) would fight over it.
+	b.env = append([]string{fmt.Sprintf("PORT=%d", b.Port), "SOL_BACKEND=tcp"}, extra...)
+	t.Cleanup(func() { b.Stop(); os.RemoveAll(dir) })
+	b.Start()
+	return b
+}
+
+// Start (re)starts ipmi_sim in the same directory on the same port.
+func (b *BMC) Start() {
+	b.t.Helper()
+	cmd := exec.Command(filepath.Join(Dir(), "ipmi", "start-bmc.sh"), b.Dir)
+	cmd.Env = append(os.Environ(), b.env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.t.Fatalf("start-bmc.sh: %v\n%s%s", err, out, stderr.String())
+	}
+	b.Env = map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			b.Env[k] = strings.Trim(v, "'")
+		}
+	}
+	b.Addr = fmt.Sprintf("127.0.0.1:%d", b.Port)
+	b.User, b.Pass = b.Env["BMC_USER"], b.Env["BMC_PASS"]
+}
+
+// Stop stops ipmi_sim and socat by their recorded PIDs.
+func (b *BMC) Stop() {
+	exec.Command(filepath.Join(Dir(), "ipmi", "stop-bmc.sh"), b.Dir).Run()
+}
+
+// HostSerial opens the machine's side of the SOL serial line, raw.
+func (b *BMC) HostSerial() *os.File {
+	b.t.Helper()
+	f, err := os.OpenFile(b.Env["HOST_SERIAL"], os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if tio, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+		tio.Lflag &^= unix.ECHO | unix.ICANON | unix.ISIG | unix.IEXTEN
+		tio.Iflag &^= unix.ICRNL | unix.IXON
+		tio.Oflag &^= unix.OPOST
+		unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, tio)
+	}
+	b.t.Cleanup(func() { f.Close() })
+	return f
+}
