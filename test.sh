@@ -37,6 +37,7 @@ FUZZTIME="${FUZZTIME:-5s}"
 go test -run='^$' -fuzz='^FuzzCodec$' -fuzztime="$FUZZTIME" ./backend/telnet
 go test -run='^$' -fuzz='^FuzzEscapeParser$' -fuzztime="$FUZZTIME" ./frontend
 go test -run='^$' -fuzz='^FuzzParse$' -fuzztime="$FUZZTIME" ./config
+go test -run='^$' -fuzz='^FuzzSOLPackets$' -fuzztime="$FUZZTIME" ./backend/ipmi
 
 # 4. Everything, with the race detector.
 go test -race -count=1 -timeout 15m ./...

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"consoled/internal/testharness"
 )
@@ -208,4 +212,66 @@ func TestSOLBreak(t *testing.T) {
 	}
 	c.Write([]byte("h")) // the SysRq key, right after the BREAK
 	readUntil(t, host, []byte{0xFF, 0xF3, 'h'}, 10*time.Second)
+}
+
+// With steal = true consoled takes the SOL payload back from an ipmitool
+// session someone left open.
+func TestStealFromIpmitool(t *testing.T) {
+	b := startBMC(t)
+	port := strings.Split(b.opt.Address, ":")[1]
+	// ipmitool as a person runs it: in a terminal.
+	tool := exec.Command("ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", port,
+		"-U", b.opt.User, "-P", b.opt.Password, "-C", "3", "sol", "activate")
+	ptmx, err := pty.Start(tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	toolOut := &lockedBuffer{}
+	go io.Copy(toolOut, ptmx)
+	exited := make(chan error, 1)
+	go func() { exited <- tool.Wait() }()
+	defer func() { tool.Process.Kill(); <-exited }()
+
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(toolOut.String(), "SOL Session operational") {
+		if time.Now().After(deadline) {
+			t.Fatalf("ipmitool did not activate SOL:\n%s", toolOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := (&Dialer{Options: b.opt}).Dial(context.Background()); err == nil || !strings.Contains(err.Error(), "already active") {
+		t.Fatalf("without steal while ipmitool holds SOL: %v", err)
+	}
+	c, err := (&Dialer{Options: b.opt, Steal: true}).Dial(context.Background())
+	if err != nil {
+		t.Fatalf("steal from ipmitool: %v", err)
+	}
+	defer c.Close()
+	host := b.hostSerial()
+	host.Write([]byte("stolen-ok"))
+	readUntil(t, c, []byte("stolen-ok"), 10*time.Second)
+	select {
+	case <-exited:
+		t.Logf("ipmitool ended: %s", strings.TrimSpace(toolOut.String()))
+	case <-time.After(2 * time.Second):
+		t.Logf("ipmitool still running after losing SOL (it notices on its next packet)")
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
