@@ -73,6 +73,7 @@ func abbrev(s string) string {
 }
 
 var consoleSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "telnet"}, {Type: "exec"}, {Type: "serial"}, {Type: "ipmi"}, {Type: "demo"}, {Type: "log"}, {Type: "power"},
 	},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -22,9 +23,15 @@ type Config struct {
 	HostKey string // path of the SSH host key (generated if missing)
 	LogDir  string
 	Escape  []byte // the escape prefix as bytes, e.g. {0x05, 'c'} for "^Ec"
+	// AuditLog is where attach, takeover, BREAK, power, note and refusals
+	// are recorded as JSON lines; log_dir/audit.log by default.
+	AuditLog string
 
 	Users    []User
 	Consoles []Console
+	Breaks   map[int]BreakSeq // ^Ecl1 .. ^Ecl9
+
+	groupRanges map[string]hcl.Range
 }
 
 // User is a person who may log in.
@@ -44,6 +51,7 @@ type Console struct {
 	Exec   *Exec
 	Demo   *Demo
 	Log    LogOptions
+	Access Access
 	// Power is how to switch the machine on and off: the console's own BMC
 	// for an ipmi console, or a power { ipmi { ... } } block. Nil if neither.
 	Power *IPMI
@@ -169,10 +177,12 @@ func (p *parser) path(s string) string {
 
 var rootSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"},
+		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"}, {Name: "audit_log"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "user", LabelNames: []string{"name"}},
+		{Type: "group", LabelNames: []string{"name"}},
+		{Type: "break", LabelNames: []string{"name"}},
 		{Type: "console", LabelNames: []string{"name"}},
 	},
 }
@@ -197,9 +207,23 @@ func (p *parser) root(body hcl.Body) *Config {
 		case "escape":
 			p.str(a.Expr, &escape)
 			escRange = a.Expr.Range()
+		case "audit_log":
+			p.str(a.Expr, &cfg.AuditLog)
 		}
 	}
 	cfg.HostKey, cfg.LogDir = p.path(cfg.HostKey), p.path(cfg.LogDir)
+	if cfg.AuditLog == "" {
+		cfg.AuditLog = filepath.Join(cfg.LogDir, "audit.log")
+	}
+	cfg.AuditLog = p.path(cfg.AuditLog)
+	cfg.Breaks = map[int]BreakSeq{}
+	for n, src := range DefaultBreaks {
+		steps, _ := ParseBreakSeq(src)
+		cfg.Breaks[n] = BreakSeq{Source: src, Steps: steps, Delay: 600 * time.Millisecond}
+	}
+	groups := map[string][]string{}
+	cfg.groupRanges = map[string]hcl.Range{}
+	access := map[string][2]principals{}
 	esc, err := ParseEscape(escape)
 	if err != nil {
 		p.errorf(escRange, "Invalid escape", "%v", err)
@@ -219,6 +243,17 @@ func (p *parser) root(body hcl.Body) *Config {
 			}
 			seenUser[name] = nameRange
 			cfg.Users = append(cfg.Users, p.user(b))
+		case "group":
+			if _, dup := groups[name]; dup {
+				p.errorf(nameRange, "Duplicate group", "group %q is already defined", name)
+				continue
+			}
+			groups[name] = p.group(b)
+			cfg.groupRanges[name] = b.DefRange
+		case "break":
+			if n, bs, ok := p.breakSeq(b); ok {
+				cfg.Breaks[n] = bs
+			}
 		case "console":
 			if prev, dup := seenConsole[name]; dup {
 				p.errorf(nameRange, "Duplicate console", "console %q is already defined at %s", name, prev)
@@ -228,6 +263,9 @@ func (p *parser) root(body hcl.Body) *Config {
 			if !validName(name) {
 				p.errorf(nameRange, "Invalid console name", "%q: use letters, digits, '.', '-' and '_' only, not starting with '-' or '.'", name)
 				continue
+			}
+			if lists, ok := p.accessLists(b); ok {
+				access[name] = lists
 			}
 			if c, ok := p.console(b); ok {
 				if c.Serial != nil {
@@ -241,7 +279,23 @@ func (p *parser) root(body hcl.Body) *Config {
 			}
 		}
 	}
+	p.resolveAccess(cfg, groups, access)
 	return cfg
+}
+
+// accessLists reads a console's rw and ro attributes, if it has any.
+func (p *parser) accessLists(b *hcl.Block) ([2]principals, bool) {
+	content, _, _ := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}}})
+	var lists [2]principals
+	found := false
+	for i, name := range []string{"rw", "ro"} {
+		if a, ok := content.Attributes[name]; ok {
+			found = true
+			lists[i].rng = a.Expr.Range()
+			p.strList(a.Expr, &lists[i].names)
+		}
+	}
+	return lists, found
 }
 
 // validName keeps console names safe as file names and as SSH arguments.

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGoodConfig(t *testing.T) {
@@ -18,7 +19,7 @@ func TestGoodConfig(t *testing.T) {
 	if len(cfg.Users) != 2 || len(cfg.Users[0].Keys) != 1 || len(cfg.Users[1].Keys) != 1 {
 		t.Errorf("users: %+v", cfg.Users)
 	}
-	if len(cfg.Consoles) != 7 {
+	if len(cfg.Consoles) != 8 {
 		t.Fatalf("consoles: %+v", cfg.Consoles)
 	}
 	vm1, v6, sw1, demo := cfg.Consoles[0], cfg.Consoles[1], cfg.Consoles[2], cfg.Consoles[3]
@@ -43,6 +44,23 @@ func TestGoodConfig(t *testing.T) {
 	if web08.Power == nil || web08.Power.Address != "10.0.0.58:623" || web08.Power.Password != "pw" || vm1.Power != nil {
 		t.Errorf("web08 power: %+v", web08.Power)
 	}
+	locked := cfg.Consoles[7]
+	if locked.Access.Open || !locked.Access.RW["alice"] || locked.Access.RO["alice"] || !locked.Access.RO["bob"] || !vm1.Access.Open {
+		t.Errorf("access: locked %+v, vm1 %+v", locked.Access, vm1.Access)
+	}
+	if b := cfg.Breaks[2]; b.Source != `\r~\d^b` || b.Delay != 300*time.Millisecond || len(b.Steps) != 3 ||
+		string(b.Steps[0].Data) != "\r~" || !b.Steps[1].Pause || string(b.Steps[2].Data) != "\x02" {
+		t.Errorf("break 2: %+v", b)
+	}
+	if b := cfg.Breaks[5]; len(b.Steps) != 3 || !b.Steps[0].Break || !b.Steps[1].Pause || string(b.Steps[2].Data) != "Ax" {
+		t.Errorf("break 5: %+v", b)
+	}
+	if b := cfg.Breaks[1]; len(b.Steps) != 1 || !b.Steps[0].Break {
+		t.Errorf("default break 1: %+v", b)
+	}
+	if cfg.AuditLog != filepath.Join(dir, "logs", "audit.log") {
+		t.Errorf("audit log %q", cfg.AuditLog)
+	}
 	if demo.Kind != "demo" {
 		t.Errorf("demo: %+v", demo)
 	}
@@ -64,6 +82,9 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		{"syntax.hcl", "testdata/syntax.hcl:"},
 		{"bad-serial.hcl", "testdata/bad-serial.hcl:4,14-24: Invalid value; \"sideways\": want one of none, even, odd, mark, space"},
 		{"ipmi-no-password.hcl", "testdata/ipmi-no-password.hcl:2,3-7: Missing password"},
+		{"unknown-group.hcl", "testdata/unknown-group.hcl:3,8-22: Unknown group"},
+		{"unknown-user.hcl", "testdata/unknown-user.hcl:6,8-19: Unknown user"},
+		{"bad-break.hcl", "testdata/bad-break.hcl:2,14-19: Invalid break sequence"},
 		{"same-device.hcl", "testdata/same-device.hcl:4,9-12: Device used twice"},
 	}
 	for _, tc := range cases {

@@ -48,6 +48,8 @@ console "chatty" {
 		}
 	}()
 
+	d.waitList(alice, "chatty", "up", " alice ") // alice is attached (and writes) before bob comes
+
 	// bob's ssh writes into a pipe nobody reads.
 	pr, pw, err := os.Pipe()
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
-	"consoled/backend"
 	"consoled/mux"
 )
 
@@ -28,15 +27,16 @@ const (
 type attachment struct {
 	s   *Server
 	ss  *session
-	con *mux.Console
+	con *consoleRef
 	cl  *mux.Client
 	pty bool
 
 	wmu     sync.Mutex   // one writer to the SSH channel at a time
 	lastOut atomic.Int64 // unix nanos of the last output sent
 
-	warnedRO, warnedDown bool       // input goroutine only
-	pending              func(byte) // input goroutine only: a prompt awaiting its answer
+	// input goroutine only:
+	warnedRO, warnedDown bool
+	intercept            func(b byte) (done bool) // a prompt taking keys instead of the console
 }
 
 type inputEnd int
@@ -46,10 +46,17 @@ const (
 	inputDetach                 // the user typed the disconnect escape
 )
 
-func (s *Server) attach(ss *session, con *mux.Console) int {
-	if len(ss.args) > 1 {
-		fmt.Fprintf(ss.Stderr(), "consoled: unexpected arguments after %q: %s\n", ss.args[0], strings.Join(ss.args[1:], " "))
+// attach runs NAME [--force|--spy]: an interactive session with a pty, raw
+// bytes for scripts without one.
+func (s *Server) attach(ss *session, con *consoleRef) int {
+	a0, err := parseArgs(ss.args[1:], nil, []string{"force", "spy"})
+	if err != nil || len(a0.pos) > 0 {
+		fmt.Fprintf(ss.Stderr(), "usage: %s [--force|--spy]\n", con.Name())
 		return 2
+	}
+	force, spy := a0.flags["force"] != "", a0.flags["spy"] != ""
+	if force && con.access != ReadWrite {
+		return s.refuse(ss, con.Name(), "takeover", "attach --force", "read-only access")
 	}
 	_, winch, pty := ss.Pty()
 	go func() { // window size changes: the console's size is fixed
@@ -57,10 +64,21 @@ func (s *Server) attach(ss *session, con *mux.Console) int {
 		}
 	}()
 	a := &attachment{s: s, ss: ss, con: con, pty: pty}
-	a.cl = con.Attach(ss.user, ss.RemoteAddr().String(), true)
-	defer a.cl.Close()
-	s.log.Info("attached", "user", ss.user, "console", con.Name(), "from", ss.RemoteAddr().String(),
-		"rw", a.cl.Writer(), "pty", pty)
+	a.cl = con.Attach(ss.user, ss.RemoteAddr().String(), con.access == ReadWrite && !spy)
+	if force && !a.cl.Writer() {
+		prev, _ := a.cl.TakeWrite(true)
+		s.audit(ss, con.Name(), "takeover", "from "+prev, "ok")
+	}
+	mode := "ro"
+	if a.cl.Writer() {
+		mode = "rw"
+	}
+	s.audit(ss, con.Name(), "attach", mode, "ok")
+	defer func() {
+		a.cl.Close()
+		s.audit(ss, con.Name(), "detach", "", "ok")
+	}()
+	s.log.Info("attached", "user", ss.user, "console", con.Name(), "from", ss.RemoteAddr().String(), "mode", mode, "pty", pty)
 	a.lastOut.Store(time.Now().UnixNano())
 	a.greet()
 
@@ -76,7 +94,7 @@ func (s *Server) attach(ss *session, con *mux.Console) int {
 	for {
 		select {
 		case <-breaks:
-			a.sendBreak()
+			a.sendBreak(0)
 		case <-a.cl.Done(): // cut off by the mux: too slow, console gone, shutdown
 			a.farewell("disconnected: " + a.cl.Cause().Error())
 			return 1
@@ -119,18 +137,20 @@ func (a *attachment) farewell(text string) {
 }
 
 func (a *attachment) greet() {
-	name := a.con.Name()
-	if a.cl.Writer() {
+	name, e := a.con.Name(), a.s.opts.EscapeStr
+	switch {
+	case a.cl.Writer():
 		if a.pty {
-			a.notice(fmt.Sprintf("attached to %s read-write; %s? for help", name, a.s.opts.EscapeStr))
+			a.notice(fmt.Sprintf("attached to %s read-write; %s? for help", name, e))
 		}
-		return
-	}
-	who := a.cl.WriterName()
-	if a.pty {
-		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access; %s? for help", name, who, a.s.opts.EscapeStr))
-	} else {
-		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access; input is discarded", name, who))
+	case a.con.access != ReadWrite:
+		a.notice(fmt.Sprintf("attached to %s read-only (you may watch this console, not type on it)", name))
+	case a.cl.WriterName() == "":
+		a.notice(fmt.Sprintf("attached to %s as a spy; %sa takes write access", name, e))
+	case a.pty:
+		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access; %s? for help", name, a.cl.WriterName(), e))
+	default:
+		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access (--force takes it); input is discarded", name, a.cl.WriterName()))
 	}
 }
 
@@ -183,10 +203,17 @@ func (a *attachment) notice(text string) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if a.pty {
-		fmt.Fprintf(a.ss, "\r\n[consoled: %s]\r\n", text)
+		fmt.Fprintf(a.ss, "\r\n[consoled: %s]\r\n", strings.ReplaceAll(text, "\n", "\r\n"))
 	} else {
 		fmt.Fprintf(a.ss.Stderr(), "consoled: %s\n", text)
 	}
+}
+
+// echo writes to an interactive client without a frame (prompt typing).
+func (a *attachment) echo(s string) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	io.WriteString(a.ss, s)
 }
 
 // input reads the client's keystrokes until EOF or the disconnect escape.
@@ -200,13 +227,10 @@ func (a *attachment) input() inputEnd {
 	for !detach {
 		n, err := a.ss.Read(buf)
 		p := buf[:n]
-		if len(p) > 0 && a.pending != nil {
-			answer := a.pending
-			a.pending = nil
-			a.wmu.Lock()
-			fmt.Fprintf(a.ss, "%c]\r\n", printable(p[0]))
-			a.wmu.Unlock()
-			answer(p[0])
+		for len(p) > 0 && a.intercept != nil {
+			if a.intercept(p[0]) {
+				a.intercept = nil
+			}
 			p = p[1:]
 		}
 		if len(p) > 0 {
@@ -232,6 +256,14 @@ func (a *attachment) input() inputEnd {
 
 // send writes keystrokes to the console, warning once when they go nowhere.
 func (a *attachment) send(p []byte) {
+	if a.con.access != ReadWrite {
+		if !a.warnedRO {
+			a.warnedRO = true
+			a.notice("read-only: you may watch " + a.con.Name() + ", not type on it; keystrokes are not sent")
+			a.s.audit(a.ss, a.con.Name(), "type", "", "refused: read-only access")
+		}
+		return
+	}
 	_, err := a.cl.Write(p)
 	switch {
 	case err == nil:
@@ -253,91 +285,4 @@ func (a *attachment) send(p []byte) {
 	default:
 		a.notice("sending to console: " + err.Error())
 	}
-}
-
-func (a *attachment) sendBreak() {
-	err := a.cl.Break()
-	switch {
-	case err == nil:
-		a.notice("sent BREAK")
-	case errors.Is(err, backend.ErrBreakUnsupported):
-		a.notice("BREAK refused: " + err.Error())
-	default:
-		a.notice("BREAK not sent: " + err.Error())
-	}
-}
-
-// escape runs one escape command; it returns true to disconnect.
-func (a *attachment) escape(c, arg byte) bool {
-	e := a.s.opts.EscapeStr
-	switch c {
-	case '.':
-		return true
-	case 'l':
-		switch arg {
-		case '0':
-			a.sendBreak()
-		case '?':
-			a.notice(e + "l0  send BREAK")
-		default:
-			a.notice(fmt.Sprintf("no break sequence %q; %sl? lists them", arg, e))
-		}
-	case 'a':
-		if _, err := a.cl.TakeWrite(false); err != nil {
-			a.notice(err.Error() + "; " + e + "f forces")
-		} else {
-			a.notice("attached read-write")
-		}
-	case 'f':
-		prev, _ := a.cl.TakeWrite(true)
-		if prev != "" && prev != a.ss.user {
-			a.notice("attached read-write; " + prev + " is now read-only")
-		} else {
-			a.notice("attached read-write")
-		}
-	case 's':
-		a.cl.DropWrite()
-		a.notice("now read-only (spy)")
-	case 'w':
-		var b strings.Builder
-		for _, ci := range a.con.Clients() {
-			mode := "ro"
-			if ci.Writer {
-				mode = "rw"
-			}
-			fmt.Fprintf(&b, "\r\n  %-12s %s since %s from %s", ci.Who, mode, ci.Since.UTC().Format(time.RFC3339), ci.From)
-		}
-		a.notice("on " + a.con.Name() + ":" + b.String())
-	case '!':
-		a.powerEscape(arg)
-	case 'x':
-		st := a.con.Status()
-		detail := st.Detail
-		if detail == "" {
-			detail = st.Kind
-		}
-		a.notice(fmt.Sprintf("%s: %s; %s since %s", a.con.Name(), detail, st.State, st.Since.UTC().Format(time.RFC3339)))
-	case '?':
-		a.notice(strings.Join([]string{"escapes:",
-			"  " + e + ".   disconnect",
-			"  " + e + "l0  send BREAK (" + e + "l? lists break sequences)",
-			"  " + e + "a   take write access if nobody has it",
-			"  " + e + "f   force write access",
-			"  " + e + "s   give up write access (spy)",
-			"  " + e + "w   who is on this console",
-			"  " + e + "x   how this console is connected (line settings)",
-			"  " + e + "!s  power status; !1 on, !0 off, !c cycle, !r reset (asked first)",
-			"  " + e + e + " send " + caret(a.s.opts.Escape[:1]) + " itself",
-		}, "\r\n"))
-	default:
-		a.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, caret([]byte{c}), e))
-	}
-	return false
-}
-
-func printable(b byte) byte {
-	if b < 0x20 || b >= 0x7f {
-		return '?'
-	}
-	return b
 }

@@ -60,8 +60,10 @@ const userKey ctxKey = "consoled-user"
 func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	user, ok := s.keys.Load().Lookup(ctx.User(), key)
 	if !ok {
-		s.log.Info("ssh auth refused", "login", ctx.User(), "from", ctx.RemoteAddr().String(),
-			"key", gossh.FingerprintSHA256(key))
+		fp := gossh.FingerprintSHA256(key)
+		s.log.Info("ssh auth refused", "login", ctx.User(), "from", ctx.RemoteAddr().String(), "key", fp)
+		s.opts.Audit.Record(AuditEvent{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(),
+			Action: "login", Result: "refused: unknown key"})
 		return false
 	}
 	ctx.SetValue(userKey, user)

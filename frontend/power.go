@@ -18,17 +18,20 @@ func (s *Server) power(ss *session) int {
 		return 2
 	}
 	name, action := ss.args[1], ss.args[2]
-	con, ok := s.opts.Consoles.Console(name)
+	con, ok := s.lookup(ss, name)
 	if !ok {
 		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", name)
 		return 2
+	}
+	if action != "status" && con.access != ReadWrite {
+		return s.refuse(ss, name, "power", action, "read-only access")
 	}
 	pc := s.opts.Consoles.Power(name)
 	if pc == nil {
 		fmt.Fprintf(ss.Stderr(), "consoled: console %s has no power control (add power { ipmi { ... } } to its config)\n", name)
 		return 2
 	}
-	res, err := s.doPower(ss.ctx, con, pc, ss.user, action)
+	res, err := s.doPower(ss, con.Console, pc, action)
 	if err != nil {
 		fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
 		return 1
@@ -39,17 +42,20 @@ func (s *Server) power(ss *session) int {
 
 // doPower runs a power action and records every action that changes
 // something in the console's log, with who did it.
-func (s *Server) doPower(ctx context.Context, con *mux.Console, pc PowerControl, user, action string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+func (s *Server) doPower(ss *session, con *mux.Console, pc PowerControl, action string) (string, error) {
+	ctx, cancel := context.WithTimeout(ss.ctx, 60*time.Second)
 	defer cancel()
 	res, err := pc.Do(ctx, action)
-	s.log.Info("power", "console", con.Name(), "user", user, "action", action, "result", res, "err", err)
+	s.log.Info("power", "console", con.Name(), "user", ss.user, "action", action, "result", res, "err", err)
 	if action != "status" {
+		result := "ok"
 		if err != nil {
-			con.Announce(fmt.Sprintf("power %s by %s failed: %v", action, user, err))
+			result = "failed: " + oneLine(err.Error())
+			con.Announce(fmt.Sprintf("power %s by %s failed: %v", action, ss.user, err))
 		} else {
-			con.Announce(fmt.Sprintf("power %s by %s: %s", action, user, res))
+			con.Announce(fmt.Sprintf("power %s by %s: %s", action, ss.user, res))
 		}
+		s.audit(ss, con.Name(), "power", action, result)
 	}
 	return res, err
 }
@@ -65,18 +71,17 @@ func (a *attachment) powerEscape(key byte) {
 		a.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset", a.s.opts.EscapeStr))
 		return
 	}
+	if action != "status" && !a.mayWrite("power", action) {
+		return
+	}
 	pc := a.s.opts.Consoles.Power(a.con.Name())
 	if pc == nil {
 		a.notice("power: " + a.con.Name() + " has no power control configured")
 		return
 	}
-	if action != "status" && !a.cl.Writer() {
-		a.notice("power: read-only; take write access first (" + a.s.opts.EscapeStr + "a)")
-		return
-	}
 	run := func() {
 		go func() {
-			res, err := a.s.doPower(a.ss.ctx, a.con, pc, a.ss.user, action)
+			res, err := a.s.doPower(a.ss, a.con.Console, pc, action)
 			if err != nil {
 				a.notice("power " + action + " failed: " + err.Error())
 			} else if action == "status" {
@@ -95,13 +100,4 @@ func (a *attachment) powerEscape(key byte) {
 			a.notice("power " + action + " cancelled")
 		}
 	})
-}
-
-// prompt asks a question; the next key typed goes to answer instead of the
-// console.
-func (a *attachment) prompt(question string, answer func(byte)) {
-	a.wmu.Lock()
-	fmt.Fprintf(a.ss, "\r\n[consoled: %s", question)
-	a.wmu.Unlock()
-	a.pending = answer
 }

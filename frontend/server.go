@@ -6,6 +6,7 @@ package frontend
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"consoled/config"
 	"consoled/mux"
 )
 
@@ -46,6 +48,9 @@ type Options struct {
 	Escape    []byte // e.g. {0x05, 'c'} for ^Ec
 	EscapeStr string // how Escape is shown to people, e.g. "^Ec"
 	Logger    *slog.Logger
+	Access    AccessFunc              // nil: every user has rw everywhere
+	Audit     *Auditor                // nil: no audit log
+	Breaks    map[int]config.BreakSeq // ^Ecl1..9, break --seq N
 }
 
 // ErrShutdown is the cause sessions see when consoled stops.
@@ -144,8 +149,9 @@ func (s *Server) guard(next ssh.Handler) ssh.Handler {
 // session is what a command handler gets.
 type session struct {
 	ssh.Session
-	user string
-	args []string
+	user  string
+	keyFP string // fingerprint of the key the user logged in with
+	args  []string
 	// ctx ends when the client goes or the server shuts down; its cause
 	// says which.
 	ctx context.Context
@@ -161,7 +167,11 @@ func (s *Server) route(sess ssh.Session) {
 	defer cancel(nil)
 	stop := context.AfterFunc(s.ctx, func() { cancel(context.Cause(s.ctx)) })
 	defer stop()
-	ss := &session{Session: sess, user: user, args: sess.Command(), ctx: ctx}
+	fp := ""
+	if k := sess.PublicKey(); k != nil {
+		fp = gossh.FingerprintSHA256(k)
+	}
+	ss := &session{Session: sess, user: user, keyFP: fp, args: sess.Command(), ctx: ctx}
 	code := s.dispatch(ss)
 	sess.Exit(code)
 }
@@ -180,14 +190,20 @@ func (s *Server) dispatch(ss *session) int {
 		return 0
 	case "power":
 		return s.power(ss)
+	case "break":
+		return s.breakCmd(ss)
+	case "send":
+		return s.send(ss)
+	case "who":
+		return s.who(ss)
 	case "attach", "console":
 		if len(ss.args) < 2 {
-			fmt.Fprintf(ss.Stderr(), "usage: %s NAME\n", ss.args[0])
+			fmt.Fprintf(ss.Stderr(), "usage: %s NAME [--force|--spy]\n", ss.args[0])
 			return 2
 		}
 		ss.args = ss.args[1:]
 	}
-	con, ok := s.opts.Consoles.Console(ss.args[0])
+	con, ok := s.lookup(ss, ss.args[0])
 	if !ok {
 		fmt.Fprintf(ss.Stderr(), "consoled: no console or command %q; try 'list' or 'help'\n", ss.args[0])
 		return 2
@@ -206,6 +222,13 @@ func (s *Server) help(ss *session) {
 		"  ssh -t console@HOST NAME     interactive console NAME (" + s.opts.EscapeStr + "? inside for escapes)",
 		"  ssh console@HOST NAME        raw bytes in and out, for scripts (no escapes)",
 		"  ssh console@HOST list        consoles: name backend state writer viewers [problem]",
+		"  ssh console@HOST list --json",
+		"  ssh console@HOST NAME --force      scripts: take write access from whoever has it",
+		"  ssh console@HOST NAME --spy        watch only",
+		"  ssh console@HOST who NAME",
+		"  ssh console@HOST send NAME [--force] [-n] TEXT   type TEXT (and Enter, unless -n)",
+		"  ssh console@HOST break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]",
+		"                               BREAK (or sequence N), then KEYS; exit 0 if REGEX matched, 1 if not, 2 if refused",
 		"  ssh console@HOST power NAME status|on|off|cycle|reset",
 		"  ssh console@HOST help        this text",
 		"",
@@ -213,21 +236,67 @@ func (s *Server) help(ss *session) {
 	for _, l := range lines {
 		io.WriteString(ss, l+nl)
 	}
-	s.writeList(ss, nl)
+	s.writeList(ss, ss, nl)
 }
 
 func (s *Server) list(ss *session) int {
-	if len(ss.args) > 1 {
-		fmt.Fprintf(ss.Stderr(), "usage: list\n")
+	switch {
+	case len(ss.args) == 1:
+		s.writeList(ss, ss, "\n")
+	case len(ss.args) == 2 && ss.args[1] == "--json":
+		s.writeJSONList(ss)
+	default:
+		fmt.Fprintf(ss.Stderr(), "usage: list [--json]\n")
 		return 2
 	}
-	s.writeList(ss, "\n")
 	return 0
 }
 
-func (s *Server) writeList(w io.Writer, nl string) {
-	cons := s.opts.Consoles.Consoles()
+// visible is the consoles this session's user may see, sorted by name.
+func (s *Server) visible(ss *session) []*mux.Console {
+	var cons []*mux.Console
+	for _, c := range s.opts.Consoles.Consoles() {
+		if s.access(ss, c.Name()) != NoAccess {
+			cons = append(cons, c)
+		}
+	}
 	sort.Slice(cons, func(i, j int) bool { return cons[i].Name() < cons[j].Name() })
+	return cons
+}
+
+func (s *Server) writeJSONList(ss *session) {
+	type entry struct {
+		Name    string    `json:"name"`
+		Backend string    `json:"backend"`
+		Detail  string    `json:"detail,omitempty"`
+		State   string    `json:"state"`
+		Since   time.Time `json:"since"`
+		Error   string    `json:"error,omitempty"`
+		LogErr  string    `json:"log_error,omitempty"`
+		Writer  string    `json:"writer,omitempty"`
+		Viewers int       `json:"viewers"`
+		Access  string    `json:"access"`
+	}
+	out := []entry{}
+	for _, c := range s.visible(ss) {
+		st := c.Status()
+		e := entry{Name: st.Name, Backend: st.Kind, Detail: st.Detail, State: string(st.State), Since: st.Since.UTC(),
+			Writer: st.Writer, Viewers: st.Viewers, Access: s.access(ss, st.Name).String()}
+		if st.State != mux.StateUp && st.Err != nil {
+			e.Error = oneLine(st.Err.Error())
+		}
+		if st.LogErr != nil {
+			e.LogErr = oneLine(st.LogErr.Error())
+		}
+		out = append(out, e)
+	}
+	enc := json.NewEncoder(ss)
+	enc.SetIndent("", "  ")
+	enc.Encode(out)
+}
+
+func (s *Server) writeList(ss *session, w io.Writer, nl string) {
+	cons := s.visible(ss)
 	width := 4
 	for _, c := range cons {
 		width = max(width, len(c.Name()))

@@ -262,3 +262,42 @@ func (l *Log) Close() error {
 }
 
 var _ io.Writer = (*Log)(nil)
+
+// Tail returns about the last n lines of the current log file (fewer if
+// the file has fewer), for replaying recent output to a client.
+func (l *Log) Tail(n int) ([]byte, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("reading log: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	const chunk = 16 << 10
+	var buf []byte
+	for off := st.Size(); off > 0 && bytes.Count(buf, []byte{'\n'}) <= n && len(buf) < 4<<20; {
+		size := int64(chunk)
+		if off < size {
+			size = off
+		}
+		off -= size
+		part := make([]byte, size)
+		if _, err := f.ReadAt(part, off); err != nil {
+			return nil, fmt.Errorf("reading log: %w", err)
+		}
+		buf = append(part, buf...)
+	}
+	// Keep the last n lines (a final unfinished line counts as one).
+	lines := 0
+	for i := len(buf) - 1; i >= 0; i-- {
+		if buf[i] == '\n' && i != len(buf)-1 {
+			lines++
+			if lines == n {
+				return buf[i+1:], nil
+			}
+		}
+	}
+	return buf, nil
+}

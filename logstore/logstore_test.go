@@ -116,3 +116,19 @@ func TestWriteFailureIsMarked(t *testing.T) {
 		t.Errorf("Err still set: %v", l.Err())
 	}
 }
+
+func TestTail(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, "m", Options{})
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(l, "line %d\r\n", i)
+	}
+	l.Write([]byte("prompt# "))
+	got, err := l.Tail(3)
+	if err != nil || string(got) != "line 4998\r\nline 4999\r\nprompt# " {
+		t.Errorf("Tail(3) = %q, %v", got, err)
+	}
+	if got, _ := l.Tail(100000); !strings.HasPrefix(string(got), "line 0\r\n") {
+		t.Errorf("Tail of more lines than the file has starts %q", got[:20])
+	}
+}

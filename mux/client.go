@@ -236,3 +236,6 @@ func (c *Console) Clients() []ClientInfo {
 	}
 	return out
 }
+
+// Recent returns about the last n lines the console printed (from its log).
+func (c *Console) Recent(n int) ([]byte, error) { return c.cfg.Log.Tail(n) }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -147,8 +148,17 @@ func serve(cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listening for ssh: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Dir(cfg.AuditLog), 0o750); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	auditFile, err := os.OpenFile(cfg.AuditLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("opening audit log: %w", err)
+	}
+	defer auditFile.Close()
 	fe := frontend.New(frontend.Options{Consoles: reg, Keys: keys, HostKey: signer,
-		Escape: cfg.Escape, Logger: logger})
+		Escape: cfg.Escape, Logger: logger, Access: accessFunc(cfg), Breaks: cfg.Breaks,
+		Audit: frontend.NewAuditor(auditFile, logger)})
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	var wg sync.WaitGroup

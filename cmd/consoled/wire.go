@@ -40,6 +40,27 @@ func dialer(c config.Console) backend.Dialer {
 	}
 }
 
+// accessFunc answers what a user may do on a console, from the config's
+// rw and ro lists.
+func accessFunc(cfg *config.Config) frontend.AccessFunc {
+	byName := map[string]config.Access{}
+	for _, c := range cfg.Consoles {
+		byName[c.Name] = c.Access
+	}
+	return func(user, console string) frontend.Access {
+		a, ok := byName[console]
+		switch {
+		case !ok:
+			return frontend.NoAccess
+		case a.Open || a.RW[user]:
+			return frontend.ReadWrite
+		case a.RO[user]:
+			return frontend.ReadOnly
+		}
+		return frontend.NoAccess
+	}
+}
+
 func ipmiOptions(m *config.IPMI) ipmi.Options {
 	return ipmi.Options{Address: m.Address, User: m.User, Password: m.Password,
 		CipherSuite: m.CipherSuite, Privilege: m.Privilege}

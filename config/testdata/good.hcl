@@ -56,3 +56,18 @@ console "web08" {
     }
   }
 }
+group "ops" {
+  members = ["alice"]
+}
+console "locked" {
+  demo {}
+  rw = ["group:ops"]
+  ro = ["bob", "*"]
+}
+break "2" {
+  sequence = "\\r~\\d^b"
+  delay    = "300ms"
+}
+break "5" {
+  sequence = "\\z\\d\\101x"
+}

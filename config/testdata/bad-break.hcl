@@ -1,0 +1,3 @@
+break "1" {
+  sequence = "\\q"
+}

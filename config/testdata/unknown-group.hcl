@@ -1,0 +1,4 @@
+console "a" {
+  demo {}
+  rw = ["group:nope"]
+}

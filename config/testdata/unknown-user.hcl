@@ -1,0 +1,7 @@
+user "alice" {
+  keys = []
+}
+console "a" {
+  demo {}
+  ro = ["mallory"]
+}
