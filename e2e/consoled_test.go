@@ -195,6 +195,7 @@ func TestConfigCheck(t *testing.T) {
 	os.WriteFile(example, src, 0o600)
 	os.WriteFile(filepath.Join(dir, "db01.pw"), []byte("pw\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "web08.pw"), []byte("pw\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "bob.keys"), []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPpuJTRQ+PO6rDXoJ0ySzQ3NX5O4qBrmbF2jL1zrlqS5 bob@desk\n"), 0o600)
 	out, err = exec.Command(binary, "-check", "-config", example).CombinedOutput()
 	if err != nil {
 		t.Errorf("conserver.hcl.example does not validate: %v\n%s", err, out)
