@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -26,6 +27,14 @@ type Config struct {
 	// AuditLog is where attach, takeover, BREAK, power, note and refusals
 	// are recorded as JSON lines; log_dir/audit.log by default.
 	AuditLog string
+	// MaxTotal bounds the whole log directory (0: no bound).
+	MaxTotal int64
+	// PanicPatterns are regular expressions watched for besides the
+	// built-in crash patterns; OnPanic is run on each crash.
+	PanicPatterns []*regexp.Regexp
+	OnPanic       []string
+	// ReplayLines are shown (dimmed) to a client when it attaches.
+	ReplayLines int
 
 	Users    []User
 	Consoles []Console
@@ -178,12 +187,14 @@ func (p *parser) path(s string) string {
 var rootSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"}, {Name: "audit_log"},
+		{Name: "max_total"}, {Name: "panic_patterns"}, {Name: "replay_lines"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "user", LabelNames: []string{"name"}},
 		{Type: "group", LabelNames: []string{"name"}},
 		{Type: "break", LabelNames: []string{"name"}},
 		{Type: "console", LabelNames: []string{"name"}},
+		{Type: "on_panic"},
 	},
 }
 
@@ -209,6 +220,27 @@ func (p *parser) root(body hcl.Body) *Config {
 			escRange = a.Expr.Range()
 		case "audit_log":
 			p.str(a.Expr, &cfg.AuditLog)
+		case "max_total":
+			var v string
+			p.str(a.Expr, &v)
+			n, err := ParseSize(v)
+			if err != nil {
+				p.errorf(a.Expr.Range(), "Invalid size", "%v", err)
+			}
+			cfg.MaxTotal = n
+		case "replay_lines":
+			p.intRange(a.Expr, &cfg.ReplayLines, 0, 1000)
+		case "panic_patterns":
+			var pats []string
+			p.strList(a.Expr, &pats)
+			for _, pat := range pats {
+				re, err := regexp.Compile(pat)
+				if err != nil {
+					p.errorf(a.Expr.Range(), "Invalid pattern", "%q: %v", pat, err)
+					continue
+				}
+				cfg.PanicPatterns = append(cfg.PanicPatterns, re)
+			}
 		}
 	}
 	cfg.HostKey, cfg.LogDir = p.path(cfg.HostKey), p.path(cfg.LogDir)
@@ -234,7 +266,11 @@ func (p *parser) root(body hcl.Body) *Config {
 	seenConsole := map[string]hcl.Range{}
 	seenDevice := map[string]string{}
 	for _, b := range content.Blocks {
-		name, nameRange := b.Labels[0], b.LabelRanges[0]
+		var name string
+		var nameRange hcl.Range
+		if len(b.Labels) > 0 {
+			name, nameRange = b.Labels[0], b.LabelRanges[0]
+		}
 		switch b.Type {
 		case "user":
 			if prev, dup := seenUser[name]; dup {
@@ -243,6 +279,13 @@ func (p *parser) root(body hcl.Body) *Config {
 			}
 			seenUser[name] = nameRange
 			cfg.Users = append(cfg.Users, p.user(b))
+		case "on_panic":
+			content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "command", Required: true}}})
+			p.diags = append(p.diags, diags...)
+			if a, ok := content.Attributes["command"]; ok {
+				p.strList(a.Expr, &cfg.OnPanic)
+			}
+			continue
 		case "group":
 			if _, dup := groups[name]; dup {
 				p.errorf(nameRange, "Duplicate group", "group %q is already defined", name)

@@ -75,6 +75,27 @@ func bootGuest(t *testing.T, method string) *guest {
 	return g
 }
 
+// privateGuest boots a telnet guest for one test and stops it when the
+// test ends (for tests that crash the kernel: a panicked guest spins a core).
+func privateGuest(t *testing.T) *guest {
+	t.Helper()
+	need(t, "qemu-system-x86_64", have("qemu-system-x86_64"))
+	work := harnessWork()
+	g := &guest{Instance: fmt.Sprintf("consoled-e2e-%d-%s", os.Getpid(), t.Name()), Work: work, Port: freePort(t)}
+	cmd := exec.Command(filepath.Join(harness, "qemu", "boot.sh"), "telnet", g.Instance)
+	cmd.Env = append(os.Environ(), "HARNESS_WORK="+work, fmt.Sprintf("PORT=%d", g.Port))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("boot.sh telnet: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		stop := exec.Command(filepath.Join(harness, "qemu", "stop.sh"), g.Instance)
+		stop.Env = append(os.Environ(), "HARNESS_WORK="+work)
+		stop.Run()
+		os.RemoveAll(filepath.Join(work, "run", g.Instance))
+	})
+	return g
+}
+
 // SerialLog is everything the guest printed, as qemu recorded it.
 func (g *guest) SerialLog() string {
 	b, _ := os.ReadFile(filepath.Join(g.Work, "run", g.Instance, "serial.log"))

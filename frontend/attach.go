@@ -13,6 +13,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"consoled/internal/cmdargs"
 	"consoled/mux"
 )
 
@@ -49,12 +50,12 @@ const (
 // attach runs NAME [--force|--spy]: an interactive session with a pty, raw
 // bytes for scripts without one.
 func (s *Server) attach(ss *session, con *consoleRef) int {
-	a0, err := parseArgs(ss.args[1:], nil, []string{"force", "spy"})
-	if err != nil || len(a0.pos) > 0 {
+	a0, err := cmdargs.Parse(ss.args[1:], nil, []string{"force", "spy"})
+	if err != nil || len(a0.Pos) > 0 {
 		fmt.Fprintf(ss.Stderr(), "usage: %s [--force|--spy]\n", con.Name())
 		return 2
 	}
-	force, spy := a0.flags["force"] != "", a0.flags["spy"] != ""
+	force, spy := a0.Flags["force"] != "", a0.Flags["spy"] != ""
 	if force && con.access != ReadWrite {
 		return s.refuse(ss, con.Name(), "takeover", "attach --force", "read-only access")
 	}
@@ -80,6 +81,7 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 	}()
 	s.log.Info("attached", "user", ss.user, "console", con.Name(), "from", ss.RemoteAddr().String(), "mode", mode, "pty", pty)
 	a.lastOut.Store(time.Now().UnixNano())
+	a.replayOnAttach()
 	a.greet()
 
 	breaks := make(chan bool, 1) // "break" requests, e.g. OpenSSH's ~B

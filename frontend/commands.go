@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"consoled/internal/cmdargs"
 	"consoled/mux"
 )
 
@@ -18,63 +19,6 @@ import (
 type consoleRef struct {
 	*mux.Console
 	access Access
-}
-
-// cmdArgs are a command line split into positional arguments and --flags.
-type cmdArgs struct {
-	pos   []string
-	flags map[string]string
-}
-
-// parseArgs reads args; valued names take a value ("--wait 5s" or
-// "--wait=5s"), bool names none. Unknown flags are an error. A valued name
-// ending in "..." is greedy: its value runs up to the next --option, since
-// ssh joins the remote command with spaces and a quoted
-// --expect 'Kernel panic' arrives as two words.
-func parseArgs(args []string, valued, bools []string) (cmdArgs, error) {
-	a := cmdArgs{flags: map[string]string{}}
-	isIn := func(list []string, s string) bool {
-		for _, x := range list {
-			if x == s {
-				return true
-			}
-		}
-		return false
-	}
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			a.pos = append(a.pos, args[i+1:]...)
-			break
-		}
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
-			a.pos = append(a.pos, arg)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		switch {
-		case isIn(valued, name) || isIn(valued, name+"..."):
-			if !hasVal {
-				if i+1 >= len(args) {
-					return a, fmt.Errorf("%s needs a value", arg)
-				}
-				i++
-				val = args[i]
-			}
-			if isIn(valued, name+"...") {
-				for i+1 < len(args) && !strings.HasPrefix(args[i+1], "--") {
-					i++
-					val += " " + args[i]
-				}
-			}
-			a.flags[name] = val
-		case isIn(bools, name) && !hasVal:
-			a.flags[name] = "true"
-		default:
-			return a, fmt.Errorf("unknown option %s", arg)
-		}
-	}
-	return a, nil
 }
 
 // takeWriter attaches a script session and gets it write access: free, or
@@ -127,41 +71,41 @@ func (s *Server) sendSeq(cl *mux.Client, n int) error {
 // Exit 0 when RE matched (or, without --expect, after the wait), 1 on
 // timeout, 2 on refusal or error.
 func (s *Server) breakCmd(ss *session) int {
-	a, err := parseArgs(ss.args[1:], []string{"wait", "expect...", "seq"}, []string{"force"})
-	if err != nil || len(a.pos) < 1 || len(a.pos) > 2 {
+	a, err := cmdargs.Parse(ss.args[1:], []string{"wait", "expect...", "seq"}, []string{"force"})
+	if err != nil || len(a.Pos) < 1 || len(a.Pos) > 2 {
 		fmt.Fprintf(ss.Stderr(), "usage: break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]\n")
 		return 2
 	}
 	wait := 10 * time.Second
-	if _, given := a.flags["wait"]; !given && a.flags["expect"] == "" {
+	if _, given := a.Flags["wait"]; !given && a.Flags["expect"] == "" {
 		wait = 2 * time.Second
 	}
-	if w, ok := a.flags["wait"]; ok {
+	if w, ok := a.Flags["wait"]; ok {
 		if wait, err = time.ParseDuration(w); err != nil || wait <= 0 {
 			fmt.Fprintf(ss.Stderr(), "consoled: --wait %q: want a duration such as 10s\n", w)
 			return 2
 		}
 	}
 	var re *regexp.Regexp
-	if e, ok := a.flags["expect"]; ok {
+	if e, ok := a.Flags["expect"]; ok {
 		if re, err = regexp.Compile(e); err != nil {
 			fmt.Fprintf(ss.Stderr(), "consoled: --expect: %v\n", err)
 			return 2
 		}
 	}
 	seq := 0
-	if v, ok := a.flags["seq"]; ok {
+	if v, ok := a.Flags["seq"]; ok {
 		if seq, err = strconv.Atoi(v); err != nil || seq < 1 || seq > 9 {
 			fmt.Fprintf(ss.Stderr(), "consoled: --seq %q: want 1 to 9\n", v)
 			return 2
 		}
 	}
-	con, ok := s.lookup(ss, a.pos[0])
+	con, ok := s.lookup(ss, a.Pos[0])
 	if !ok {
-		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", a.pos[0])
+		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", a.Pos[0])
 		return 2
 	}
-	cl, code := s.takeWriter(ss, con, "break", a.flags["force"] != "")
+	cl, code := s.takeWriter(ss, con, "break", a.Flags["force"] != "")
 	if cl == nil {
 		return code
 	}
@@ -206,10 +150,10 @@ func (s *Server) breakCmd(ss *session) int {
 		return 2
 	}
 	s.audit(ss, con.Name(), "break", detail, "ok")
-	if len(a.pos) == 2 {
+	if len(a.Pos) == 2 {
 		time.Sleep(200 * time.Millisecond) // well inside the 5 s SysRq window
-		if _, err := cl.Write([]byte(a.pos[1])); err != nil {
-			fmt.Fprintf(ss.Stderr(), "consoled: sending %q: %v\n", a.pos[1], err)
+		if _, err := cl.Write([]byte(a.Pos[1])); err != nil {
+			fmt.Fprintf(ss.Stderr(), "consoled: sending %q: %v\n", a.Pos[1], err)
 			return 2
 		}
 	}
@@ -229,25 +173,39 @@ func (s *Server) breakCmd(ss *session) int {
 	}
 }
 
-// send: send NAME [--force] [-n] TEXT... types TEXT, then Enter unless -n.
+// send: send [--force] [-n] NAME TEXT... types TEXT, then Enter unless -n.
+// Options come before TEXT: TEXT is taken as it is, dashes and all.
 func (s *Server) send(ss *session) int {
-	a, err := parseArgs(ss.args[1:], nil, []string{"force", "n"})
-	if err != nil || len(a.pos) < 2 {
-		fmt.Fprintf(ss.Stderr(), "usage: send NAME [--force] [-n] TEXT...\n")
+	args := ss.args[1:]
+	var opts []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		opts = append(opts, args[0])
+		args = args[1:]
+	}
+	if len(args) > 1 { // options may also stand between NAME and TEXT
+		for len(args) > 2 && (args[1] == "--force" || args[1] == "-n") {
+			opts = append(opts, args[1])
+			args = append(args[:1], args[2:]...)
+		}
+	}
+	a, err := cmdargs.Parse(opts, nil, []string{"force", "n"})
+	a.Pos = args
+	if err != nil || len(a.Pos) < 2 {
+		fmt.Fprintf(ss.Stderr(), "usage: send [--force] [-n] NAME TEXT...\n")
 		return 2
 	}
-	con, ok := s.lookup(ss, a.pos[0])
+	con, ok := s.lookup(ss, a.Pos[0])
 	if !ok {
-		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", a.pos[0])
+		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", a.Pos[0])
 		return 2
 	}
-	cl, code := s.takeWriter(ss, con, "send", a.flags["force"] != "")
+	cl, code := s.takeWriter(ss, con, "send", a.Flags["force"] != "")
 	if cl == nil {
 		return code
 	}
 	defer cl.Close()
-	text := strings.Join(a.pos[1:], " ")
-	if a.flags["n"] == "" {
+	text := strings.Join(a.Pos[1:], " ")
+	if a.Flags["n"] == "" {
 		text += "\r"
 	}
 	if _, err := cl.Write([]byte(text)); err != nil {

@@ -106,16 +106,3 @@ func FuzzEscapeParser(f *testing.F) {
 		}
 	})
 }
-
-func TestParseArgs(t *testing.T) {
-	a, err := parseArgs([]string{"vm1", "t", "--expect", "Kernel", "panic", "--wait=5s", "--force"}, []string{"wait", "expect..."}, []string{"force"})
-	if err != nil || fmt.Sprint(a.pos) != "[vm1 t]" || a.flags["expect"] != "Kernel panic" || a.flags["wait"] != "5s" || a.flags["force"] != "true" {
-		t.Errorf("%+v %v", a, err)
-	}
-	if _, err := parseArgs([]string{"--bogus"}, nil, nil); err == nil {
-		t.Error("unknown option accepted")
-	}
-	if _, err := parseArgs([]string{"--wait"}, []string{"wait"}, nil); err == nil {
-		t.Error("missing value accepted")
-	}
-}

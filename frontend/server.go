@@ -24,6 +24,7 @@ import (
 
 	"consoled/config"
 	"consoled/mux"
+	"consoled/panics"
 )
 
 // Registry is the set of consoles the server offers.
@@ -51,6 +52,9 @@ type Options struct {
 	Access    AccessFunc              // nil: every user has rw everywhere
 	Audit     *Auditor                // nil: no audit log
 	Breaks    map[int]config.BreakSeq // ^Ecl1..9, break --seq N
+	LogDir    string                   // where `logs` reads
+	Panics    *panics.Store            // what `panics` lists; nil: none
+	Replay    int                      // lines of recent output shown on interactive attach
 }
 
 // ErrShutdown is the cause sessions see when consoled stops.
@@ -196,6 +200,10 @@ func (s *Server) dispatch(ss *session) int {
 		return s.send(ss)
 	case "who":
 		return s.who(ss)
+	case "logs":
+		return s.logs(ss)
+	case "panics":
+		return s.panicList(ss)
 	case "attach", "console":
 		if len(ss.args) < 2 {
 			fmt.Fprintf(ss.Stderr(), "usage: %s NAME [--force|--spy]\n", ss.args[0])
@@ -226,10 +234,13 @@ func (s *Server) help(ss *session) {
 		"  ssh console@HOST NAME --force      scripts: take write access from whoever has it",
 		"  ssh console@HOST NAME --spy        watch only",
 		"  ssh console@HOST who NAME",
-		"  ssh console@HOST send NAME [--force] [-n] TEXT   type TEXT (and Enter, unless -n)",
+		"  ssh console@HOST send [--force] [-n] NAME TEXT   type TEXT (and Enter, unless -n)",
 		"  ssh console@HOST break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]",
 		"                               BREAK (or sequence N), then KEYS; exit 0 if REGEX matched, 1 if not, 2 if refused",
 		"  ssh console@HOST power NAME status|on|off|cycle|reset",
+		"  ssh console@HOST logs NAME [--since 2h|2026-11-23T03:00] [--until T] [--tail N] [--grep REGEX]",
+		"                               [--context N] [--follow] [--timestamps] [--raw]",
+		"  ssh console@HOST panics [--since 24h] [NAME...]   crashes seen on the consoles, newest first",
 		"  ssh console@HOST help        this text",
 		"",
 	}

@@ -16,13 +16,23 @@
 // the console is mid-line, then any held marks, then its own. Close does the
 // same with held marks. Times are UTC, RFC 3339.
 //
+// # Time index
+//
+// Beside each log file is NAME.log.idx: one 16-byte entry (little-endian
+// int64 Unix seconds, int64 byte offset) for every second in which the
+// console printed something, giving the offset of the first byte written in
+// that second. A time range is found by a binary search, not a scan.
+//
 // # Rotation
 //
 // When writing would take NAME.log past MaxSize, NAME.log becomes
-// NAME.log.1, NAME.log.1 becomes NAME.log.2 and so on; NAME.log.Keep is the
-// oldest kept. Writes go straight to the file (no user-space buffer), so a
-// byte is in the kernel's page cache as soon as Write returns and survives a
-// crash of consoled.
+// NAME.log.1 (compressed to NAME.log.1.gz in the background), NAME.log.1.gz
+// becomes NAME.log.2.gz and so on, each with its .idx (offsets are in
+// uncompressed bytes); NAME.log.Keep is the oldest kept. A Budget shared by
+// all consoles (max_total) removes the oldest rotated files of any console
+// when the log directory grows past it. Writes go straight to the file (no
+// user-space buffer), so a byte is in the kernel's page cache as soon as
+// Write returns and survives a crash of consoled.
 //
 // # Failure policy
 //
@@ -34,12 +44,10 @@ package logstore
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,8 +55,9 @@ import (
 
 // Options bound the disk one console's log uses.
 type Options struct {
-	MaxSize int64 // rotate before the current file would exceed this; 64 MiB when zero
-	Keep    int   // rotated files kept (NAME.log.1 .. NAME.log.Keep)
+	MaxSize int64   // rotate before the current file would exceed this; 64 MiB when zero
+	Keep    int     // rotated files kept (NAME.log.1 .. NAME.log.Keep)
+	Budget  *Budget // shared limit on the whole directory; nil for none
 }
 
 // DefaultMaxSize is used when Options.MaxSize is zero.
@@ -66,6 +75,11 @@ type Log struct {
 	failed  error  // the last write error, until a write succeeds
 	lost    int64  // bytes not recorded since failed was set
 	held    []byte // marks waiting for the end of the current line
+
+	idx    *os.File // NAME.log.idx
+	idxSec int64    // second of the last index entry
+	gzip   sync.WaitGroup
+	now    func() time.Time
 }
 
 // Open opens (appending) or creates dir/name.log.
@@ -76,7 +90,7 @@ func Open(dir, name string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
-	l := &Log{path: filepath.Join(dir, name+".log"), opts: opts}
+	l := &Log{path: filepath.Join(dir, name+".log"), opts: opts, now: time.Now}
 	if err := l.open(); err != nil {
 		return nil, err
 	}
@@ -96,7 +110,12 @@ func (l *Log) open() error {
 		f.Close()
 		return fmt.Errorf("opening log: %w", err)
 	}
-	l.f, l.size, l.midLine = f, st.Size(), false
+	idx, err := os.OpenFile(l.path+".idx", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("opening log index: %w", err)
+	}
+	l.f, l.idx, l.size, l.midLine, l.idxSec = f, idx, st.Size(), false, 0
 	if l.size > 0 {
 		last := make([]byte, 1)
 		if r, err := os.Open(l.path); err == nil {
@@ -195,6 +214,10 @@ func (l *Log) write(p []byte) {
 			return
 		}
 	}
+	if sec := l.now().Unix(); sec != l.idxSec {
+		l.idxSec = sec
+		l.idx.Write(indexEntry(sec, l.size)) // best effort: the log matters more
+	}
 	n, err := l.f.Write(p)
 	l.size += int64(n)
 	if n > 0 {
@@ -211,33 +234,6 @@ func (l *Log) fail(err error, lost int) {
 	}
 	l.lost += int64(lost)
 }
-
-// rotate shifts NAME.log.(k) to NAME.log.(k+1), drops the oldest, and starts
-// an empty NAME.log. Called with mu held.
-func (l *Log) rotate() error {
-	if err := l.f.Close(); err != nil {
-		return fmt.Errorf("closing %s for rotation: %w", l.path, err)
-	}
-	l.f = nil
-	if l.opts.Keep <= 0 {
-		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("rotating %s: %w", l.path, err)
-		}
-	} else {
-		_ = os.Remove(l.rotated(l.opts.Keep))
-		for k := l.opts.Keep - 1; k >= 1; k-- {
-			if err := os.Rename(l.rotated(k), l.rotated(k+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("rotating %s: %w", l.path, err)
-			}
-		}
-		if err := os.Rename(l.path, l.rotated(1)); err != nil {
-			return fmt.Errorf("rotating %s: %w", l.path, err)
-		}
-	}
-	return l.open()
-}
-
-func (l *Log) rotated(k int) string { return l.path + "." + strconv.Itoa(k) }
 
 // Err reports the write failure that is losing bytes right now, if any.
 func (l *Log) Err() error {
@@ -257,7 +253,9 @@ func (l *Log) Close() error {
 		return nil
 	}
 	err := l.f.Close()
-	l.f = nil
+	l.idx.Close()
+	l.f, l.idx = nil, nil
+	l.gzip.Wait()
 	return err
 }
 

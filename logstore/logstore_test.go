@@ -2,9 +2,11 @@ package logstore
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +21,8 @@ func read(t *testing.T, path string) string {
 	return string(b)
 }
 
-// Rotation keeps every byte, in order, across NAME.log.K .. NAME.log, and
-// never more than Keep rotated files.
+// Rotation keeps every byte, in order, across NAME.log.K.gz .. NAME.log,
+// never more than Keep rotated files, and a query reads across them.
 func TestRotation(t *testing.T) {
 	dir := t.TempDir()
 	l, err := Open(dir, "vm1", Options{MaxSize: 1000, Keep: 3})
@@ -33,26 +35,67 @@ func TestRotation(t *testing.T) {
 		all.WriteString(line)
 		l.Write([]byte(line))
 	}
-	l.Close()
-	var got string
-	for k := 3; k >= 1; k-- {
-		got += read(t, filepath.Join(dir, fmt.Sprintf("vm1.log.%d", k)))
-	}
-	got += read(t, filepath.Join(dir, "vm1.log"))
-	if !strings.HasSuffix(all.String(), got) {
-		t.Fatalf("rotated files are not the tail of the output")
-	}
-	if len(got) < 3000 {
-		t.Errorf("kept only %d bytes with 3 rotations of 1000", len(got))
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vm1.log.4")); !os.IsNotExist(err) {
-		t.Errorf("vm1.log.4 exists with keep = 3")
-	}
-	for _, f := range []string{"vm1.log", "vm1.log.1", "vm1.log.2", "vm1.log.3"} {
-		st, _ := os.Stat(filepath.Join(dir, f))
-		if st.Size() > 1000 {
-			t.Errorf("%s is %d bytes, over max_size", f, st.Size())
+	l.Close() // waits for compression
+	for _, f := range []string{"vm1.log.1.gz", "vm1.log.2.gz", "vm1.log.3.gz", "vm1.log.3.idx"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
 		}
+	}
+	for _, f := range []string{"vm1.log.4.gz", "vm1.log.1"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s exists", f)
+		}
+	}
+	st, _ := os.Stat(filepath.Join(dir, "vm1.log"))
+	if st.Size() > 1000 {
+		t.Errorf("vm1.log is %d bytes, over max_size", st.Size())
+	}
+	var out bytes.Buffer
+	if err := (&Query{Raw: true}).Run(context.Background(), dir, "vm1", &out); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(all.String(), "\r\n", "\n")
+	if !strings.HasSuffix(want, out.String()) || out.Len() < 3000 {
+		t.Fatalf("query over the rotated files is not the tail of the output (%d bytes)", out.Len())
+	}
+	// grep across the rotation boundary
+	out.Reset()
+	(&Query{Grep: regexp.MustCompile(`line 1[0-9]9 `), Context: 1}).Run(context.Background(), dir, "vm1", &out)
+	if !strings.Contains(out.String(), "line 158 of the console\nline 159 of the console\nline 160 of the console\n--\nline 168") {
+		t.Errorf("grep with context:\n%s", out.String())
+	}
+}
+
+// The time index finds a range, and timestamps come from it.
+func TestTimeIndex(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, "m", Options{MaxSize: 4096, Keep: 5})
+	clock := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	l.now = func() time.Time { return clock }
+	for i := 0; i < 600; i++ { // one line a second for ten minutes
+		fmt.Fprintf(l, "tick %03d\r\n", i)
+		clock = clock.Add(time.Second)
+	}
+	l.Close()
+	var out bytes.Buffer
+	q := &Query{Since: time.Date(2026, 11, 23, 3, 5, 0, 0, time.UTC), Until: time.Date(2026, 11, 23, 3, 5, 2, 0, time.UTC), Timestamps: true}
+	if err := q.Run(context.Background(), dir, "m", &out); err != nil {
+		t.Fatal(err)
+	}
+	want := "2026-11-23T03:05:00Z tick 300\n2026-11-23T03:05:01Z tick 301\n2026-11-23T03:05:02Z tick 302\n"
+	if out.String() != want {
+		t.Errorf("range query:\n%s\nwant\n%s", out.String(), want)
+	}
+	out.Reset()
+	(&Query{Tail: 2}).Run(context.Background(), dir, "m", &out)
+	if out.String() != "tick 598\ntick 599\n" {
+		t.Errorf("tail: %q", out.String())
+	}
+}
+
+func TestVisible(t *testing.T) {
+	if got := string(Visible([]byte("a\x1b[2Jb\tc\rdé\xff"))); got != "a^[[2Jb\tcdé\\xff" {
+		t.Errorf("Visible = %q", got)
 	}
 }
 

@@ -45,6 +45,9 @@ type Config struct {
 	StableAfter time.Duration
 	// ClientBuffer bounds the bytes queued for one client; 512 KiB when zero.
 	ClientBuffer int
+	// Observers see every byte of output right after it is logged, on the
+	// reader goroutine (e.g. panic detection): they must be quick.
+	Observers []func([]byte)
 }
 
 // Console is one console and the clients attached to it.
@@ -172,6 +175,9 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 // output records p, then queues it for every client.
 func (c *Console) output(p []byte) {
 	c.cfg.Log.Write(p)
+	for _, o := range c.cfg.Observers {
+		o(p)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bytesIn += uint64(len(p))

@@ -24,6 +24,7 @@ import (
 	"consoled/frontend"
 	"consoled/logstore"
 	"consoled/mux"
+	"consoled/panics"
 )
 
 //go:embed default.hcl
@@ -44,6 +45,9 @@ func run() int {
 		check      = flag.Bool("check", false, "validate the config and exit")
 		logLevel   = flag.String("log-level", "info", "debug, info, warn or error")
 	)
+	if len(os.Args) > 1 && (os.Args[1] == "logs" || os.Args[1] == "panics") {
+		return offline(os.Args[1], os.Args[2:])
+	}
 	flag.Parse()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -130,13 +134,20 @@ func serve(cfg *config.Config, logger *slog.Logger) error {
 
 	reg := &registry{byName: map[string]*mux.Console{}, power: map[string]frontend.PowerControl{}}
 	var logs []*logstore.Log
+	budget := &logstore.Budget{MaxTotal: cfg.MaxTotal}
+	panicStore := panics.NewStore(filepath.Join(cfg.LogDir, "panics.jsonl"))
 	for _, cc := range cfg.Consoles {
-		lg, err := logstore.Open(cfg.LogDir, cc.Name, logstore.Options{MaxSize: cc.Log.MaxSize, Keep: cc.Log.Keep})
+		lg, err := logstore.Open(cfg.LogDir, cc.Name, logstore.Options{MaxSize: cc.Log.MaxSize, Keep: cc.Log.Keep, Budget: budget})
 		if err != nil {
 			return fmt.Errorf("console %s: %w", cc.Name, err)
 		}
 		logs = append(logs, lg)
-		c := mux.New(mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: logger})
+		var c *mux.Console
+		det := panics.NewDetector(cc.Name, cfg.PanicPatterns, func(ev panics.Event) {
+			onPanic(c, panicStore, cfg.OnPanic, ev, logger)
+		})
+		c = mux.New(mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: logger,
+			Observers: []func([]byte){det.Observe}})
 		reg.byName[cc.Name] = c
 		reg.list = append(reg.list, c)
 		if cc.Power != nil {
@@ -158,7 +169,8 @@ func serve(cfg *config.Config, logger *slog.Logger) error {
 	defer auditFile.Close()
 	fe := frontend.New(frontend.Options{Consoles: reg, Keys: keys, HostKey: signer,
 		Escape: cfg.Escape, Logger: logger, Access: accessFunc(cfg), Breaks: cfg.Breaks,
-		Audit: frontend.NewAuditor(auditFile, logger)})
+		Audit: frontend.NewAuditor(auditFile, logger), LogDir: cfg.LogDir, Panics: panicStore,
+		Replay: cfg.ReplayLines})
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	var wg sync.WaitGroup

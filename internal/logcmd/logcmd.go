@@ -1,0 +1,118 @@
+// Package logcmd is the `logs` and `panics` commands, shared by the SSH
+// frontend and the offline `consoled logs -data DIR` so both behave alike.
+package logcmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"consoled/internal/cmdargs"
+	"consoled/logstore"
+	"consoled/panics"
+)
+
+// LogsUsage and PanicsUsage are shown on a bad command line.
+const (
+	LogsUsage   = "usage: logs NAME [--since 2h|2026-11-23T03:00] [--until ...] [--tail N] [--grep REGEX] [--context N] [--follow] [--timestamps] [--raw]"
+	PanicsUsage = "usage: panics [--since 24h|2026-11-23T03:00] [NAME...]"
+)
+
+// ParseTime reads "2h" (that long ago), RFC 3339, or a UTC date and time
+// such as "2026-11-23T03:00" or "2026-11-23".
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want a duration ago (2h, 30m) or a UTC time (2026-11-23T03:00)", s)
+}
+
+// ParseLogs reads a logs command line (without the word "logs").
+func ParseLogs(args []string, now time.Time) (string, *logstore.Query, error) {
+	a, err := cmdargs.Parse(args, []string{"since", "until", "tail", "grep...", "context"}, []string{"follow", "timestamps", "raw"})
+	if err != nil {
+		return "", nil, err
+	}
+	if len(a.Pos) != 1 {
+		return "", nil, fmt.Errorf("name one console")
+	}
+	q := &logstore.Query{Follow: a.Flags["follow"] != "", Timestamps: a.Flags["timestamps"] != "", Raw: a.Flags["raw"] != ""}
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if v, ok := a.Flags[f.name]; ok {
+			if *f.dst, err = ParseTime(v, now); err != nil {
+				return "", nil, fmt.Errorf("--%s: %w", f.name, err)
+			}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{"tail", &q.Tail}, {"context", &q.Context}} {
+		if v, ok := a.Flags[f.name]; ok {
+			if *f.dst, err = strconv.Atoi(v); err != nil || *f.dst < 0 || *f.dst > 1000000 {
+				return "", nil, fmt.Errorf("--%s %q: want a number of lines", f.name, v)
+			}
+		}
+	}
+	if v, ok := a.Flags["grep"]; ok {
+		if q.Grep, err = regexp.Compile(v); err != nil {
+			return "", nil, fmt.Errorf("--grep: %w", err)
+		}
+	}
+	return a.Pos[0], q, nil
+}
+
+// Panics prints crash events: console, time, headline, and the logs
+// command that shows the context. allowed filters consoles (nil: all).
+func Panics(args []string, store *panics.Store, now time.Time, allowed func(string) bool, w io.Writer) error {
+	a, err := cmdargs.Parse(args, []string{"since"}, nil)
+	if err != nil {
+		return err
+	}
+	since := time.Time{}
+	if v, ok := a.Flags["since"]; ok {
+		if since, err = ParseTime(v, now); err != nil {
+			return fmt.Errorf("--since: %w", err)
+		}
+	}
+	evs, err := store.List(since, a.Pos)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if allowed != nil && !allowed(ev.Console) {
+			continue
+		}
+		from := ev.Time.Add(-time.Minute).Format(time.RFC3339)
+		to := ev.Time.Add(5 * time.Minute).Format(time.RFC3339)
+		fmt.Fprintf(w, "%s %s %s\n    logs %s --since %s --until %s\n", ev.Console, ev.Time.Format(time.RFC3339), ev.Headline, ev.Console, from, to)
+	}
+	return nil
+}
+
+// Logs runs a logs command line against dir.
+func Logs(ctx context.Context, args []string, dir string, allowed func(string) bool, w io.Writer) error {
+	name, q, err := ParseLogs(args, time.Now())
+	if err != nil {
+		return err
+	}
+	if allowed != nil && !allowed(name) {
+		return fmt.Errorf("no console %q", name)
+	}
+	if strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("no console %q", name)
+	}
+	return q.Run(ctx, dir, name, w)
+}
