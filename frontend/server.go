@@ -52,9 +52,9 @@ type Options struct {
 	Access    AccessFunc              // nil: every user has rw everywhere
 	Audit     *Auditor                // nil: no audit log
 	Breaks    map[int]config.BreakSeq // ^Ecl1..9, break --seq N
-	LogDir    string                   // where `logs` reads
-	Panics    *panics.Store            // what `panics` lists; nil: none
-	Replay    int                      // lines of recent output shown on interactive attach
+	LogDir    string                  // where `logs` reads
+	Panics    *panics.Store           // what `panics` lists; nil: none
+	Replay    int                     // lines of recent output shown on interactive attach
 }
 
 // ErrShutdown is the cause sessions see when consoled stops.
