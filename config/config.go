@@ -35,6 +35,10 @@ type Config struct {
 	OnPanic       []string
 	// ReplayLines are shown (dimmed) to a client when it attaches.
 	ReplayLines int
+	// Admins may reload the configuration over SSH.
+	Admins []string
+	// MetricsListen serves Prometheus metrics and /healthz ("" = off).
+	MetricsListen string
 
 	Users    []User
 	Consoles []Console
@@ -187,7 +191,7 @@ func (p *parser) path(s string) string {
 var rootSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"}, {Name: "audit_log"},
-		{Name: "max_total"}, {Name: "panic_patterns"}, {Name: "replay_lines"},
+		{Name: "max_total"}, {Name: "panic_patterns"}, {Name: "replay_lines"}, {Name: "admins"}, {Name: "metrics_listen"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "user", LabelNames: []string{"name"}},
@@ -203,7 +207,7 @@ func (p *parser) root(body hcl.Body) *Config {
 	content, diags := body.Content(rootSchema)
 	p.diags = append(p.diags, diags...)
 	escape := DefaultEscape
-	var escRange hcl.Range
+	var escRange, adminsRange hcl.Range
 	if content == nil {
 		return cfg
 	}
@@ -228,6 +232,11 @@ func (p *parser) root(body hcl.Body) *Config {
 				p.errorf(a.Expr.Range(), "Invalid size", "%v", err)
 			}
 			cfg.MaxTotal = n
+		case "admins":
+			p.strList(a.Expr, &cfg.Admins)
+			adminsRange = a.Expr.Range()
+		case "metrics_listen":
+			p.str(a.Expr, &cfg.MetricsListen)
 		case "replay_lines":
 			p.intRange(a.Expr, &cfg.ReplayLines, 0, 1000)
 		case "panic_patterns":
@@ -323,6 +332,15 @@ func (p *parser) root(body hcl.Body) *Config {
 		}
 	}
 	p.resolveAccess(cfg, groups, access)
+	known := map[string]bool{}
+	for _, u := range cfg.Users {
+		known[u.Name] = true
+	}
+	for _, a := range cfg.Admins {
+		if !known[a] {
+			p.errorf(adminsRange, "Unknown user", "admin %q is not a configured user", a)
+		}
+	}
 	return cfg
 }
 

@@ -75,10 +75,11 @@ func (s *Server) audit(ss *session, console, action, detail, result string) {
 
 // access is what this session's user may do on console.
 func (s *Server) access(ss *session, console string) Access {
-	if s.opts.Access == nil {
+	access := s.pol().Access
+	if access == nil {
 		return ReadWrite
 	}
-	return s.opts.Access(ss.user, console)
+	return access(ss.user, console)
 }
 
 // lookup finds a console this user may see; others look nonexistent.

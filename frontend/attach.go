@@ -139,7 +139,7 @@ func (a *attachment) farewell(text string) {
 }
 
 func (a *attachment) greet() {
-	name, e := a.con.Name(), a.s.opts.EscapeStr
+	name, e := a.con.Name(), a.s.escapeStr()
 	switch {
 	case a.cl.Writer():
 		if a.pty {
@@ -222,7 +222,7 @@ func (a *attachment) echo(s string) {
 func (a *attachment) input() inputEnd {
 	var esc *EscapeParser
 	if a.pty {
-		esc = NewEscapeParser(a.s.opts.Escape)
+		esc = NewEscapeParser(a.s.pol().Escape)
 	}
 	buf := make([]byte, 4096)
 	detach := false
@@ -274,7 +274,7 @@ func (a *attachment) send(p []byte) {
 		if !a.warnedRO {
 			a.warnedRO = true
 			if a.pty {
-				a.notice(fmt.Sprintf("read-only: keystrokes not sent; %sa takes write access when free, %sf forces it", a.s.opts.EscapeStr, a.s.opts.EscapeStr))
+				a.notice(fmt.Sprintf("read-only: keystrokes not sent; %sa takes write access when free, %sf forces it", a.s.escapeStr(), a.s.escapeStr()))
 			} else {
 				a.notice("read-only: input discarded")
 			}

@@ -60,15 +60,20 @@ const userKey ctxKey = "consoled-user"
 func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	user, ok := s.keys.Load().Lookup(ctx.User(), key)
 	if !ok {
+		s.authFailed.Add(1)
 		fp := gossh.FingerprintSHA256(key)
 		s.log.Info("ssh auth refused", "login", ctx.User(), "from", ctx.RemoteAddr().String(), "key", fp)
 		s.opts.Audit.Record(AuditEvent{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(),
 			Action: "login", Result: "refused: unknown key"})
 		return false
 	}
+	s.authOK.Add(1)
 	ctx.SetValue(userKey, user)
 	return true
 }
+
+// AuthCounts reports successful and refused key authentications.
+func (s *Server) AuthCounts() (ok, failed uint64) { return s.authOK.Load(), s.authFailed.Load() }
 
 // LoadOrCreateHostKey reads an OpenSSH private key from path, or creates an
 // ed25519 key there (mode 0600, directory 0700) when the file is missing.

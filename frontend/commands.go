@@ -46,7 +46,7 @@ func (s *Server) sendSeq(cl *mux.Client, n int) error {
 	if n == 0 {
 		return cl.Break()
 	}
-	bs, ok := s.opts.Breaks[n]
+	bs, ok := s.pol().Breaks[n]
 	if !ok {
 		return fmt.Errorf("no break sequence %d", n)
 	}

@@ -12,7 +12,7 @@ import (
 
 // escape runs one escape command; it returns true to disconnect.
 func (a *attachment) escape(c, arg byte) bool {
-	e := a.s.opts.EscapeStr
+	e := a.s.escapeStr()
 	switch c {
 	case '.':
 		return true
@@ -86,7 +86,7 @@ func (a *attachment) escape(c, arg byte) bool {
 			"  " + e + "n   write a note into the console's log",
 			"  " + e + "x   how this console is connected (line settings)",
 			"  " + e + "!s  power status; !1 on, !0 off, !c cycle, !r reset (asked first)",
-			"  " + e + e + " send " + caret(a.s.opts.Escape[:1]) + " itself",
+			"  " + e + e + " send " + caret(a.s.pol().Escape[:1]) + " itself",
 		}, "\n"))
 	default:
 		a.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, caret([]byte{c}), e))
@@ -117,8 +117,8 @@ func (a *attachment) sendBreak(n int) {
 	if !a.mayWrite("break", detail) {
 		return
 	}
-	if _, ok := a.s.opts.Breaks[n]; n > 0 && !ok {
-		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.s.opts.EscapeStr))
+	if _, ok := a.s.pol().Breaks[n]; n > 0 && !ok {
+		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.s.escapeStr()))
 		return
 	}
 	err := a.s.sendSeq(a.cl, n)
@@ -136,15 +136,15 @@ func (a *attachment) sendBreak(n int) {
 }
 
 func (a *attachment) listBreaks() {
-	e := a.s.opts.EscapeStr
+	e := a.s.escapeStr()
 	lines := []string{"break sequences:", "  " + e + "l0  BREAK"}
 	var ns []int
-	for n := range a.s.opts.Breaks {
+	for n := range a.s.pol().Breaks {
 		ns = append(ns, n)
 	}
 	sort.Ints(ns)
 	for _, n := range ns {
-		bs := a.s.opts.Breaks[n]
+		bs := a.s.pol().Breaks[n]
 		lines = append(lines, fmt.Sprintf("  %sl%d  %q (pause %v)", e, n, bs.Source, bs.Delay))
 	}
 	a.notice(strings.Join(lines, "\n"))

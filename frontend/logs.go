@@ -36,7 +36,7 @@ func (s *Server) panicList(ss *session) int {
 
 // replayOnAttach shows the last lines of the log, dimmed, before live output.
 func (a *attachment) replayOnAttach() {
-	n := a.s.opts.Replay
+	n := a.s.pol().Replay
 	if n <= 0 || !a.pty {
 		return
 	}

@@ -43,18 +43,27 @@ type PowerControl interface {
 
 // Options configure a Server.
 type Options struct {
-	Consoles  Registry
-	Keys      *Keyring
-	HostKey   gossh.Signer
-	Escape    []byte // e.g. {0x05, 'c'} for ^Ec
-	EscapeStr string // how Escape is shown to people, e.g. "^Ec"
-	Logger    *slog.Logger
-	Access    AccessFunc              // nil: every user has rw everywhere
-	Audit     *Auditor                // nil: no audit log
-	Breaks    map[int]config.BreakSeq // ^Ecl1..9, break --seq N
-	LogDir    string                  // where `logs` reads
-	Panics    *panics.Store           // what `panics` lists; nil: none
-	Replay    int                     // lines of recent output shown on interactive attach
+	Consoles Registry
+	Keys     *Keyring
+	HostKey  gossh.Signer
+	Logger   *slog.Logger
+	Audit    *Auditor      // nil: no audit log
+	LogDir   string        // where `logs` reads
+	Panics   *panics.Store // what `panics` lists; nil: none
+	Policy   Policy
+	// Reload re-reads the configuration (the `reload` command); it returns
+	// a summary or why the new configuration was refused.
+	Reload func() (string, error)
+}
+
+// Policy is the part of the configuration a reload changes: access checks
+// use the new one at once, escapes and replay apply to new sessions.
+type Policy struct {
+	Access AccessFunc              // nil: every user has rw everywhere
+	Breaks map[int]config.BreakSeq // ^Ecl1..9, break --seq N
+	Escape []byte                  // e.g. {0x05, 'c'} for ^Ec
+	Replay int                     // lines of recent output shown on interactive attach
+	Admins map[string]bool         // may run `reload`
 }
 
 // ErrShutdown is the cause sessions see when consoled stops.
@@ -64,7 +73,11 @@ var ErrShutdown = errors.New("consoled is shutting down")
 type Server struct {
 	opts Options
 	log  *slog.Logger
-	keys atomic.Pointer[Keyring]
+	keys   atomic.Pointer[Keyring]
+	policy atomic.Pointer[Policy]
+
+	authOK, authFailed atomic.Uint64
+	serving            atomic.Bool
 	ssh  *ssh.Server
 
 	ctx    context.Context // cancelled with a cause on shutdown
@@ -80,11 +93,9 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.EscapeStr == "" {
-		opts.EscapeStr = caret(opts.Escape)
-	}
 	s := &Server{opts: opts, log: opts.Logger}
 	s.keys.Store(opts.Keys)
+	s.SetPolicy(opts.Policy)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.ssh = &ssh.Server{
 		Handler:          s.guard(s.route),
@@ -100,14 +111,32 @@ func New(opts Options) *Server {
 // SetKeys replaces the keyring (on config reload).
 func (s *Server) SetKeys(k *Keyring) { s.keys.Store(k) }
 
+// SetPolicy replaces the policy (on config reload).
+func (s *Server) SetPolicy(p Policy) {
+	if len(p.Escape) == 0 {
+		p.Escape = []byte{0x05, 'c'}
+	}
+	s.policy.Store(&p)
+}
+
+func (s *Server) pol() *Policy { return s.policy.Load() }
+
+// escapeStr shows the escape prefix as people type it, e.g. "^Ec".
+func (s *Server) escapeStr() string { return caret(s.pol().Escape) }
+
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	s.serving.Store(true)
+	defer s.serving.Store(false)
 	err := s.ssh.Serve(ln)
 	if errors.Is(err, ssh.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
+
+// Serving reports whether the SSH listener is accepting connections.
+func (s *Server) Serving() bool { return s.serving.Load() }
 
 // Shutdown stops accepting, tells every attached session why it ends, and
 // waits for them (or ctx) before closing connections.
@@ -204,6 +233,8 @@ func (s *Server) dispatch(ss *session) int {
 		return s.logs(ss)
 	case "panics":
 		return s.panicList(ss)
+	case "reload":
+		return s.reload(ss)
 	case "attach", "console":
 		if len(ss.args) < 2 {
 			fmt.Fprintf(ss.Stderr(), "usage: %s NAME [--force|--spy]\n", ss.args[0])
@@ -227,7 +258,7 @@ func (s *Server) help(ss *session) {
 	lines := []string{
 		"consoled: serial consoles over SSH",
 		"",
-		"  ssh -t console@HOST NAME     interactive console NAME (" + s.opts.EscapeStr + "? inside for escapes)",
+		"  ssh -t console@HOST NAME     interactive console NAME (" + s.escapeStr() + "? inside for escapes)",
 		"  ssh console@HOST NAME        raw bytes in and out, for scripts (no escapes)",
 		"  ssh console@HOST list        consoles: name backend state writer viewers [problem]",
 		"  ssh console@HOST list --json",
@@ -241,6 +272,7 @@ func (s *Server) help(ss *session) {
 		"  ssh console@HOST logs NAME [--since 2h|2026-11-23T03:00] [--until T] [--tail N] [--grep REGEX]",
 		"                               [--context N] [--follow] [--timestamps] [--raw]",
 		"  ssh console@HOST panics [--since 24h] [NAME...]   crashes seen on the consoles, newest first",
+		"  ssh console@HOST reload      re-read the configuration (admins only)",
 		"  ssh console@HOST help        this text",
 		"",
 	}
@@ -346,4 +378,24 @@ func caret(b []byte) string {
 		}
 	}
 	return string(out)
+}
+
+// reload re-reads the configuration for an admin.
+func (s *Server) reload(ss *session) int {
+	if !s.pol().Admins[ss.user] {
+		return s.refuse(ss, "", "reload", "", "not an admin (admins = [...] in the config)")
+	}
+	if s.opts.Reload == nil {
+		fmt.Fprintf(ss.Stderr(), "consoled: reload is not available (no config file)\n")
+		return 1
+	}
+	summary, err := s.opts.Reload()
+	if err != nil {
+		s.audit(ss, "", "reload", "", "failed: "+oneLine(err.Error()))
+		fmt.Fprintf(ss.Stderr(), "consoled: reload refused, the running configuration stays:\n%v\n", err)
+		return 1
+	}
+	s.audit(ss, "", "reload", summary, "ok")
+	fmt.Fprintf(ss, "%s\n", summary)
+	return 0
 }

@@ -76,6 +76,9 @@ type Log struct {
 	lost    int64  // bytes not recorded since failed was set
 	held    []byte // marks waiting for the end of the current line
 
+	written   uint64 // bytes written, marks included
+	rotations uint64
+
 	idx    *os.File // NAME.log.idx
 	idxSec int64    // second of the last index entry
 	gzip   sync.WaitGroup
@@ -220,6 +223,7 @@ func (l *Log) write(p []byte) {
 	}
 	n, err := l.f.Write(p)
 	l.size += int64(n)
+	l.written += uint64(n)
 	if n > 0 {
 		l.midLine = p[n-1] != '\n'
 	}
@@ -298,4 +302,17 @@ func (l *Log) Tail(n int) ([]byte, error) {
 		}
 	}
 	return buf, nil
+}
+
+// Stats are counters for metrics.
+type Stats struct {
+	Written   uint64 // bytes written to disk, marks included
+	Rotations uint64
+}
+
+// Stats reports the log's counters.
+func (l *Log) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return Stats{Written: l.written, Rotations: l.rotations}
 }

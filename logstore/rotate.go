@@ -30,6 +30,7 @@ func (l *Log) rotated(k int) string { return l.path + "." + strconv.Itoa(k) }
 // background and starts an empty NAME.log. Called with mu held.
 func (l *Log) rotate() error {
 	l.gzip.Wait() // the previous rotation's compression must be done before shifting
+	l.rotations++
 	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("closing %s for rotation: %w", l.path, err)
 	}

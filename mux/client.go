@@ -143,6 +143,11 @@ func (cl *Client) Write(p []byte) (n int, err error) {
 		n, err = conn.Write(p)
 		return err
 	})
+	if n > 0 {
+		cl.c.mu.Lock()
+		cl.c.bytesOut += uint64(n)
+		cl.c.mu.Unlock()
+	}
 	return n, err
 }
 

@@ -62,7 +62,8 @@ type Console struct {
 	clients  map[*Client]struct{}
 	writer   *Client
 	bytesIn  uint64
-	attempts int
+	bytesOut uint64
+	ups      uint64 // connections made
 
 	wmu sync.Mutex // serializes Write and Break on conn
 }
@@ -148,6 +149,9 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.conn = conn
 	c.mu.Unlock()
 	c.setState(StateUp, nil)
+	c.mu.Lock()
+	c.ups++
+	c.mu.Unlock()
 	c.cfg.Logger.Info("console up")
 	c.event("console up", false)
 
@@ -245,8 +249,11 @@ type Status struct {
 	Err     error // why the console is down or connecting, if it is
 	LogErr  error // why bytes are not being recorded, if they are not
 	Writer  string
-	Viewers int // attached clients other than the writer
-	BytesIn uint64
+	Viewers  int // attached clients other than the writer
+	BytesIn  uint64
+	BytesOut uint64 // keystrokes sent to the machine
+	Ups      uint64 // connections made (reconnects = Ups - 1)
+	Log      logstore.Stats
 }
 
 // Status reports the console's state.
@@ -254,7 +261,8 @@ func (c *Console) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Status{Name: c.cfg.Name, Kind: c.cfg.Dialer.Kind(), State: c.state, Since: c.since,
-		Err: c.lastErr, LogErr: c.cfg.Log.Err(), Viewers: len(c.clients), BytesIn: c.bytesIn}
+		Err: c.lastErr, LogErr: c.cfg.Log.Err(), Viewers: len(c.clients), BytesIn: c.bytesIn,
+		BytesOut: c.bytesOut, Ups: c.ups, Log: c.cfg.Log.Stats()}
 	if d, ok := c.cfg.Dialer.(backend.Describer); ok {
 		s.Detail = d.Describe()
 	}

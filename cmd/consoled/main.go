@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"net/http"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -19,12 +20,8 @@ import (
 	"syscall"
 	"time"
 
-	"consoled/backend/ipmi"
 	"consoled/config"
 	"consoled/frontend"
-	"consoled/logstore"
-	"consoled/mux"
-	"consoled/panics"
 )
 
 //go:embed default.hcl
@@ -69,7 +66,7 @@ func run() int {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	if err := serve(cfg, logger); err != nil {
+	if err := serve(cfg, *configPath, logger); err != nil {
 		fmt.Fprintf(os.Stderr, "consoled: %v\n", err)
 		return 1
 	}
@@ -117,47 +114,15 @@ func diagError(diags interface{ Errs() []error }) error {
 	return errors.New(strings.Join(lines, "\nconsoled: "))
 }
 
-// serve runs consoled until SIGINT or SIGTERM.
-func serve(cfg *config.Config, logger *slog.Logger) error {
+// serve runs consoled until SIGINT or SIGTERM; SIGHUP reloads path.
+func serve(cfg *config.Config, path string, logger *slog.Logger) error {
 	signer, err := frontend.LoadOrCreateHostKey(cfg.HostKey)
 	if err != nil {
 		return err
 	}
-	users := map[string][]gosshPublicKey{}
-	for _, u := range cfg.Users {
-		users[u.Name] = append(users[u.Name], u.Keys...)
-	}
-	keys, err := frontend.NewKeyring(users)
+	keys, err := keyring(cfg)
 	if err != nil {
 		return err
-	}
-
-	reg := &registry{byName: map[string]*mux.Console{}, power: map[string]frontend.PowerControl{}}
-	var logs []*logstore.Log
-	budget := &logstore.Budget{MaxTotal: cfg.MaxTotal}
-	panicStore := panics.NewStore(filepath.Join(cfg.LogDir, "panics.jsonl"))
-	for _, cc := range cfg.Consoles {
-		lg, err := logstore.Open(cfg.LogDir, cc.Name, logstore.Options{MaxSize: cc.Log.MaxSize, Keep: cc.Log.Keep, Budget: budget})
-		if err != nil {
-			return fmt.Errorf("console %s: %w", cc.Name, err)
-		}
-		logs = append(logs, lg)
-		var c *mux.Console
-		det := panics.NewDetector(cc.Name, cfg.PanicPatterns, func(ev panics.Event) {
-			onPanic(c, panicStore, cfg.OnPanic, ev, logger)
-		})
-		c = mux.New(mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: logger,
-			Observers: []func([]byte){det.Observe}})
-		reg.byName[cc.Name] = c
-		reg.list = append(reg.list, c)
-		if cc.Power != nil {
-			reg.power[cc.Name] = &ipmi.Power{Options: ipmiOptions(cc.Power)}
-		}
-	}
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listening for ssh: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.AuditLog), 0o750); err != nil {
 		return fmt.Errorf("audit log: %w", err)
@@ -167,20 +132,31 @@ func serve(cfg *config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("opening audit log: %w", err)
 	}
 	defer auditFile.Close()
-	fe := frontend.New(frontend.Options{Consoles: reg, Keys: keys, HostKey: signer,
-		Escape: cfg.Escape, Logger: logger, Access: accessFunc(cfg), Breaks: cfg.Breaks,
-		Audit: frontend.NewAuditor(auditFile, logger), LogDir: cfg.LogDir, Panics: panicStore,
-		Replay: cfg.ReplayLines})
 
-	ctx, cancel := context.WithCancelCause(context.Background())
-	var wg sync.WaitGroup
-	for _, c := range reg.list {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Run(ctx) }()
+	reg := newRegistry(cfg, logger)
+	if _, err := reg.apply(cfg); err != nil {
+		return err
 	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		reg.stopAll(frontend.ErrShutdown)
+		return fmt.Errorf("listening for ssh: %w", err)
+	}
+	d := &daemon{cfg: cfg, path: path, reg: reg, logger: logger}
+	d.fe = frontend.New(frontend.Options{Consoles: reg, Keys: keys, HostKey: signer, Logger: logger,
+		Audit: frontend.NewAuditor(auditFile, logger), LogDir: cfg.LogDir, Panics: reg.panics,
+		Policy: policy(cfg), Reload: d.reloadFunc()})
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- fe.Serve(ln) }()
-	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(reg.list), "config", cfg.File)
+	go func() { serveErr <- d.fe.Serve(ln) }()
+	var metricsSrv *http.Server
+	if cfg.MetricsListen != "" {
+		if metricsSrv, err = serveMetrics(cfg.MetricsListen, reg, d.fe, logger); err != nil {
+			d.fe.Shutdown(context.Background())
+			reg.stopAll(frontend.ErrShutdown)
+			return err
+		}
+	}
+	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(cfg.Consoles), "config", cfg.File)
 	if connectHint != "" {
 		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 		fmt.Fprintf(os.Stderr, "\nconsoled is running the built-in demo console. Connect with:\n\n    %s\n\nThen type 'help'; ^Ec? shows the escapes, ^Ec. disconnects. Stop with Ctrl-C.\n\n",
@@ -195,7 +171,11 @@ wait:
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				logger.Warn("SIGHUP: live reload is not available yet; restart consoled to apply config changes")
+				if summary, err := d.reload(); err != nil {
+					logger.Error("reload refused; the running configuration stays", "err", err)
+				} else {
+					logger.Info("reloaded", "summary", summary)
+				}
 				continue
 			}
 			logger.Info("shutting down", "signal", sig.String())
@@ -207,35 +187,80 @@ wait:
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
-	fe.Shutdown(sctx)
-	cancel(frontend.ErrShutdown)
-	wg.Wait()
-	for _, lg := range logs {
-		if err := lg.Close(); err != nil {
-			logger.Error("closing log", "path", lg.Path(), "err", err)
-		}
+	d.fe.Shutdown(sctx)
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(sctx)
 	}
+	reg.stopAll(frontend.ErrShutdown)
 	logger.Info("stopped")
 	return result
 }
 
-// registry is the fixed set of consoles from the config.
-type registry struct {
-	byName map[string]*mux.Console
-	list   []*mux.Console
-	power  map[string]frontend.PowerControl
+// daemon is a running consoled: what reload changes.
+type daemon struct {
+	mu     sync.Mutex
+	cfg    *config.Config
+	path   string // "" for the embedded default: nothing to reload
+	reg    *registry
+	fe     *frontend.Server
+	logger *slog.Logger
 }
 
-func (r *registry) Power(name string) frontend.PowerControl {
-	if p, ok := r.power[name]; ok {
-		return p
+func (d *daemon) reloadFunc() func() (string, error) {
+	if d.path == "" {
+		return nil
 	}
-	return nil
+	return d.reload
 }
 
-func (r *registry) Console(name string) (*mux.Console, bool) {
-	c, ok := r.byName[name]
-	return c, ok
+// reload re-reads the config file. A bad one is refused whole and the
+// running configuration stays; otherwise added consoles start, removed ones
+// stop, changed ones restart, and unchanged ones are not touched.
+func (d *daemon) reload() (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.path == "" {
+		return "", errors.New("running the embedded default: there is no config file to reload")
+	}
+	cfg, diags := config.Load(d.path)
+	if diags.HasErrors() {
+		return "", diagError(diags)
+	}
+	keys, err := keyring(cfg)
+	if err != nil {
+		return "", err
+	}
+	var notes []string
+	if cfg.Listen != d.cfg.Listen || cfg.HostKey != d.cfg.HostKey || cfg.LogDir != d.cfg.LogDir ||
+		cfg.AuditLog != d.cfg.AuditLog || cfg.MetricsListen != d.cfg.MetricsListen {
+		notes = append(notes, "listen, host_key, log_dir, audit_log and metrics_listen take effect on restart")
+	}
+	summary, err := d.reg.apply(cfg)
+	if err != nil {
+		return "", err
+	}
+	d.fe.SetKeys(keys)
+	d.fe.SetPolicy(policy(cfg))
+	d.cfg = cfg
+	if len(notes) > 0 {
+		summary += "; " + strings.Join(notes, "; ")
+	}
+	return summary, nil
 }
 
-func (r *registry) Consoles() []*mux.Console { return append([]*mux.Console(nil), r.list...) }
+func keyring(cfg *config.Config) (*frontend.Keyring, error) {
+	users := map[string][]gosshPublicKey{}
+	for _, u := range cfg.Users {
+		users[u.Name] = append(users[u.Name], u.Keys...)
+	}
+	return frontend.NewKeyring(users)
+}
+
+func policy(cfg *config.Config) frontend.Policy {
+	admins := map[string]bool{}
+	for _, a := range cfg.Admins {
+		admins[a] = true
+	}
+	return frontend.Policy{Access: accessFunc(cfg), Breaks: cfg.Breaks, Escape: cfg.Escape,
+		Replay: cfg.ReplayLines, Admins: admins}
+}
