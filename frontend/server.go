@@ -71,14 +71,14 @@ var ErrShutdown = errors.New("consoled is shutting down")
 
 // Server is the SSH frontend.
 type Server struct {
-	opts Options
-	log  *slog.Logger
+	opts   Options
+	log    *slog.Logger
 	keys   atomic.Pointer[Keyring]
 	policy atomic.Pointer[Policy]
 
 	authOK, authFailed atomic.Uint64
 	serving            atomic.Bool
-	ssh  *ssh.Server
+	ssh                *ssh.Server
 
 	ctx    context.Context // cancelled with a cause on shutdown
 	cancel context.CancelCauseFunc

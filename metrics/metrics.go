@@ -18,14 +18,13 @@ type Source interface {
 	Consoles() []*mux.Console
 }
 
-
 type collector struct {
 	src    Source
 	auth   func() (ok, failed uint64)
 	panics func(console string) uint64
 
 	bytesIn, bytesOut, state, reconnects, readers, writers, logBytes, rotations, panicCount *prometheus.Desc
-	authOK, authFailed                                                                   *prometheus.Desc
+	authOK, authFailed                                                                      *prometheus.Desc
 }
 
 func newCollector(src Source, auth func() (uint64, uint64), panics func(string) uint64) *collector {

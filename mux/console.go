@@ -241,14 +241,14 @@ func (c *Console) dropClients(cause error) {
 
 // Status is a snapshot for listings.
 type Status struct {
-	Name    string
-	Kind    string
-	Detail  string // how the backend reaches the console, if it says
-	State   State
-	Since   time.Time
-	Err     error // why the console is down or connecting, if it is
-	LogErr  error // why bytes are not being recorded, if they are not
-	Writer  string
+	Name     string
+	Kind     string
+	Detail   string // how the backend reaches the console, if it says
+	State    State
+	Since    time.Time
+	Err      error // why the console is down or connecting, if it is
+	LogErr   error // why bytes are not being recorded, if they are not
+	Writer   string
 	Viewers  int // attached clients other than the writer
 	BytesIn  uint64
 	BytesOut uint64 // keystrokes sent to the machine

@@ -34,7 +34,7 @@ type registry struct {
 	mu         sync.RWMutex
 	entries    map[string]*entry
 	panicCount map[string]uint64
-	global  *config.Config // for the panic hook and patterns
+	global     *config.Config // for the panic hook and patterns
 }
 
 type entry struct {
@@ -203,7 +203,6 @@ func (r *registry) Power(name string) frontend.PowerControl {
 	}
 	return nil
 }
-
 
 // PanicCount is how many crashes were detected on console since start.
 func (r *registry) PanicCount(console string) uint64 {
