@@ -38,6 +38,7 @@ go test -run='^$' -fuzz='^FuzzCodec$' -fuzztime="$FUZZTIME" ./backend/telnet
 go test -run='^$' -fuzz='^FuzzEscapeParser$' -fuzztime="$FUZZTIME" ./frontend
 go test -run='^$' -fuzz='^FuzzParse$' -fuzztime="$FUZZTIME" ./config
 go test -run='^$' -fuzz='^FuzzSOLPackets$' -fuzztime="$FUZZTIME" ./backend/ipmi
+go test -run='^$' -fuzz='^FuzzParse$' -fuzztime="$FUZZTIME" ./internal/cmdargs
 
 # 4. Everything, with the race detector.
 go test -race -count=1 -timeout 15m ./...

@@ -60,10 +60,12 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 		return s.refuse(ss, con.Name(), "takeover", "attach --force", "read-only access")
 	}
 	_, winch, pty := ss.Pty()
-	go func() { // window size changes: the console's size is fixed
-		for range winch {
-		}
-	}()
+	if pty {
+		go func() { // window size changes: the console's size is fixed (closed with the session)
+			for range winch {
+			}
+		}()
+	}
 	a := &attachment{s: s, ss: ss, con: con, pty: pty}
 	a.cl = con.Attach(ss.user, ss.RemoteAddr().String(), con.access == ReadWrite && !spy)
 	if force && !a.cl.Writer() {

@@ -66,6 +66,9 @@ type Policy struct {
 	Admins map[string]bool         // may run `reload`
 }
 
+// maxCommand bounds an SSH command line.
+const maxCommand = 64 << 10
+
 // ErrShutdown is the cause sessions see when consoled stops.
 var ErrShutdown = errors.New("consoled is shutting down")
 
@@ -205,6 +208,11 @@ func (s *Server) route(sess ssh.Session) {
 		fp = gossh.FingerprintSHA256(k)
 	}
 	ss := &session{Session: sess, user: user, keyFP: fp, args: sess.Command(), ctx: ctx}
+	if len(sess.RawCommand()) > maxCommand {
+		fmt.Fprintf(sess.Stderr(), "consoled: command line too long (%d bytes; at most %d)\n", len(sess.RawCommand()), maxCommand)
+		sess.Exit(2)
+		return
+	}
 	code := s.dispatch(ss)
 	sess.Exit(code)
 }
