@@ -1,0 +1,372 @@
+// Command bench runs consoled, conserver (Debian conserver-server) and
+// ConMan (Debian conman) in turn under the same load and prints one table:
+// CPU, peak RSS, bytes lost to the logs, and the latency from a byte leaving
+// a source to it reaching an attached viewer (each server through its own
+// client: ssh, console, conman).
+//
+//	go run ./bench -consoles 1000 -rate 11520 -duration 60s [-viewers 100]
+//
+// Everything runs on loopback; every process it starts is stopped by PID.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+type result struct {
+	server    string
+	consoles  int
+	upAt3s    int
+	allUpIn   time.Duration
+	cpuSec    float64
+	rssKiB    int64
+	linesSent int64
+	bytesLost int64
+	p50, p99  time.Duration
+	probes    int
+	stalledOK string
+	err       error
+	ratio     float64
+	cpuPerUp  float64
+}
+
+func main() {
+	var (
+		n        = flag.Int("consoles", 100, "consoles (sources)")
+		rate     = flag.Int("rate", 11520, "bytes per second per console (11520 = 115200 baud)")
+		duration = flag.Duration("duration", 15*time.Second, "measurement time")
+		warmup   = flag.Duration("warmup", 3*time.Second, "time after all consoles are up before measuring")
+		viewers  = flag.Int("viewers", 1, "viewers attached to console c0000 (one more stalls if > 1)")
+		only     = flag.String("servers", "consoled,conserver,conman", "servers to run, comma separated")
+	)
+	flag.Parse()
+	raiseFileLimit()
+	if err := installMissing(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	work, err := os.MkdirTemp("", "consoled-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "bin", "consoled")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/consoled").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: building consoled: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	all := map[string]server{"consoled": consoledServer{bin: bin}, "conserver": conserverServer{}, "conman": conmanServer{}}
+	var results []*result
+	for _, name := range strings.Split(*only, ",") {
+		s, ok := all[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "bench: unknown server %q\n", name)
+			os.Exit(2)
+		}
+		dir := filepath.Join(work, name)
+		os.MkdirAll(dir, 0o755)
+		fmt.Fprintf(os.Stderr, "bench: %s, %d consoles at %d B/s, %v\n", name, *n, *rate, *duration)
+		r := run(s, dir, *n, *rate, *warmup, *duration, *viewers)
+		results = append(results, r)
+		os.RemoveAll(dir)
+	}
+	report(results, *n, *rate, *duration)
+}
+
+func run(s server, dir string, n, rate int, warmup, duration time.Duration, viewers int) *result {
+	r := &result{server: s.name(), consoles: n}
+	srcs := make([]*source, n)
+	for i := range srcs {
+		var err error
+		if srcs[i], err = newSource(i, rate, i == 0); err != nil {
+			r.err = err
+			return r
+		}
+	}
+	defer func() {
+		for _, src := range srcs {
+			src.stop()
+			src.ln.Close()
+		}
+	}()
+	port := freePort()
+	cmd, err := s.start(dir, port, srcs)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	pid := cmd.Process.Pid
+	defer stop(cmd)
+	start := time.Now()
+	upBy := func() int {
+		k := 0
+		for _, src := range srcs {
+			if src.up.Load() {
+				k++
+			}
+		}
+		return k
+	}
+	for time.Since(start) < 3*time.Second {
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.upAt3s = upBy()
+	for upBy() < n && time.Since(start) < 60*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	var last int64
+	for _, src := range srcs {
+		if t := src.upAt.Load(); t > last {
+			last = t
+		}
+	}
+	if upBy() == n {
+		r.allUpIn = time.Unix(0, last).Sub(start)
+	}
+
+	// Viewers of c0000, through the server's own client, in a terminal.
+	lat := &latencies{}
+	var vs []*exec.Cmd
+	for v := 0; v < viewers; v++ {
+		vc := s.viewer(dir, port, consoleName(0))
+		ptmx, err := pty.StartWithSize(vc, &pty.Winsize{Rows: 50, Cols: 200})
+		if err != nil {
+			r.err = fmt.Errorf("viewer: %w", err)
+			return r
+		}
+		vs = append(vs, vc)
+		if v == 1 {
+			continue // the stalled viewer: never read
+		}
+		go lat.read(ptmx, v == 0)
+	}
+	defer func() {
+		for _, vc := range vs {
+			stop(vc)
+		}
+	}()
+
+	time.Sleep(warmup)
+	cpu0 := cpuTicks(pid)
+	lat.reset()
+	time.Sleep(duration)
+	cpu1 := cpuTicks(pid)
+	r.cpuSec = float64(cpu1-cpu0) / ticksPerSecond
+	r.rssKiB = rssKiB(pid)
+	r.p50, r.p99, r.probes = lat.percentiles()
+	if viewers > 1 {
+		r.stalledOK = fmt.Sprintf("%d probes", r.probes)
+	}
+
+	for _, src := range srcs {
+		src.stop()
+	}
+	time.Sleep(2 * time.Second) // let the server write what is in flight
+	for _, vc := range vs {
+		stop(vc)
+	}
+	stop(cmd)
+	for i, src := range srcs {
+		sent := src.seq.Load()
+		r.linesSent += sent
+		r.bytesLost += lost(s.logPath(dir, consoleName(i)), i, sent)
+	}
+	return r
+}
+
+// lost is how many bytes of the lines source id sent are not in the log.
+func lost(path string, id int, sent int64) int64 {
+	data, _ := os.ReadFile(path)
+	found := map[int64]bool{}
+	tag := []byte(fmt.Sprintf(" #%d:", id))
+	for rest := data; ; {
+		i := bytes.Index(rest, tag)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(tag):]
+		j := 0
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		seq, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+		if err == nil {
+			found[seq] = true
+		}
+	}
+	var missing int64
+	for seq := int64(0); seq < sent; seq++ {
+		if !found[seq] {
+			missing += int64(len(line(id, seq)))
+		}
+	}
+	return missing
+}
+
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+var probeRE = regexp.MustCompile(`PROBE (\d+)`)
+
+func (l *latencies) read(f *os.File, record bool) {
+	buf := make([]byte, 64<<10)
+	var pending []byte
+	for {
+		n, err := f.Read(buf)
+		now := time.Now().UnixNano()
+		if err != nil {
+			return
+		}
+		if !record {
+			continue
+		}
+		pending = append(pending, buf[:n]...)
+		for _, m := range probeRE.FindAllSubmatchIndex(pending, -1) {
+			if m[1] == len(pending) {
+				break // maybe cut short
+			}
+			t, _ := strconv.ParseInt(string(pending[m[2]:m[3]]), 10, 64)
+			l.mu.Lock()
+			l.d = append(l.d, time.Duration(now-t))
+			l.mu.Unlock()
+		}
+		if i := bytes.LastIndex(pending, []byte("PROBE ")); i >= 0 && bytes.IndexByte(pending[i:], '\n') < 0 {
+			pending = append(pending[:0], pending[i:]...)
+		} else {
+			pending = pending[:0]
+		}
+	}
+}
+
+func (l *latencies) reset() {
+	l.mu.Lock()
+	l.d = nil
+	l.mu.Unlock()
+}
+
+func (l *latencies) percentiles() (time.Duration, time.Duration, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return 0, 0, 0
+	}
+	d := append([]time.Duration(nil), l.d...)
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)/2], d[len(d)*99/100], len(d)
+}
+
+func report(rs []*result, n, rate int, duration time.Duration) {
+	var base *result
+	for _, r := range rs {
+		up := r.upAt3s
+		if r.allUpIn > 0 {
+			up = n
+		}
+		if up > 0 {
+			r.cpuPerUp = r.cpuSec / float64(up)
+		}
+		if r.server == "consoled" {
+			base = r
+		}
+	}
+	fmt.Printf("%d consoles, %d B/s each, measured over %v on %d CPUs\n\n", n, rate, duration, numCPU())
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tpeak RSS MiB\tbytes lost\tp50\tp99\tprobes\t")
+	for _, r := range rs {
+		if r.err != nil {
+			fmt.Fprintf(w, "%s\t%d\terror: %v\t\t\t\t\t\t\t\t\t\t\n", r.server, r.consoles, r.err)
+			continue
+		}
+		ratio := "-"
+		if base != nil && base.cpuPerUp > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.cpuPerUp/base.cpuPerUp)
+		}
+		allUp := "never"
+		if r.allUpIn > 0 {
+			allUp = r.allUpIn.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%d\t%v\t%v\t%d\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
+			100*r.cpuSec/duration.Seconds(), ratio, float64(r.rssKiB)/1024, r.bytesLost,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.probes)
+	}
+	w.Flush()
+}
+
+func stop(cmd *exec.Cmd) {
+	if cmd.Process == nil || cmd.ProcessState != nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+// installMissing installs the Debian packages of the servers it compares.
+func installMissing() error {
+	var missing []string
+	for cmd, pkg := range map[string]string{"conserver": "conserver-server", "console": "conserver-client", "conmand": "conman", "conman": "conman", "ssh": "openssh-client"} {
+		if _, err := exec.LookPath(cmd); err != nil && !strings.Contains(strings.Join(missing, " "), pkg) {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "bench: installing %s\n", strings.Join(missing, " "))
+	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	for _, args := range [][]string{{"update", "-q"}, append([]string{"install", "-y", "-q", "--no-install-recommends"}, missing...)} {
+		c := exec.Command("apt-get", args...)
+		c.Env, c.Stdout, c.Stderr = env, os.Stderr, os.Stderr
+		if err := c.Run(); err != nil {
+			return fmt.Errorf("apt-get %s: %w", args[0], err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// source is one machine: a TCP port speaking telnet (0xFF doubled, input
+// ignored) that prints realistic console text at a fixed rate.
+type source struct {
+	id       int
+	ln       net.Listener
+	rate     int // bytes per second
+	probe    bool
+	up       atomic.Bool
+	upAt     atomic.Int64
+	seq      atomic.Int64 // lines sent
+	sentB    atomic.Int64
+	stopOnce sync.Once
+	stopped  chan struct{}
+}
+
+var templates = []string{
+	"[%6d.%06d] usb 1-1: new high-speed USB device number %d using xhci_hcd",
+	"[%6d.%06d] EXT4-fs (sda1): mounted filesystem with ordered data mode. Quota mode: none. opts: (null) %d",
+	"\x1b[0;32m[  OK  ]\x1b[0m Started Journal Service %d.%06d unit %d",
+	"[%6d.%06d] ata1.00: ATA-10: SAMSUNG MZ7LH960, 304Q, max UDMA/133 cmd %d ........................................................................................................................................................................",
+	"   \x1b[1mWelcome to Debian GNU/Linux 12 (bookworm)!\x1b[0m %d %d %d",
+	"[%6d.%06d] e1000e 0000:00:1f.6 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: None \x07\x08 %d",
+}
+
+// line is the seq'th line of a source: deterministic, so a log can be
+// checked against it. It ends with a unique tag "#<id>:<seq>".
+func line(id int, seq int64) string {
+	t := templates[seq%int64(len(templates))]
+	return fmt.Sprintf(t, seq/1000, seq%1000000, id) + fmt.Sprintf(" #%d:%d\r\n", id, seq)
+}
+
+func newSource(id, rate int, probe bool) (*source, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &source{id: id, ln: ln, rate: rate, probe: probe, stopped: make(chan struct{})}
+	go s.serve()
+	return s, nil
+}
+
+func (s *source) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+func (s *source) serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		if !s.up.Load() {
+			s.upAt.Store(time.Now().UnixNano())
+			s.up.Store(true)
+		}
+		go func() { // input is read and dropped
+			buf := make([]byte, 512)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		go s.emit(c)
+	}
+}
+
+const tick = 50 * time.Millisecond
+
+func (s *source) emit(c net.Conn) {
+	defer c.Close()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	budget := 0.0
+	perTick := float64(s.rate) * tick.Seconds()
+	var buf []byte
+	lastProbe := time.Now()
+	for {
+		select {
+		case <-s.stopped:
+			return
+		case <-t.C:
+		}
+		budget += perTick
+		buf = buf[:0]
+		if s.probe && time.Since(lastProbe) >= 100*time.Millisecond {
+			lastProbe = time.Now()
+			buf = fmt.Appendf(buf, "PROBE %d\r\n", time.Now().UnixNano())
+		}
+		for budget > 0 {
+			l := line(s.id, s.seq.Load())
+			buf = append(buf, l...)
+			budget -= float64(len(l))
+			s.seq.Add(1)
+		}
+		if _, err := c.Write(buf); err != nil {
+			return
+		}
+		s.sentB.Add(int64(len(buf)))
+	}
+}
+
+func (s *source) stop() { s.stopOnce.Do(func() { close(s.stopped) }) }
