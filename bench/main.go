@@ -36,6 +36,7 @@ type result struct {
 	allUpIn   time.Duration
 	cpuSec    float64
 	rssKiB    int64
+	curRSSKiB int64
 	linesSent int64
 	bytesLost int64
 	p50, p99  time.Duration
@@ -170,6 +171,17 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	cpu1 := cpuTicks(pid)
 	r.cpuSec = float64(cpu1-cpu0) / ticksPerSecond
 	r.rssKiB = rssKiB(pid)
+	r.curRSSKiB = curRSSKiB(pid)
+	if m := os.Getenv("BENCH_METRICS"); m != "" && s.name() == "consoled" {
+		exec.Command("curl", "-s", "-o", "/tmp/consoled.heap", "http://"+m+"/debug/pprof/heap").Run()
+		if out, err := exec.Command("curl", "-s", "http://"+m+"/metrics").Output(); err == nil {
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.HasPrefix(l, "go_memstats_") && !strings.Contains(l, "_total") || strings.HasPrefix(l, "go_goroutines") {
+					fmt.Fprintln(os.Stderr, "  ", l)
+				}
+			}
+		}
+	}
 	r.p50, r.p99, r.probes = lat.percentiles()
 	if viewers > 1 {
 		r.stalledOK = fmt.Sprintf("%d probes", r.probes)
@@ -290,7 +302,7 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 	}
 	fmt.Printf("%d consoles, %d B/s each, measured over %v on %d CPUs\n\n", n, rate, duration, numCPU())
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tpeak RSS MiB\tbytes lost\tp50\tp99\tprobes\t")
+	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tbytes lost\tp50\tp99\tprobes\t")
 	for _, r := range rs {
 		if r.err != nil {
 			fmt.Fprintf(w, "%s\t%d\terror: %v\t\t\t\t\t\t\t\t\t\t\n", r.server, r.consoles, r.err)
@@ -304,8 +316,8 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 		if r.allUpIn > 0 {
 			allUp = r.allUpIn.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%d\t%v\t%v\t%d\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
-			100*r.cpuSec/duration.Seconds(), ratio, float64(r.rssKiB)/1024, r.bytesLost,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%v\t%v\t%d\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
+			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.bytesLost,
 			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.probes)
 	}
 	w.Flush()

@@ -55,8 +55,13 @@ func cpuTicks(pid int) int64 {
 	return total
 }
 
-// rssKiB is the sum of peak resident sizes (VmHWM) over the process tree.
-func rssKiB(pid int) int64 {
+// rssKiB is the sum of peak resident sizes (VmHWM) over the process tree;
+// curRSSKiB the sum of current ones (VmRSS).
+func rssKiB(pid int) int64 { return statusSum(pid, "VmHWM:") }
+
+func curRSSKiB(pid int) int64 { return statusSum(pid, "VmRSS:") }
+
+func statusSum(pid int, field string) int64 {
 	var total int64
 	for _, p := range tree(pid) {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/status")
@@ -64,7 +69,7 @@ func rssKiB(pid int) int64 {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "VmHWM:") {
+			if strings.HasPrefix(line, field) {
 				v, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
 				total += v
 			}

@@ -33,6 +33,9 @@ func (s consoledServer) start(dir string, port int, srcs []*source) (*exec.Cmd, 
 	pub, _ := os.ReadFile(key + ".pub")
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen = \"127.0.0.1:%d\"\nlog_dir = \"logs\"\nuser \"bench\" {\n  keys = [%q]\n}\n", port, strings.TrimSpace(string(pub)))
+	if m := os.Getenv("BENCH_METRICS"); m != "" {
+		fmt.Fprintf(&b, "metrics_listen = %q\n", m)
+	}
 	for i, src := range srcs {
 		fmt.Fprintf(&b, "console %q {\n  telnet { address = \"127.0.0.1:%d\" }\n  log {\n    max_size = \"1GiB\"\n  }\n}\n", consoleName(i), src.port())
 	}
@@ -40,7 +43,11 @@ func (s consoledServer) start(dir string, port int, srcs []*source) (*exec.Cmd, 
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(s.bin, "-config", cfg, "-log-level", "warn")
+	args := []string{"-config", cfg, "-log-level", "warn"}
+	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
+		args = append(args, "-cpuprofile", p)
+	}
+	cmd := exec.Command(s.bin, args...)
 	return cmd, cmd.Start()
 }
 

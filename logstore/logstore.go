@@ -34,6 +34,13 @@
 // user-space buffer), so a byte is in the kernel's page cache as soon as
 // Write returns and survives a crash of consoled.
 //
+// # Batching
+//
+// Output is buffered and written by one flusher goroutine for all consoles
+// every flushEvery (90 ms), or at once when 64 KiB are pending: one write
+// system call per console per interval, and a crash of consoled loses at
+// most the last 90 ms. Close, Tail and rotation flush first.
+//
 // # Failure policy
 //
 // Recording never stops the console: when a write fails (disk full, I/O
@@ -78,6 +85,10 @@ type Log struct {
 
 	written   uint64 // bytes written, marks included
 	rotations uint64
+
+	pend    []byte // written to the file by the flusher, at most flushEvery later
+	pendIdx []byte
+	queued  bool // on the flusher's list
 
 	idx    *os.File // NAME.log.idx
 	idxSec int64    // second of the last index entry
@@ -133,6 +144,8 @@ func (l *Log) open() error {
 
 // Write records console output. It always reports success to the caller:
 // a failure is kept in Err and marked in the log once writing works again.
+// Bytes reach the file (the kernel's page cache) within flushEvery, in
+// one write per console per interval however the output arrived.
 func (l *Log) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -206,10 +219,6 @@ func (l *Log) write(p []byte) {
 		gap := fmt.Sprintf("log gap: %d bytes not recorded: %v", l.lost, l.failed)
 		l.failed, l.lost = nil, 0
 		l.write(MarkLine(gap, time.Now(), l.midLine))
-		if l.failed != nil {
-			l.fail(l.failed, len(p))
-			return
-		}
 	}
 	if l.size > 0 && l.size+int64(len(p)) > l.opts.MaxSize {
 		if err := l.rotate(); err != nil {
@@ -219,16 +228,40 @@ func (l *Log) write(p []byte) {
 	}
 	if sec := l.now().Unix(); sec != l.idxSec {
 		l.idxSec = sec
-		l.idx.Write(indexEntry(sec, l.size)) // best effort: the log matters more
+		l.pendIdx = append(l.pendIdx, indexEntry(sec, l.size)...)
 	}
-	n, err := l.f.Write(p)
-	l.size += int64(n)
+	l.pend = append(l.pend, p...)
+	l.size += int64(len(p))
+	l.midLine = p[len(p)-1] != '\n'
+	if len(l.pend) >= flushSize {
+		l.flush()
+	} else if !l.queued {
+		l.queued = true
+		flusher.add(l)
+	}
+}
+
+// flush writes what is buffered; called with mu held.
+func (l *Log) flush() {
+	if len(l.pendIdx) > 0 && l.idx != nil {
+		l.idx.Write(l.pendIdx) // best effort: the log matters more
+	}
+	l.pendIdx = l.pendIdx[:0]
+	if len(l.pend) == 0 || l.f == nil {
+		return
+	}
+	n, err := l.f.Write(l.pend)
 	l.written += uint64(n)
-	if n > 0 {
-		l.midLine = p[n-1] != '\n'
-	}
 	if err != nil {
-		l.fail(fmt.Errorf("writing %s: %w", l.path, err), len(p)-n)
+		l.fail(fmt.Errorf("writing %s: %w", l.path, err), len(l.pend)-n)
+		if st, serr := l.f.Stat(); serr == nil {
+			l.size = st.Size() // the index is approximate across a failure
+		}
+	}
+	if cap(l.pend) > 4*flushSize {
+		l.pend = nil // do not keep a burst's buffer around
+	} else {
+		l.pend = l.pend[:0]
 	}
 }
 
@@ -253,6 +286,7 @@ func (l *Log) Close() error {
 	if len(l.held) > 0 {
 		l.flushHeld()
 	}
+	l.flush()
 	if l.f == nil {
 		return nil
 	}
@@ -268,6 +302,9 @@ var _ io.Writer = (*Log)(nil)
 // Tail returns about the last n lines of the current log file (fewer if
 // the file has fewer), for replaying recent output to a client.
 func (l *Log) Tail(n int) ([]byte, error) {
+	l.mu.Lock()
+	l.flush()
+	l.mu.Unlock()
 	f, err := os.Open(l.path)
 	if err != nil {
 		return nil, fmt.Errorf("reading log: %w", err)

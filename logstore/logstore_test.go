@@ -141,15 +141,18 @@ func TestWriteFailureIsMarked(t *testing.T) {
 	l, _ := Open(dir, "m", Options{})
 	l.Write([]byte("before\n"))
 	good := l.f
+	flush(l)
 	bad, _ := os.Open(filepath.Join(dir, "m.log")) // read-only: writes fail
 	l.f = bad
 	l.Write([]byte("lost bytes\n"))
+	flush(l)
 	if l.Err() == nil {
 		t.Fatal("Err is nil after a failed write")
 	}
 	bad.Close()
 	l.f = good
 	l.Write([]byte("after\n"))
+	flush(l)
 	l.Close()
 	got := read(t, filepath.Join(dir, "m.log"))
 	if !strings.HasPrefix(got, "before\n[-- consoled: log gap: 11 bytes not recorded: ") || !strings.HasSuffix(got, "--]\nafter\n") {
@@ -173,5 +176,25 @@ func TestTail(t *testing.T) {
 	}
 	if got, _ := l.Tail(100000); !strings.HasPrefix(string(got), "line 0\r\n") {
 		t.Errorf("Tail of more lines than the file has starts %q", got[:20])
+	}
+}
+
+func flush(l *Log) { l.Flush() }
+
+// Output reaches the file within flushEvery without Close.
+func TestFlushedSoon(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, "m", Options{})
+	defer l.Close()
+	l.Write([]byte("soon\n"))
+	deadline := time.Now().Add(flushEvery + 100*time.Millisecond)
+	for {
+		if b, _ := os.ReadFile(filepath.Join(dir, "m.log")); string(b) == "soon\n" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not on disk within the flush interval")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

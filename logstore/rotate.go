@@ -31,6 +31,7 @@ func (l *Log) rotated(k int) string { return l.path + "." + strconv.Itoa(k) }
 func (l *Log) rotate() error {
 	l.gzip.Wait() // the previous rotation's compression must be done before shifting
 	l.rotations++
+	l.flush()
 	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("closing %s for rotation: %w", l.path, err)
 	}

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -93,6 +94,9 @@ func Handler(src Source, auth func() (ok, failed uint64), panics func(string) ui
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := http.NewServeMux()
 	m.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Profiles, for finding what costs CPU or memory in production.
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	m.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !healthy() {
 			http.Error(w, "ssh listener down\n", http.StatusServiceUnavailable)

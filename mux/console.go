@@ -138,6 +138,7 @@ func (c *Console) Run(ctx context.Context) error {
 	c.setState(StateDown, cause)
 	c.event(fmt.Sprintf("console down: %v", cause), true)
 	c.dropClients(cause)
+	c.cfg.Log.Flush()
 	return nil
 }
 
@@ -155,7 +156,7 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.cfg.Logger.Info("console up")
 	c.event("console up", false)
 
-	buf := make([]byte, 16<<10)
+	buf := make([]byte, 4<<10) // a 115200-baud line fills 4 KiB in a third of a second
 	var err error
 	for {
 		var n int

@@ -1,6 +1,9 @@
 package telnet
 
-import "sync/atomic"
+import (
+	"bytes"
+	"sync/atomic"
+)
 
 // Telnet command and option bytes (RFC 854, 855, 856, 857, 858).
 const (
@@ -73,9 +76,22 @@ func (c *Codec) Start() []byte {
 
 // Decode appends the data bytes of src to data and any negotiation replies to
 // reply, and returns both. len(result data) never exceeds len(data)+len(src),
-// so decoding into a buffer of len(src) free capacity does not allocate.
+// so decoding into a buffer of len(src) free capacity does not allocate, and
+// decoding in place (data = src[:0]) is safe: each byte is read before its
+// slot can be written.
 func (c *Codec) Decode(src, data, reply []byte) ([]byte, []byte) {
-	for _, b := range src {
+	for len(src) > 0 {
+		if c.state == stData && c.him[OptBinary] == optYes {
+			// Fast path: copy up to the next IAC in one go.
+			i := bytes.IndexByte(src, IAC)
+			if i < 0 {
+				return append(data, src...), reply
+			}
+			data = append(data, src[:i]...)
+			src = src[i:]
+		}
+		b := src[0]
+		src = src[1:]
 		switch c.state {
 		case stData:
 			if b == IAC {

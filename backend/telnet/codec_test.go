@@ -79,6 +79,14 @@ func FuzzCodec(f *testing.F) {
 		if len(data) > len(wire) {
 			t.Fatalf("decoded %d bytes from %d", len(data), len(wire))
 		}
+		// In place gives the same result.
+		var c2 Codec
+		c2.Start()
+		buf := append([]byte(nil), wire...)
+		inPlace, _ := c2.Decode(buf, buf[:0], nil)
+		if !bytes.Equal(inPlace, data) {
+			t.Fatalf("in-place decode %q, want %q", inPlace, data)
+		}
 		// Round trip through a fresh pair in binary mode.
 		var tx, rx Codec
 		tx.Start()

@@ -50,20 +50,20 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 type conn struct {
 	nc    net.Conn
 	codec Codec
-	raw   [16 << 10]byte
 	reply []byte
 
 	wmu  sync.Mutex // serializes writes: replies (from Read), input, BREAK
 	wbuf []byte
 }
 
-// Read returns data bytes only; negotiation is answered inline.
+// Read returns data bytes only; negotiation is answered inline. It decodes
+// in place in p (data never outgrows the bytes it came from), so a console
+// costs no buffer of its own here.
 func (c *conn) Read(p []byte) (int, error) {
 	for {
-		n := min(len(p), len(c.raw))
-		n, err := c.nc.Read(c.raw[:n])
+		n, err := c.nc.Read(p)
 		var data []byte
-		data, c.reply = c.codec.Decode(c.raw[:n], p[:0], c.reply[:0])
+		data, c.reply = c.codec.Decode(p[:n], p[:0], c.reply[:0])
 		if len(c.reply) > 0 {
 			c.wmu.Lock()
 			_, werr := c.nc.Write(c.reply)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,11 +42,21 @@ func run() int {
 		listen     = flag.String("listen", "", "override the config's listen address (host:port; port 0 picks one)")
 		check      = flag.Bool("check", false, "validate the config and exit")
 		logLevel   = flag.String("log-level", "info", "debug, info, warn or error")
+		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile to this file until exit (for benchmarks)")
 	)
 	if len(os.Args) > 1 && (os.Args[1] == "logs" || os.Args[1] == "panics") {
 		return offline(os.Args[1], os.Args[2:])
 	}
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "consoled: -cpuprofile: %v\n", err)
+			return 2
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(os.Stderr, "consoled: -log-level: %v\n", err)

@@ -1,0 +1,59 @@
+package logstore
+
+import (
+	"sync"
+	"time"
+)
+
+const (
+	flushEvery = 90 * time.Millisecond
+	flushSize  = 64 << 10
+)
+
+// flusher writes buffered output of every log that has some, every
+// flushEvery, from one goroutine that runs only while there is work.
+var flusher = &flushQueue{}
+
+type flushQueue struct {
+	mu      sync.Mutex
+	logs    []*Log
+	running bool
+}
+
+func (q *flushQueue) add(l *Log) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.logs = append(q.logs, l)
+	if !q.running {
+		q.running = true
+		go q.run()
+	}
+}
+
+func (q *flushQueue) run() {
+	for {
+		time.Sleep(flushEvery)
+		q.mu.Lock()
+		logs := q.logs
+		q.logs = nil
+		if len(logs) == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		for _, l := range logs {
+			l.mu.Lock()
+			l.queued = false
+			l.flush()
+			l.mu.Unlock()
+		}
+	}
+}
+
+// Flush writes buffered output now.
+func (l *Log) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flush()
+}
