@@ -14,7 +14,7 @@ export HARNESS_WORK="${HARNESS_WORK:-/tmp/consoled-harness}"
 export CONSOLED_E2E=1 # missing prerequisites fail the e2e tests instead of skipping them
 
 # 1. Debian packages: apt-get update once, then install only what is missing.
-pkgs=(qemu-system-x86 busybox-static cpio openssh-client socat openipmi ipmitool expect)
+pkgs=(qemu-system-x86 busybox-static cpio openssh-client socat openipmi ipmitool expect conserver-server conserver-client conman curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
