@@ -131,3 +131,16 @@ func trimLines(s string) []string {
 	}
 	return out
 }
+
+// startOnGuest runs consoled with console vm1 on guest g's telnet port
+// (plus extra config) and waits for it to be up; alice may use it.
+func startOnGuest(t *testing.T, g *guest, alice key, extra string) *daemon {
+	t.Helper()
+	d := startConsoled(t, userBlock("alice", alice)+extra+fmt.Sprintf(`
+console "vm1" {
+  telnet { address = "127.0.0.1:%d" }
+}
+`, g.Port))
+	d.waitState(alice, "vm1", "up")
+	return d
+}

@@ -19,15 +19,11 @@ func TestGuestPanic(t *testing.T) {
 	g := privateGuest(t)
 	alice := newKey(t, "alice")
 	hookOut := filepath.Join(t.TempDir(), "hook.out")
-	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+	d := startOnGuest(t, g, alice, fmt.Sprintf(`
 on_panic {
   command = ["/bin/sh", "-c", "echo \"$CONSOLED_CONSOLE|$CONSOLED_HEADLINE\" >> %s"]
 }
-console "vm1" {
-  telnet { address = "127.0.0.1:%d" }
-}
-`, hookOut, g.Port))
-	d.waitState(alice, "vm1", "up")
+`, hookOut))
 	out, errOut, code := d.ssh(alice, "", "break", "vm1", "c", "--expect", "Kernel panic", "--wait", "20s")
 	if code != 0 {
 		t.Fatalf("break vm1 c: exit %d\n%s\n%s", code, out, errOut)
@@ -90,12 +86,7 @@ var markLine = regexp.MustCompile(`\[-- consoled: [^\n]* --\]\n`)
 func TestKill9KeepsLog(t *testing.T) {
 	g := sharedGuest(t)
 	alice := newKey(t, "alice")
-	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
-console "vm1" {
-  telnet { address = "127.0.0.1:%d" }
-}
-`, g.Port))
-	d.waitState(alice, "vm1", "up")
+	d := startOnGuest(t, g, alice, "")
 	if _, errOut, code := d.ssh(alice, "", "send", "vm1", "i=0; while [ $i -lt 3000 ]; do echo stream-$i; i=$((i+1)); done"); code != 0 {
 		t.Fatalf("send: %d %s", code, errOut)
 	}

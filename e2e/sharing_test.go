@@ -146,12 +146,7 @@ break "5" {
 func TestGuestBreakScript(t *testing.T) {
 	g := sharedGuest(t)
 	alice := newKey(t, "alice")
-	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
-console "vm1" {
-  telnet { address = "127.0.0.1:%d" }
-}
-`, g.Port))
-	d.waitState(alice, "vm1", "up")
+	d := startOnGuest(t, g, alice, "")
 	out, errOut, code := d.ssh(alice, "", "break", "vm1", "t", "--expect", "Show State")
 	if code != 0 || !strings.Contains(out, "sysrq: Show State") {
 		t.Errorf("break vm1 t: exit %d, stdout %q, stderr %q", code, out, errOut)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,12 +14,7 @@ import (
 func TestGuestOverTelnet(t *testing.T) {
 	g := sharedGuest(t)
 	alice := newKey(t, "alice")
-	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
-console "vm1" {
-  telnet { address = "127.0.0.1:%d" }
-}
-`, g.Port))
-	d.waitState(alice, "vm1", "up")
+	d := startOnGuest(t, g, alice, "")
 
 	tm := d.interactive(alice, "console", "vm1")
 	tm.Expect(`attached to vm1 read-write; \^Ec\? for help`, 10*time.Second)
@@ -62,12 +56,7 @@ console "vm1" {
 func TestGuestScript(t *testing.T) {
 	g := sharedGuest(t)
 	alice := newKey(t, "alice")
-	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
-console "vm1" {
-  telnet { address = "127.0.0.1:%d" }
-}
-`, g.Port))
-	d.waitState(alice, "vm1", "up")
+	d := startOnGuest(t, g, alice, "")
 	out, errOut, code := d.ssh(alice, "uname -a; echo script-$((5*5))\n", "vm1")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)

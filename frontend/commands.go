@@ -21,9 +21,15 @@ type consoleRef struct {
 	access Access
 }
 
-// takeWriter attaches a script session and gets it write access: free, or
-// taken with force. It returns the client, or an exit status.
-func (s *Server) takeWriter(ss *session, con *consoleRef, action string, force bool) (*mux.Client, int) {
+// takeWriter finds console name, attaches a script session and gets it
+// write access: free, or taken with force. It returns the client, or an
+// exit status.
+func (s *Server) takeWriter(ss *session, name, action string, force bool) (*mux.Client, int) {
+	con, ok := s.lookup(ss, name)
+	if !ok {
+		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", name)
+		return nil, 2
+	}
 	if con.access != ReadWrite {
 		return nil, s.refuse(ss, con.Name(), action, "", "read-only access")
 	}
@@ -100,12 +106,8 @@ func (s *Server) breakCmd(ss *session) int {
 			return 2
 		}
 	}
-	con, ok := s.lookup(ss, a.Pos[0])
-	if !ok {
-		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", a.Pos[0])
-		return 2
-	}
-	cl, code := s.takeWriter(ss, con, "break", a.Flags["force"] != "")
+	name := a.Pos[0]
+	cl, code := s.takeWriter(ss, name, "break", a.Flags["force"] != "")
 	if cl == nil {
 		return code
 	}
@@ -145,11 +147,11 @@ func (s *Server) breakCmd(ss *session) int {
 		detail = fmt.Sprintf("break sequence %d", seq)
 	}
 	if err := s.sendSeq(cl, seq); err != nil {
-		s.audit(ss, con.Name(), "break", detail, "failed: "+err.Error())
-		fmt.Fprintf(ss.Stderr(), "consoled: %s on %s: %v\n", detail, con.Name(), err)
+		s.audit(ss, name, "break", detail, "failed: "+err.Error())
+		fmt.Fprintf(ss.Stderr(), "consoled: %s on %s: %v\n", detail, name, err)
 		return 2
 	}
-	s.audit(ss, con.Name(), "break", detail, "ok")
+	s.audit(ss, name, "break", detail, "ok")
 	if len(a.Pos) == 2 {
 		time.Sleep(200 * time.Millisecond) // well inside the 5 s SysRq window
 		if _, err := cl.Write([]byte(a.Pos[1])); err != nil {
@@ -194,12 +196,8 @@ func (s *Server) send(ss *session) int {
 		fmt.Fprintf(ss.Stderr(), "usage: send [--force] [-n] NAME TEXT...\n")
 		return 2
 	}
-	con, ok := s.lookup(ss, a.Pos[0])
-	if !ok {
-		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", a.Pos[0])
-		return 2
-	}
-	cl, code := s.takeWriter(ss, con, "send", a.Flags["force"] != "")
+	name := a.Pos[0]
+	cl, code := s.takeWriter(ss, name, "send", a.Flags["force"] != "")
 	if cl == nil {
 		return code
 	}
@@ -209,14 +207,14 @@ func (s *Server) send(ss *session) int {
 		text += "\r"
 	}
 	if _, err := cl.Write([]byte(text)); err != nil {
-		s.audit(ss, con.Name(), "send", "", "failed: "+err.Error())
-		fmt.Fprintf(ss.Stderr(), "consoled: sending to %s: %v\n", con.Name(), err)
+		s.audit(ss, name, "send", "", "failed: "+err.Error())
+		fmt.Fprintf(ss.Stderr(), "consoled: sending to %s: %v\n", name, err)
 		if errors.Is(err, mux.ErrNotUp) {
 			return 1
 		}
 		return 2
 	}
-	s.audit(ss, con.Name(), "send", fmt.Sprintf("%d bytes", len(text)), "ok")
+	s.audit(ss, name, "send", fmt.Sprintf("%d bytes", len(text)), "ok")
 	return 0
 }
 

@@ -23,7 +23,7 @@ type bmc struct {
 	opt Options
 }
 
-func startBMC(t *testing.T, extra ...string) *bmc {
+func startBMC(t testing.TB, extra ...string) *bmc {
 	b := testharness.StartBMC(t, extra...)
 	return &bmc{BMC: b, opt: Options{Address: b.Addr, User: b.User, Password: b.Pass, CipherSuite: 3}}
 }

@@ -34,7 +34,7 @@ func Dir() string {
 
 // BMC is a running ipmi_sim.
 type BMC struct {
-	t    *testing.T
+	t    testing.TB
 	Dir  string
 	Port int               // UDP port on 127.0.0.1
 	Env  map[string]string // what start-bmc.sh printed: HOST_SERIAL, POWER_LOG, ...
@@ -45,7 +45,7 @@ type BMC struct {
 }
 
 // freeUDPPair finds p such that UDP p and TCP p+1 are free on loopback.
-func freeUDPPair(t *testing.T) int {
+func freeUDPPair(t testing.TB) int {
 	for i := 0; i < 50; i++ {
 		u, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
@@ -64,7 +64,7 @@ func freeUDPPair(t *testing.T) int {
 
 // StartBMC runs start-bmc.sh in a fresh directory; extra is KEY=VALUE
 // environment such as SOL_BACKEND=external. The test's cleanup stops it.
-func StartBMC(t *testing.T, extra ...string) *BMC {
+func StartBMC(t testing.TB, extra ...string) *BMC {
 	t.Helper()
 	script := filepath.Join(Dir(), "ipmi", "start-bmc.sh")
 	_, simErr := exec.LookPath("ipmi_sim")
