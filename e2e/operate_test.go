@@ -176,3 +176,19 @@ func httpGet(url string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// An address that keeps offering unknown keys is cut off before the
+// handshake, even when it then offers a good key.
+func TestAuthRateLimit(t *testing.T) {
+	alice, stranger := newKey(t, "alice"), newKey(t, "stranger")
+	d := startConsoled(t, userBlock("alice", alice)+demoConsole)
+	for i := 0; i < 25; i++ {
+		if _, _, code := d.ssh(stranger, "", "list"); code != 255 {
+			t.Fatalf("unknown key let in (attempt %d)", i)
+		}
+	}
+	if _, errOut, code := d.ssh(alice, "", "list"); code != 255 {
+		t.Errorf("a good key from a rate-limited address got in: %q", errOut)
+	}
+	d.waitStderr("too many failed logins", 5*time.Second)
+}

@@ -58,9 +58,13 @@ const userKey ctxKey = "consoled-user"
 
 // publicKeyHandler authenticates by key and remembers who it was.
 func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
+	if s.limiter.blocked(ctx.RemoteAddr()) {
+		return false // one connection trying key after key
+	}
 	user, ok := s.keys.Load().Lookup(ctx.User(), key)
 	if !ok {
 		s.authFailed.Add(1)
+		s.limiter.failed(ctx.RemoteAddr())
 		fp := gossh.FingerprintSHA256(key)
 		s.log.Info("ssh auth refused", "login", ctx.User(), "from", ctx.RemoteAddr().String(), "key", fp)
 		s.opts.Audit.Record(AuditEvent{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(),

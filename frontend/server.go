@@ -80,6 +80,7 @@ type Server struct {
 	policy atomic.Pointer[Policy]
 
 	authOK, authFailed atomic.Uint64
+	limiter            *authLimiter
 	serving            atomic.Bool
 	ssh                *ssh.Server
 
@@ -96,7 +97,7 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, log: opts.Logger}
+	s := &Server{opts: opts, log: opts.Logger, limiter: newAuthLimiter()}
 	s.keys.Store(opts.Keys)
 	s.SetPolicy(opts.Policy)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
@@ -104,11 +105,22 @@ func New(opts Options) *Server {
 		Handler:          s.guard(s.route),
 		PublicKeyHandler: s.publicKeyHandler,
 		HostSigners:      []ssh.Signer{opts.HostKey},
+		ConnCallback:     s.admit,
 		Version:          "consoled",
 		// No forwarding callbacks and no subsystems: port, agent and X11
 		// forwarding and sftp are all refused.
 	}
 	return s
+}
+
+// admit drops connections from addresses that keep failing to log in.
+func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
+	if s.limiter.blocked(conn.RemoteAddr()) {
+		s.log.Warn("ssh connection refused: too many failed logins", "from", conn.RemoteAddr().String())
+		conn.Close()
+		return nil
+	}
+	return conn
 }
 
 // SetKeys replaces the keyring (on config reload).
