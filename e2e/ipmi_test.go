@@ -55,6 +55,32 @@ console "badpw" {
 		got = append(got, buf[:n]...)
 	}
 
+	// A 4 KiB paste from a script session (taking write access) reaches the
+	// host intact and in order.
+	var paste strings.Builder
+	for i := 0; paste.Len() < 4096; i++ {
+		fmt.Fprintf(&paste, "paste line %04d\n", i)
+	}
+	want := paste.String()[:4096]
+	if _, errOut, code := d.ssh(alice, want, "db01", "--force"); code != 0 {
+		t.Fatalf("paste: %d %q", code, errOut)
+	}
+	got = got[:0]
+	host.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for len(got) < len(want) {
+		n, err := host.Read(buf)
+		if err != nil {
+			t.Fatalf("host side got %d of %d pasted bytes: %v", len(got), len(want), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != want {
+		t.Fatalf("paste arrived altered")
+	}
+	tm.Expect(`write access taken over by alice`, 5*time.Second)
+	tm.Send("\x05ca")
+	tm.Expect(`attached read-write`, 5*time.Second)
+
 	// Power from the console: status at once, cycle only after a yes.
 	tm.Send("\x05c!s")
 	tm.Expect(`db01: power is on`, 15*time.Second)

@@ -160,3 +160,22 @@ func TestGuestBreakScript(t *testing.T) {
 		t.Errorf("--wait 2s took %v", el)
 	}
 }
+
+// replay_lines: whoever attaches first sees the last lines, dimmed.
+func TestReplayOnAttach(t *testing.T) {
+	alice := newKey(t, "alice")
+	d := startConsoled(t, userBlock("alice", alice)+"replay_lines = 3\n"+`
+console "sh1" {
+  exec { command = ["/bin/sh", "-c", "for i in 1 2 3 4 5 6; do echo history-$i; done; exec /bin/sh -i"] }
+}
+`)
+	d.waitState(alice, "sh1", "up")
+	readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "history-6", 5*time.Second)
+	tm := d.interactive(alice, "console", "sh1")
+	tm.Expect("\x1b\\[2m", 10*time.Second)
+	got := tm.Expect(`(?s).*\x1b\[0m`, 5*time.Second)
+	if strings.Contains(got, "history-3") || !strings.Contains(got, "history-6") {
+		t.Errorf("replay: %q", got)
+	}
+	tm.Expect(`attached to sh1 read-write`, 5*time.Second)
+}
