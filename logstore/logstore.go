@@ -86,7 +86,8 @@ type Log struct {
 	written   uint64 // bytes written, marks included
 	rotations uint64
 
-	pend    []byte // written to the file by the flusher, at most flushEvery later
+	pend        []byte // written to the file by the flusher, at most flushEvery later
+	fileMidLine bool   // the file (not the buffer) ends mid-line
 	pendIdx []byte
 	queued  bool // on the flusher's list
 
@@ -136,6 +137,7 @@ func (l *Log) open() error {
 			if _, err := r.ReadAt(last, l.size-1); err == nil {
 				l.midLine = last[0] != '\n'
 			}
+			l.fileMidLine = l.midLine
 			r.Close()
 		}
 	}
@@ -215,11 +217,6 @@ func (l *Log) write(p []byte) {
 			return
 		}
 	}
-	if l.failed != nil {
-		gap := fmt.Sprintf("log gap: %d bytes not recorded: %v", l.lost, l.failed)
-		l.failed, l.lost = nil, 0
-		l.write(MarkLine(gap, time.Now(), l.midLine))
-	}
 	if l.size > 0 && l.size+int64(len(p)) > l.opts.MaxSize {
 		if err := l.rotate(); err != nil {
 			l.fail(err, len(p))
@@ -241,7 +238,8 @@ func (l *Log) write(p []byte) {
 	}
 }
 
-// flush writes what is buffered; called with mu held.
+// flush writes what is buffered; called with mu held. After a failed
+// write, the next successful one starts with a mark saying what is missing.
 func (l *Log) flush() {
 	if len(l.pendIdx) > 0 && l.idx != nil {
 		l.idx.Write(l.pendIdx) // best effort: the log matters more
@@ -250,13 +248,27 @@ func (l *Log) flush() {
 	if len(l.pend) == 0 || l.f == nil {
 		return
 	}
-	n, err := l.f.Write(l.pend)
+	out := l.pend
+	if l.failed != nil {
+		gap := fmt.Sprintf("log gap: %d bytes not recorded: %v", l.lost, l.failed)
+		out = append(MarkLine(gap, time.Now(), l.fileMidLine), l.pend...)
+	}
+	n, err := l.f.Write(out)
 	l.written += uint64(n)
+	if n > 0 {
+		l.fileMidLine = out[n-1] != '\n'
+	}
 	if err != nil {
-		l.fail(fmt.Errorf("writing %s: %w", l.path, err), len(l.pend)-n)
+		lost := len(l.pend)
+		if extra := len(out) - len(l.pend); n > extra {
+			lost -= n - extra // the part of the output that made it
+		}
+		l.fail(fmt.Errorf("writing %s: %w", l.path, err), lost)
 		if st, serr := l.f.Stat(); serr == nil {
 			l.size = st.Size() // the index is approximate across a failure
 		}
+	} else {
+		l.failed, l.lost = nil, 0
 	}
 	if cap(l.pend) > 4*flushSize {
 		l.pend = nil // do not keep a burst's buffer around
