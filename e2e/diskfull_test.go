@@ -34,7 +34,7 @@ audit_log = "audit.log"
 	exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=4k").Run() // until the disk is full
 	tm.Send("echo full-$((1+1))\r")
 	tm.Expect(`full-2`, 5*time.Second) // the console still works
-	tm.Send("seq 10000 13000\r") // more than the page the log file already has
+	tm.Send("seq 10000 13000\r")       // more than the page the log file already has
 	tm.Expect(`13000`, 5*time.Second)
 	d.waitList(alice, "sh1", "up", "LOG NOT WRITTEN")
 

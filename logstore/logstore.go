@@ -88,8 +88,8 @@ type Log struct {
 
 	pend        []byte // written to the file by the flusher, at most flushEvery later
 	fileMidLine bool   // the file (not the buffer) ends mid-line
-	pendIdx []byte
-	queued  bool // on the flusher's list
+	pendIdx     []byte
+	queued      bool // on the flusher's list
 
 	idx    *os.File // NAME.log.idx
 	idxSec int64    // second of the last index entry
