@@ -227,6 +227,9 @@ func (l *Log) write(p []byte) {
 		l.idxSec = sec
 		l.pendIdx = append(l.pendIdx, indexEntry(sec, l.size)...)
 	}
+	if l.pend == nil {
+		l.pend = pendPool.Get().([]byte)
+	}
 	l.pend = append(l.pend, p...)
 	l.size += int64(len(p))
 	l.midLine = p[len(p)-1] != '\n'
@@ -270,11 +273,11 @@ func (l *Log) flush() {
 	} else {
 		l.failed, l.lost = nil, 0
 	}
-	if cap(l.pend) > 4*flushSize {
-		l.pend = nil // do not keep a burst's buffer around
-	} else {
-		l.pend = l.pend[:0]
+	// Give the buffer back: a thousand idle consoles should not each hold one.
+	if cap(l.pend) <= 4*flushSize {
+		pendPool.Put(l.pend[:0])
 	}
+	l.pend = nil
 }
 
 func (l *Log) fail(err error, lost int) {
@@ -365,3 +368,6 @@ func (l *Log) Stats() Stats {
 	defer l.mu.Unlock()
 	return Stats{Written: l.written, Rotations: l.rotations}
 }
+
+// pendPool recycles write buffers between flushes.
+var pendPool = sync.Pool{New: func() any { return make([]byte, 0, 2048) }}

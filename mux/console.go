@@ -156,7 +156,7 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.cfg.Logger.Info("console up")
 	c.event("console up", false)
 
-	buf := make([]byte, 4<<10) // a 115200-baud line fills 4 KiB in a third of a second
+	buf := make([]byte, 2<<10) // a 115200-baud line fills 2 KiB in a sixth of a second
 	var err error
 	for {
 		var n int

@@ -49,8 +49,11 @@ type Codec struct {
 	cmd   byte
 	sawCR bool
 
-	him [256]uint8 // options the server performs (we said DO)
-	us  [256]uint8 // options we perform (we said WILL)
+	him [4]uint8 // the options we care about (binary, echo, sga) that the server performs
+	us  [4]uint8 // ... and that we perform
+	// refused remembers other options we declined, so a server repeating
+	// an offer is not answered again (no negotiation loops); rarely used.
+	refused map[[2]byte]bool
 
 	localBinary atomic.Bool // us[OptBinary] == optYes, read by Encode
 }
@@ -144,6 +147,27 @@ func (c *Codec) dataByte(data []byte, b byte) []byte {
 }
 
 func (c *Codec) negotiate(reply []byte, cmd, opt byte) []byte {
+	if int(opt) >= len(c.him) {
+		// Not an option we use: decline offers and requests, once each.
+		var answer byte
+		switch cmd {
+		case WILL:
+			answer = DONT
+		case DO:
+			answer = WONT
+		default:
+			return reply // WONT/DONT of something never agreed: nothing to say
+		}
+		key := [2]byte{cmd, opt}
+		if c.refused[key] {
+			return reply
+		}
+		if c.refused == nil {
+			c.refused = map[[2]byte]bool{}
+		}
+		c.refused[key] = true
+		return append(reply, IAC, answer, opt)
+	}
 	switch cmd {
 	case WILL:
 		switch {
