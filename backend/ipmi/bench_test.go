@@ -28,9 +28,7 @@ func consoledSOL(b *testing.B, bm *bmc) solClient {
 }
 
 func ipmitoolSOL(b *testing.B, bm *bmc) solClient {
-	port := strings.Split(bm.opt.Address, ":")[1]
-	cmd := exec.Command("ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", port,
-		"-U", bm.opt.User, "-P", bm.opt.Password, "-C", "3", "sol", "activate")
+	cmd := bm.ipmitool("sol", "activate")
 	ptmx, err := pty.Start(cmd)
 	if err != nil {
 		b.Fatal(err)

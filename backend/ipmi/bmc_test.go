@@ -30,6 +30,13 @@ func startBMC(t testing.TB, extra ...string) *bmc {
 
 func (b *bmc) hostSerial() *os.File { return b.HostSerial() }
 
+// ipmitool runs the reference client against this BMC.
+func (b *bmc) ipmitool(args ...string) *exec.Cmd {
+	port := strings.Split(b.opt.Address, ":")[1]
+	return exec.Command("ipmitool", append([]string{"-I", "lanplus", "-H", "127.0.0.1", "-p", port,
+		"-U", b.opt.User, "-P", b.opt.Password, "-C", "3"}, args...)...)
+}
+
 func readUntil(t *testing.T, r interface{ Read([]byte) (int, error) }, want []byte, timeout time.Duration) []byte {
 	t.Helper()
 	var got []byte
@@ -103,8 +110,7 @@ func TestSOLInUseAndSteal(t *testing.T) {
 	}
 	defer c.Close()
 	// ipmitool is refused while we hold the payload.
-	out, err := exec.Command("ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", strings.Split(b.opt.Address, ":")[1],
-		"-U", b.opt.User, "-P", b.opt.Password, "-C", "3", "sol", "activate").CombinedOutput()
+	out, err := b.ipmitool("sol", "activate").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "SOL payload already active on another session") {
 		t.Errorf("ipmitool sol activate while consoled holds SOL: %v\n%s", err, out)
 	}
@@ -218,10 +224,7 @@ func TestSOLBreak(t *testing.T) {
 // session someone left open.
 func TestStealFromIpmitool(t *testing.T) {
 	b := startBMC(t)
-	port := strings.Split(b.opt.Address, ":")[1]
-	// ipmitool as a person runs it: in a terminal.
-	tool := exec.Command("ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", port,
-		"-U", b.opt.User, "-P", b.opt.Password, "-C", "3", "sol", "activate")
+	tool := b.ipmitool("sol", "activate") // as a person runs it: in a terminal
 	ptmx, err := pty.Start(tool)
 	if err != nil {
 		t.Fatal(err)
