@@ -30,9 +30,7 @@
 // becomes NAME.log.2.gz and so on, each with its .idx (offsets are in
 // uncompressed bytes); NAME.log.Keep is the oldest kept. A Budget shared by
 // all consoles (max_total) removes the oldest rotated files of any console
-// when the log directory grows past it. Writes go straight to the file (no
-// user-space buffer), so a byte is in the kernel's page cache as soon as
-// Write returns and survives a crash of consoled.
+// when the log directory grows past it.
 //
 // # Batching
 //
