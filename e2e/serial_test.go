@@ -31,7 +31,7 @@ console "web07" {
 	tm.Send("\r")
 	tm.Expect(`# `, 10*time.Second)
 	tm.Send("echo serial-$((6*7))\r")
-	tm.Expect(`\r\nserial-42\r\n`, 10*time.Second)
+	tm.Expect(`\r\nserial-42\r+\n`, 10*time.Second) // (the guest tty once sent \r\r\n here)
 	tm.Send("\x05cx")
 	tm.Expect(`web07: `+g.Attach+` 115200 8N1 flow=none break=250ms; up since`, 5*time.Second)
 	tm.Send("\x05cl0")
