@@ -31,6 +31,10 @@ type attachment struct {
 	con *consoleRef
 	cl  *mux.Client
 	pty bool
+	// The escape prefix as the session started with it: a reload changes
+	// it for new sessions only.
+	esc    []byte
+	escStr string
 
 	wmu     sync.Mutex   // one writer to the SSH channel at a time
 	lastOut atomic.Int64 // unix nanos of the last output sent
@@ -66,7 +70,8 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 			}
 		}()
 	}
-	a := &attachment{s: s, ss: ss, con: con, pty: pty}
+	a := &attachment{s: s, ss: ss, con: con, pty: pty, esc: s.pol().Escape}
+	a.escStr = caret(a.esc)
 	a.cl = con.Attach(ss.user, ss.RemoteAddr().String(), con.access == ReadWrite && !spy)
 	if force && !a.cl.Writer() {
 		prev, _ := a.cl.TakeWrite(true)
@@ -141,7 +146,7 @@ func (a *attachment) farewell(text string) {
 }
 
 func (a *attachment) greet() {
-	name, e := a.con.Name(), a.s.escapeStr()
+	name, e := a.con.Name(), a.escStr
 	switch {
 	case a.cl.Writer():
 		if a.pty {
@@ -224,7 +229,7 @@ func (a *attachment) echo(s string) {
 func (a *attachment) input() inputEnd {
 	var esc *EscapeParser
 	if a.pty {
-		esc = NewEscapeParser(a.s.pol().Escape)
+		esc = NewEscapeParser(a.esc)
 	}
 	buf := make([]byte, 4096)
 	detach := false
@@ -276,7 +281,7 @@ func (a *attachment) send(p []byte) {
 		if !a.warnedRO {
 			a.warnedRO = true
 			if a.pty {
-				a.notice(fmt.Sprintf("read-only: keystrokes not sent; %sa takes write access when free, %sf forces it", a.s.escapeStr(), a.s.escapeStr()))
+				a.notice(fmt.Sprintf("read-only: keystrokes not sent; %sa takes write access when free, %sf forces it", a.escStr, a.escStr))
 			} else {
 				a.notice("read-only: input discarded")
 			}

@@ -12,7 +12,7 @@ import (
 
 // escape runs one escape command; it returns true to disconnect.
 func (a *attachment) escape(c, arg byte) bool {
-	e := a.s.escapeStr()
+	e := a.escStr
 	switch c {
 	case '.':
 		return true
@@ -86,7 +86,7 @@ func (a *attachment) escape(c, arg byte) bool {
 			"  " + e + "n   write a note into the console's log",
 			"  " + e + "x   how this console is connected (line settings)",
 			"  " + e + "!s  power status; !1 on, !0 off, !c cycle, !r reset (asked first)",
-			"  " + e + e + " send " + caret(a.s.pol().Escape[:1]) + " itself",
+			"  " + e + e + " send " + caret(a.esc[:1]) + " itself",
 		}, "\n"))
 	default:
 		a.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, caret([]byte{c}), e))
@@ -118,7 +118,7 @@ func (a *attachment) sendBreak(n int) {
 		return
 	}
 	if _, ok := a.s.pol().Breaks[n]; n > 0 && !ok {
-		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.s.escapeStr()))
+		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.escStr))
 		return
 	}
 	err := a.s.sendSeq(a.cl, n)
@@ -136,7 +136,7 @@ func (a *attachment) sendBreak(n int) {
 }
 
 func (a *attachment) listBreaks() {
-	e := a.s.escapeStr()
+	e := a.escStr
 	lines := []string{"break sequences:", "  " + e + "l0  BREAK"}
 	var ns []int
 	for n := range a.s.pol().Breaks {

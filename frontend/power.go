@@ -68,7 +68,7 @@ var powerKeys = map[byte]string{'s': "status", '1': "on", '0': "off", 'c': "cycl
 func (a *attachment) powerEscape(key byte) {
 	action, ok := powerKeys[key]
 	if !ok {
-		a.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset", a.s.escapeStr()))
+		a.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset", a.escStr))
 		return
 	}
 	if action != "status" && !a.mayWrite("power", action) {
