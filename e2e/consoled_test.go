@@ -85,7 +85,7 @@ console "nobreak" {
 	tm.Send("\x05cl0")
 	// the shell echoes the break string; that may come before or after the notice
 	tm.Expect(`(?s)sent BREAK.*~BRK~|~BRK~.*sent BREAK`, 5*time.Second)
-	tm.Send("\x15exit\r")             // ^U clears the line first
+	tm.Send("\x15exit\r") // ^U clears the line first
 	tm.Expect(`console down: command /bin/sh exited`, 10*time.Second)
 	tm.Expect(`console up`, 10*time.Second)
 	tm.Send("\r")
