@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"time"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -209,4 +212,27 @@ func (r *registry) PanicCount(console string) uint64 {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.panicCount[console]
+}
+
+// onPanic records a detected crash: a mark in the console's log (and to
+// attached clients), an entry for `panics`, and the on_panic hook.
+func onPanic(c *mux.Console, store *panics.Store, hook []string, ev panics.Event, logger *slog.Logger) {
+	logger.Warn("panic detected", "console", ev.Console, "headline", ev.Headline)
+	c.Announce("panic detected: " + ev.Headline)
+	if err := store.Add(ev); err != nil {
+		logger.Error("recording panic", "err", err)
+	}
+	if len(hook) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, hook[0], hook[1:]...)
+		cmd.Env = append(os.Environ(), "CONSOLED_CONSOLE="+ev.Console,
+			"CONSOLED_TIME="+ev.Time.Format(time.RFC3339), "CONSOLED_HEADLINE="+ev.Headline)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			logger.Error("on_panic hook", "console", ev.Console, "err", err, "output", string(out))
+		}
+	}()
 }
