@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"time"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"time"
 
 	"sync"
 
