@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -197,4 +198,77 @@ func TestFlushedSoon(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// max_total: past the budget the oldest rotated files of any console go;
+// current logs never do.
+func TestBudget(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	for i, name := range []string{"a.log.2.gz", "b.log.1.gz", "a.log.1.gz"} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, bytes.Repeat([]byte("x"), 1000), 0o640)
+		os.Chtimes(p, old.Add(time.Duration(i)*time.Minute), old.Add(time.Duration(i)*time.Minute))
+	}
+	os.WriteFile(filepath.Join(dir, "a.log.2.idx"), make([]byte, 16), 0o640)
+	os.WriteFile(filepath.Join(dir, "a.log"), bytes.Repeat([]byte("y"), 1500), 0o640)
+	(&Budget{MaxTotal: 3600}).enforce(dir)
+	for name, want := range map[string]bool{"a.log.2.gz": false, "a.log.2.idx": false, "b.log.1.gz": true, "a.log.1.gz": true, "a.log": true} {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != want {
+			t.Errorf("%s kept = %v, want %v", name, err == nil, want)
+		}
+	}
+	(&Budget{MaxTotal: 100}).enforce(dir)
+	if _, err := os.Stat(filepath.Join(dir, "a.log")); err != nil {
+		t.Error("the current log was removed")
+	}
+}
+
+// --follow prints lines as they are written, across a rotation.
+func TestFollow(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, "m", Options{MaxSize: 4096, Keep: 2})
+	defer l.Close()
+	l.Write([]byte("before\r\n"))
+	l.Flush()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuf{}
+	done := make(chan error, 1)
+	go func() { done <- (&Query{Follow: true, Poll: 20 * time.Millisecond}).Run(ctx, dir, "m", out) }()
+	for i := 0; i < 200; i++ { // about 4 KiB: one rotation on the way
+		fmt.Fprintf(l, "followed %03d\r\n", i)
+	}
+	l.Flush()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "followed 199\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("follow printed:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "before\n") {
+		t.Errorf("follow did not start with the existing lines:\n%s", out.String())
+	}
+	t.Logf("%d of 200 followed lines seen", strings.Count(out.String(), "followed "))
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
