@@ -178,20 +178,7 @@ func (s *Server) breakCmd(ss *session) int {
 // send: send [--force] [-n] NAME TEXT... types TEXT, then Enter unless -n.
 // Options come before TEXT: TEXT is taken as it is, dashes and all.
 func (s *Server) send(ss *session) int {
-	args := ss.args[1:]
-	var opts []string
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		opts = append(opts, args[0])
-		args = args[1:]
-	}
-	if len(args) > 1 { // options may also stand between NAME and TEXT
-		for len(args) > 2 && (args[1] == "--force" || args[1] == "-n") {
-			opts = append(opts, args[1])
-			args = append(args[:1], args[2:]...)
-		}
-	}
-	a, err := cmdargs.Parse(opts, nil, []string{"force", "n"})
-	a.Pos = args
+	a, err := cmdargs.ParseUntil(ss.args[1:], nil, []string{"force", "n"}, 2)
 	if err != nil || len(a.Pos) < 2 {
 		fmt.Fprintf(ss.Stderr(), "usage: send [--force] [-n] NAME TEXT...\n")
 		return 2

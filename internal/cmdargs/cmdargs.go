@@ -19,6 +19,13 @@ type Args struct {
 // since ssh joins the remote command with spaces and a quoted
 // --expect 'Kernel panic' arrives as two words.
 func Parse(args []string, valued, bools []string) (Args, error) {
+	return ParseUntil(args, valued, bools, -1)
+}
+
+// ParseUntil is Parse, except that once n positional arguments have been
+// read the rest are taken verbatim, dashes and all (send NAME TEXT...).
+// n < 0 means no limit.
+func ParseUntil(args []string, valued, bools []string, n int) (Args, error) {
 	a := Args{Flags: map[string]string{}}
 	isIn := func(list []string, s string) bool {
 		for _, x := range list {
@@ -36,6 +43,10 @@ func Parse(args []string, valued, bools []string) (Args, error) {
 		}
 		if !strings.HasPrefix(arg, "-") || arg == "-" {
 			a.Pos = append(a.Pos, arg)
+			if len(a.Pos) == n {
+				a.Pos = append(a.Pos, args[i+1:]...)
+				break
+			}
 			continue
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(arg, "-"), "=")

@@ -10,6 +10,10 @@ func TestParse(t *testing.T) {
 	if err != nil || fmt.Sprint(a.Pos) != "[vm1 t]" || a.Flags["expect"] != "Kernel panic" || a.Flags["wait"] != "5s" || a.Flags["force"] != "true" {
 		t.Errorf("%+v %v", a, err)
 	}
+	a, err = ParseUntil([]string{"--force", "vm1", "-n", "i=0;", "while", "[", "$i", "-lt", "3", "]"}, nil, []string{"force", "n"}, 2)
+	if err != nil || fmt.Sprint(a.Pos) != "[vm1 i=0; while [ $i -lt 3 ]]" || a.Flags["n"] == "" || a.Flags["force"] == "" {
+		t.Errorf("ParseUntil: %+v %v", a, err)
+	}
 	if _, err := Parse([]string{"--bogus"}, nil, nil); err == nil {
 		t.Error("unknown option accepted")
 	}
