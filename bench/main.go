@@ -2,7 +2,10 @@
 // ConMan (Debian conman) in turn under the same load and prints one table:
 // CPU, peak RSS, bytes lost to the logs, and the latency from a byte leaving
 // a source to it reaching an attached viewer (each server through its own
-// client: ssh, console, conman).
+// client: ssh, console, conman). Each run also reads a source straight
+// through socat in a terminal, under the same load: the floor of what the
+// machine and the measurement cost with no server at all, so that "added
+// p99" (p99 minus that floor's p99) is what the server adds.
 //
 //	go run ./bench -consoles 1000 -rate 11520 -duration 60s [-viewers 100]
 //
@@ -41,10 +44,13 @@ type result struct {
 	bytesLost int64
 	p50, p99  time.Duration
 	probes    int
-	stalledOK string
-	err       error
-	ratio     float64
-	cpuPerUp  float64
+	// floor: the same probes read with no server in between (socat in a
+	// terminal, straight from a source), under the same load.
+	floor50, floor99 time.Duration
+	stalledOK        string
+	err              error
+	ratio            float64
+	cpuPerUp         float64
 }
 
 func main() {
@@ -101,8 +107,13 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 			return r
 		}
 	}
+	direct, err := newSource(n, rate, true) // read by socat, not by the server
+	if err != nil {
+		r.err = err
+		return r
+	}
 	defer func() {
-		for _, src := range srcs {
+		for _, src := range append(srcs, direct) {
 			src.stop()
 			src.ln.Close()
 		}
@@ -158,6 +169,15 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		}
 		go lat.read(ptmx, v == 0)
 	}
+	floor := &latencies{}
+	dc := exec.Command("socat", "-u", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port()), "STDOUT")
+	dpt, err := pty.StartWithSize(dc, &pty.Winsize{Rows: 50, Cols: 200})
+	if err != nil {
+		r.err = fmt.Errorf("direct viewer: %w", err)
+		return r
+	}
+	vs = append(vs, dc)
+	go floor.read(dpt, true)
 	defer func() {
 		for _, vc := range vs {
 			stop(vc)
@@ -167,6 +187,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	time.Sleep(warmup)
 	cpu0 := cpuTicks(pid)
 	lat.reset()
+	floor.reset()
 	time.Sleep(duration)
 	cpu1 := cpuTicks(pid)
 	r.cpuSec = float64(cpu1-cpu0) / ticksPerSecond
@@ -183,6 +204,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		}
 	}
 	r.p50, r.p99, r.probes = lat.percentiles()
+	r.floor50, r.floor99, _ = floor.percentiles()
 	if viewers > 1 {
 		r.stalledOK = fmt.Sprintf("%d probes", r.probes)
 	}
@@ -302,7 +324,7 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 	}
 	fmt.Printf("%d consoles, %d B/s each, measured over %v on %d CPUs\n\n", n, rate, duration, numCPU())
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tbytes lost\tp50\tp99\tprobes\t")
+	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tbytes lost\tp50\tp99\tprobes\tno-server p50\tno-server p99\tadded p99\t")
 	for _, r := range rs {
 		if r.err != nil {
 			fmt.Fprintf(w, "%s\t%d\terror: %v\t\t\t\t\t\t\t\t\t\t\n", r.server, r.consoles, r.err)
@@ -316,9 +338,10 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 		if r.allUpIn > 0 {
 			allUp = r.allUpIn.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%v\t%v\t%d\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
+		us := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
 			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.bytesLost,
-			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.probes)
+			us(r.p50), us(r.p99), r.probes, us(r.floor50), us(r.floor99), us(r.p99-r.floor99))
 	}
 	w.Flush()
 }
@@ -363,7 +386,7 @@ func numCPU() int {
 // installMissing installs the Debian packages of the servers it compares.
 func installMissing() error {
 	var missing []string
-	for cmd, pkg := range map[string]string{"conserver": "conserver-server", "console": "conserver-client", "conmand": "conman", "conman": "conman", "ssh": "openssh-client"} {
+	for cmd, pkg := range map[string]string{"conserver": "conserver-server", "console": "conserver-client", "conmand": "conman", "conman": "conman", "ssh": "openssh-client", "socat": "socat"} {
 		if _, err := exec.LookPath(cmd); err != nil && !strings.Contains(strings.Join(missing, " "), pkg) {
 			missing = append(missing, pkg)
 		}

@@ -44,6 +44,10 @@ func (c *Console) Attach(who, from string, wantWrite bool) *Client {
 		mode = "rw"
 	}
 	c.mu.Unlock()
+	select { // the reader may be idling: output now has somewhere to go
+	case c.wake <- struct{}{}:
+	default:
+	}
 	c.cfg.Log.Mark(fmt.Sprintf("%s attached %s from %s", who, mode, from), time.Now())
 	return cl
 }

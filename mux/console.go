@@ -48,6 +48,13 @@ type Config struct {
 	// Observers see every byte of output right after it is logged, on the
 	// reader goroutine (e.g. panic detection): they must be quick.
 	Observers []func([]byte)
+	// IdleRead is how long the reader may leave output waiting in the
+	// backend (the kernel's socket or tty buffer) while nobody is attached:
+	// such output only goes to the log, which is written in batches anyway,
+	// so one read per interval takes what arrived in many small pieces.
+	// 100 ms when zero; negative reads eagerly. Attached clients always get
+	// output as soon as it arrives.
+	IdleRead time.Duration
 }
 
 // Console is one console and the clients attached to it.
@@ -66,6 +73,9 @@ type Console struct {
 	ups      uint64 // connections made
 
 	wmu sync.Mutex // serializes Write and Break on conn
+
+	wake chan struct{} // cap 1: a client attached; stop idling
+	slot int           // which idle clock it waits for
 }
 
 // New returns a console; call Run to connect it.
@@ -82,11 +92,15 @@ func New(cfg Config) *Console {
 	if cfg.ClientBuffer <= 0 {
 		cfg.ClientBuffer = 512 << 10
 	}
+	if cfg.IdleRead == 0 {
+		cfg.IdleRead = 100 * time.Millisecond
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Logger = cfg.Logger.With("console", cfg.Name)
-	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{}}
+	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{},
+		wake: make(chan struct{}, 1), slot: newSlot()}
 }
 
 // Name is the console's name.
@@ -161,11 +175,22 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	for {
 		var n int
 		n, err = conn.Read(buf)
+		watched := true
 		if n > 0 {
-			c.output(buf[:n])
+			watched = c.output(buf[:n])
 		}
 		if err != nil {
 			break
+		}
+		if c.cfg.IdleRead > 0 && n < len(buf) && !watched {
+			// Nobody waits for this output: let more of it gather. What
+			// was read goes to disk now, as the log's batch would anyway.
+			c.cfg.Log.Flush()
+			select {
+			case <-tick(c.cfg.IdleRead, c.slot):
+			case <-c.wake:
+			case <-ctx.Done():
+			}
 		}
 	}
 	c.mu.Lock()
@@ -177,8 +202,9 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	return err
 }
 
-// output records p, then queues it for every client.
-func (c *Console) output(p []byte) {
+// output records p, then queues it for every client. It says whether
+// there were any.
+func (c *Console) output(p []byte) bool {
 	c.cfg.Log.Write(p)
 	for _, o := range c.cfg.Observers {
 		o(p)
@@ -187,7 +213,7 @@ func (c *Console) output(p []byte) {
 	defer c.mu.Unlock()
 	c.bytesIn += uint64(len(p))
 	if len(c.clients) == 0 {
-		return
+		return false
 	}
 	chunk := append([]byte(nil), p...) // shared, read-only, by all clients
 	for cl := range c.clients {
@@ -195,6 +221,7 @@ func (c *Console) output(p []byte) {
 			c.removeLocked(cl, ErrTooSlow)
 		}
 	}
+	return true
 }
 
 // event marks the log and tells every attached client. endsLine is for

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"consoled/backend"
+	"consoled/internal/fdconn"
 	"consoled/logstore"
 )
 
@@ -267,5 +270,100 @@ func TestShutdownCause(t *testing.T) {
 	b, _ := os.ReadFile(logPath)
 	if !strings.Contains(string(b), "console down: consoled is shutting down") {
 		t.Errorf("log:\n%s", b)
+	}
+}
+
+// tcpDialer connects to a loopback listener the test drives as the machine,
+// through fdconn like the telnet backend, and counts reads.
+type tcpDialer struct {
+	addr  string
+	reads *atomic.Int64
+}
+
+type countingConn struct {
+	*fdconn.Conn
+	reads *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) { c.reads.Add(1); return c.Conn.Read(p) }
+func (c countingConn) Break() error               { return backend.ErrBreakUnsupported }
+
+func (d tcpDialer) Kind() string { return "tcp" }
+func (d tcpDialer) Dial(ctx context.Context) (backend.Conn, error) {
+	var nd net.Dialer
+	tc, err := nd.DialContext(ctx, "tcp", d.addr)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := fdconn.FromTCP(tc.(*net.TCPConn))
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{fc, d.reads}, nil
+}
+
+// While nobody is attached, output gathers between reads and all of it is
+// logged; a client that attaches gets output at once, not at the next tick.
+func TestIdleConsoleReadsInBatches(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	reads := &atomic.Int64{}
+	dir := t.TempDir()
+	lg, err := logstore.Open(dir, "m1", logstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const idle = 500 * time.Millisecond
+	c := New(Config{Name: "m1", Dialer: tcpDialer{ln.Addr().String(), reads}, Log: lg, IdleRead: idle})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(errors.New("test over")); <-done; lg.Close() }()
+	machine, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer machine.Close()
+	waitFor(t, "console up", func() bool { return c.Status().State == StateUp })
+
+	before := reads.Load()
+	var want strings.Builder
+	for i := 0; i < 40; i++ { // 40 small pieces over 200 ms
+		l := fmt.Sprintf("boot line %d\r\n", i)
+		want.WriteString(l)
+		machine.Write([]byte(l))
+		time.Sleep(5 * time.Millisecond)
+	}
+	path := filepath.Join(dir, "m1.log")
+	waitFor(t, "every line in the log", func() bool {
+		b, _ := os.ReadFile(path)
+		return strings.Contains(string(b), want.String())
+	})
+	if n := reads.Load() - before; n > 8 {
+		t.Errorf("%d reads for 40 pieces written within 200 ms while idle; want them gathered", n)
+	}
+
+	cl := c.Attach("alice", "test", false)
+	defer cl.Close()
+	time.Sleep(20 * time.Millisecond)
+	sent := time.Now()
+	machine.Write([]byte("login: "))
+	var got []byte
+	nctx, ncancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ncancel()
+	for !bytes.Contains(got, []byte("login: ")) {
+		items, err := cl.Next(nctx)
+		if err != nil {
+			t.Fatalf("attached client got %q, no prompt: %v", got, err)
+		}
+		for _, it := range items {
+			got = append(got, it.Data...)
+		}
+	}
+	if d := time.Since(sent); d > idle/2 {
+		t.Errorf("attached client got output after %v; want it without waiting for the idle tick (%v)", d, idle)
 	}
 }

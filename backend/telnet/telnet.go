@@ -8,11 +8,13 @@ package telnet
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
 
 	"consoled/backend"
+	"consoled/internal/fdconn"
 )
 
 // Dialer connects to one telnet address, e.g. "127.0.0.1:4555" or "[::1]:4555".
@@ -35,7 +37,13 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 		to = 10 * time.Second
 	}
 	nd := net.Dialer{Timeout: to, KeepAlive: 30 * time.Second}
-	nc, err := nd.DialContext(ctx, "tcp", d.Address)
+	tc, err := nd.DialContext(ctx, "tcp", d.Address)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to telnet %s: %w", d.Address, err)
+	}
+	// Read outside Go's poller: an idle console then costs no wake-ups
+	// between the reads the mux makes (see fdconn).
+	nc, err := fdconn.FromTCP(tc.(*net.TCPConn))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to telnet %s: %w", d.Address, err)
 	}
@@ -48,7 +56,7 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 }
 
 type conn struct {
-	nc    net.Conn
+	nc    io.ReadWriteCloser
 	codec Codec
 	reply []byte
 
