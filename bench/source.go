@@ -70,6 +70,31 @@ func (s *source) serve() {
 			}
 		}()
 		go s.emit(c)
+		if s.probe {
+			go s.probes(c)
+		}
+	}
+}
+
+// probeEvery spaces the probes: each is a write of its own, so its latency
+// is that of a small arrival, and there are enough for a p99.
+const probeEvery = 10 * time.Millisecond
+
+// probes writes "PROBE <UnixNano>" lines between the console text.
+func (s *source) probes(c net.Conn) {
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	var buf []byte
+	for {
+		select {
+		case <-s.stopped:
+			return
+		case <-t.C:
+		}
+		buf = fmt.Appendf(buf[:0], "PROBE %d\r\n", time.Now().UnixNano())
+		if _, err := c.Write(buf); err != nil {
+			return
+		}
 	}
 }
 
@@ -82,7 +107,6 @@ func (s *source) emit(c net.Conn) {
 	budget := 0.0
 	perTick := float64(s.rate) * tick.Seconds()
 	var buf []byte
-	lastProbe := time.Now()
 	for {
 		select {
 		case <-s.stopped:
@@ -91,10 +115,6 @@ func (s *source) emit(c net.Conn) {
 		}
 		budget += perTick
 		buf = buf[:0]
-		if s.probe && time.Since(lastProbe) >= 100*time.Millisecond {
-			lastProbe = time.Now()
-			buf = fmt.Appendf(buf, "PROBE %d\r\n", time.Now().UnixNano())
-		}
 		for budget > 0 {
 			l := line(s.id, s.seq.Load())
 			buf = append(buf, l...)

@@ -170,9 +170,11 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.cfg.Logger.Info("console up")
 	c.event("console up", false)
 
-	buf := make([]byte, 2<<10) // a 115200-baud line fills 2 KiB in a sixth of a second
+	bp := readBufs.Get().(*[]byte)
+	defer func() { readBufs.Put(bp) }()
 	var err error
 	for {
+		buf := *bp
 		var n int
 		n, err = conn.Read(buf)
 		watched := true
@@ -186,11 +188,13 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 			// Nobody waits for this output: let more of it gather. What
 			// was read goes to disk now, as the log's batch would anyway.
 			c.cfg.Log.Flush()
+			readBufs.Put(bp) // idle consoles hold no buffer
 			select {
 			case <-tick(c.cfg.IdleRead, c.slot):
 			case <-c.wake:
 			case <-ctx.Done():
 			}
+			bp = readBufs.Get().(*[]byte)
 		}
 	}
 	c.mu.Lock()
@@ -201,6 +205,10 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.wmu.Unlock()
 	return err
 }
+
+// readBufs are the readers' buffers: a 115200-baud line fills 2 KiB in a
+// sixth of a second.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 2<<10); return &b }}
 
 // output records p, then queues it for every client. It says whether
 // there were any.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -231,7 +232,17 @@ func thePoller() (*poller, error) {
 			return
 		}
 		pollerP = &poller{epfd: epfd, conns: map[int32]*Conn{}}
-		go pollerP.run()
+		// The epoll set is itself readable when it has events: Go's poller
+		// watches it and wakes the goroutine below, which costs no thread
+		// of its own blocked in epoll_wait.
+		var rc syscall.RawConn
+		if err := unix.SetNonblock(epfd, true); err == nil {
+			rc, err = os.NewFile(uintptr(epfd), "fdconn-epoll").SyscallConn()
+			if err != nil {
+				rc = nil
+			}
+		}
+		go pollerP.run(rc)
 	})
 	return pollerP, pollerErr
 }
@@ -272,27 +283,55 @@ func (p *poller) remove(c *Conn) {
 	p.mu.Unlock()
 }
 
-func (p *poller) run() {
+func (p *poller) run(rc syscall.RawConn) {
 	events := make([]unix.EpollEvent, 256)
-	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
+	var werr error
+	harvest := func(uintptr) bool {
+		for {
+			n, err := unix.EpollWait(p.epfd, events, 0)
 			if err == unix.EINTR {
 				continue
 			}
-			slog.Error("waiting for sockets; polling every 10 ms instead", "err", os.NewSyscallError("epoll_wait", err))
-			p.pollForever()
-		}
-		p.mu.Lock()
-		for _, ev := range events[:n] {
-			if c := p.conns[ev.Fd]; c != nil {
-				select {
-				case c.ready <- struct{}{}:
-				default:
-				}
+			if err != nil {
+				werr = err
+				return true
+			}
+			p.wake(events[:n])
+			if n < len(events) {
+				return false // all taken: wait until the set is readable again
 			}
 		}
-		p.mu.Unlock()
+	}
+	if rc != nil {
+		if err := rc.Read(harvest); err != nil && werr == nil {
+			werr = err
+		}
+	} else { // not pollable: a thread of our own waits
+		for werr == nil {
+			n, err := unix.EpollWait(p.epfd, events, -1)
+			switch {
+			case err == unix.EINTR:
+			case err != nil:
+				werr = err
+			default:
+				p.wake(events[:n])
+			}
+		}
+	}
+	slog.Error("waiting for sockets; polling every 10 ms instead", "err", os.NewSyscallError("epoll_wait", werr))
+	p.pollForever()
+}
+
+func (p *poller) wake(events []unix.EpollEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range events {
+		if c := p.conns[ev.Fd]; c != nil {
+			select {
+			case c.ready <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
