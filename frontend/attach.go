@@ -185,22 +185,36 @@ func (a *attachment) linger(pumpDone <-chan error) {
 
 // pump copies console output to the client until the client is detached.
 func (a *attachment) pump(ctx context.Context) error {
+	var out []byte // output that queued up while the last write was going: one write
 	for {
 		items, err := a.cl.Next(ctx)
 		if err != nil {
 			return err
 		}
-		for _, it := range items {
+		for i, it := range items {
 			if it.Notice != "" {
 				a.notice(it.Notice)
 				continue
 			}
+			data := it.Data
+			if i+1 < len(items) && items[i+1].Notice == "" && len(it.Data) < 32<<10 {
+				out = append(out, it.Data...) // more output follows
+				continue
+			}
+			if len(out) > 0 {
+				out = append(out, it.Data...)
+				data = out
+			}
 			a.wmu.Lock()
-			_, err := a.ss.Write(it.Data)
+			_, err := a.ss.Write(data)
 			a.wmu.Unlock()
+			out = out[:0]
 			if err != nil {
 				return fmt.Errorf("writing to client: %w", err)
 			}
+		}
+		if cap(out) > 64<<10 {
+			out = nil
 		}
 		a.lastOut.Store(time.Now().UnixNano())
 	}
