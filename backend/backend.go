@@ -44,3 +44,14 @@ var ErrNoDevice = errors.New("device not present")
 // ErrBreakUnsupported is returned by Break when a backend has no way to send
 // one (e.g. an exec console with no break string configured).
 var ErrBreakUnsupported = errors.New("this console has no way to send BREAK")
+
+// TryReader is implemented by connections that can read without waiting:
+// TryRead returns what has arrived, or ErrNothingYet if nothing has. The mux
+// then reads many idle consoles from one goroutine in turn, instead of
+// waking a goroutine per console (see mux.Config.IdleRead).
+type TryReader interface {
+	TryRead(p []byte) (int, error)
+}
+
+// ErrNothingYet is TryRead's answer when no data has arrived.
+var ErrNothingYet = errors.New("nothing to read yet")

@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// TestSmoke runs the comparison small (a smoke test: no timing
+// TestSmoke runs the comparison in its quick mode (a smoke test: no timing
 // assertions): every server starts, takes every console, logs what the
 // sources sent, and a viewer sees the probes.
 func TestSmoke(t *testing.T) {
-	for _, c := range []string{"conserver", "console", "conmand", "conman", "ssh-keygen"} {
+	for _, c := range []string{"conserver", "console", "conmand", "conman", "ssh-keygen", "socat"} {
 		if _, err := exec.LookPath(c); err != nil {
 			if os.Getenv("CONSOLED_E2E") == "1" {
 				t.Fatalf("%s missing (test.sh installs it)", c)
@@ -26,18 +26,19 @@ func TestSmoke(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/consoled").CombinedOutput(); err != nil {
 		t.Fatalf("building consoled: %v\n%s", err, out)
 	}
+	const consoles = 50 // the quick mode: -consoles 50 -duration 5s
 	var results []*result
 	for _, s := range []server{consoledServer{bin: bin}, conserverServer{}, conmanServer{}} {
 		dir := filepath.Join(work, s.name())
 		os.MkdirAll(dir, 0o755)
-		r := run(s, dir, 10, 11520, time.Second, 2*time.Second, 2)
+		r := run(s, dir, consoles, 11520, time.Second, 5*time.Second, 2)
 		results = append(results, r)
 		if r.err != nil {
 			t.Errorf("%s: %v", s.name(), r.err)
 			continue
 		}
 		if r.allUpIn == 0 {
-			t.Errorf("%s: not all 10 consoles came up", s.name())
+			t.Errorf("%s: not all %d consoles came up", s.name(), consoles)
 		}
 		if r.linesSent == 0 {
 			t.Errorf("%s: the sources sent nothing", s.name())
@@ -48,6 +49,9 @@ func TestSmoke(t *testing.T) {
 		if r.probes == 0 {
 			t.Errorf("%s: the viewer saw no probe", s.name())
 		}
+		if r.floor99 == 0 {
+			t.Errorf("%s: the no-server viewer saw no probe", s.name())
+		}
 	}
-	report(results, 10, 11520, 2*time.Second)
+	report(results, consoles, 11520, 5*time.Second)
 }

@@ -44,9 +44,13 @@ func (c *Console) Attach(who, from string, wantWrite bool) *Client {
 		mode = "rw"
 	}
 	c.mu.Unlock()
-	select { // the reader may be idling: output now has somewhere to go
+	// The reader may be idling: output now has somewhere to go.
+	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+	if s := c.sweeping.Load(); s != nil {
+		s.stop()
 	}
 	c.cfg.Log.Mark(fmt.Sprintf("%s attached %s from %s", who, mode, from), time.Now())
 	return cl

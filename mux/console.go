@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"consoled/backend"
@@ -74,8 +75,9 @@ type Console struct {
 
 	wmu sync.Mutex // serializes Write and Break on conn
 
-	wake chan struct{} // cap 1: a client attached; stop idling
-	slot int           // which idle clock it waits for
+	wake     chan struct{} // cap 1: a client attached; stop idling
+	slot     int           // which idle clock it waits for
+	sweeping atomic.Pointer[sweep]
 }
 
 // New returns a console; call Run to connect it.
@@ -114,7 +116,7 @@ func (c *Console) Run(ctx context.Context) error {
 	var lastDialErr string
 	for {
 		c.setState(StateConnecting, nil)
-		conn, err := c.cfg.Dialer.Dial(ctx)
+		conn, err := dialAside(ctx, c.cfg.Dialer)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -156,6 +158,23 @@ func (c *Console) Run(ctx context.Context) error {
 	return nil
 }
 
+// dialAside dials on a goroutine of its own: connecting goes deep (name
+// resolution, socket setup), and a console's long-lived goroutine would keep
+// the stack that grew for it, for a thousand consoles.
+func dialAside(ctx context.Context, d backend.Dialer) (backend.Conn, error) {
+	type result struct {
+		conn backend.Conn
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		conn, err := d.Dial(ctx)
+		ch <- result{conn, err}
+	}()
+	r := <-ch
+	return r.conn, r.err
+}
+
 // serve reads from an open connection until it fails or ctx ends.
 func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -189,6 +208,16 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 			// was read goes to disk now, as the log's batch would anyway.
 			c.cfg.Log.Flush()
 			readBufs.Put(bp) // idle consoles hold no buffer
+			if tr, ok := conn.(backend.TryReader); ok {
+				// The idle clock reads it from here, until it is quiet,
+				// watched or fails.
+				if err = c.sweepIdle(ctx, tr); err != nil {
+					bp = readBufs.Get().(*[]byte)
+					break
+				}
+				bp = readBufs.Get().(*[]byte)
+				continue
+			}
 			select {
 			case <-tick(c.cfg.IdleRead, c.slot):
 			case <-c.wake:

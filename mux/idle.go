@@ -1,26 +1,38 @@
 package mux
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"consoled/backend"
 )
 
-// Idle clocks tick for the consoles that wait to read again (see
-// Config.IdleRead): a console waits for the next tick of its clock, and
-// each tick wakes every console that waits on it at once, so the process
-// wakes a few times per interval and reads many consoles per wake-up,
-// instead of once per console at scattered times. The consoles are spread
-// over idleSlots clocks with staggered ticks, so that no single burst of
-// reads holds up the output of a console someone is watching for long. A
-// clock ticks only while someone waits.
+// Idle clocks pace the consoles nobody is attached to (see
+// Config.IdleRead). At each tick a clock
+//
+//   - reads, from its own goroutine and one console after the other, every
+//     console whose connection can be read without waiting
+//     (backend.TryReader) and that printed something since the last tick:
+//     a thousand busy consoles cost a few wake-ups per interval, not a
+//     goroutine wake-up (and its scheduling) per console;
+//   - wakes the readers of the other idle consoles, which wait for it.
+//
+// The consoles are spread over idleSlots clocks with staggered ticks, so
+// that no single burst of reads holds up the output of a console someone is
+// watching for long. A clock ticks only while it has consoles.
 const idleSlots = 10
 
 type idleClock struct {
 	every  time.Duration
 	offset time.Duration // where in every the ticks fall
-	mu     sync.Mutex
-	next   chan struct{} // closed at the next tick; nil while nobody waits
+
+	mu      sync.Mutex
+	next    chan struct{} // closed at the next tick; nil while nobody waits
+	sweeps  []*sweep      // consoles it reads at each tick
+	pending bool          // a tick is scheduled
+	buf     []byte        // what its reads go into
 }
 
 type clockKey struct {
@@ -37,33 +49,169 @@ var (
 // newSlot spreads consoles over the clocks' slots in turn.
 func newSlot() int { return int(nextSlot.Add(1) % idleSlots) }
 
-// tick returns a channel closed at the next tick of clock (every, slot).
-func tick(every time.Duration, slot int) <-chan struct{} {
+func clockFor(every time.Duration, slot int) *idleClock {
 	key := clockKey{every, slot}
 	clocksMu.Lock()
+	defer clocksMu.Unlock()
 	k := clocks[key]
 	if k == nil {
 		k = &idleClock{every: every, offset: every * time.Duration(slot) / idleSlots}
 		clocks[key] = k
 	}
-	clocksMu.Unlock()
+	return k
+}
+
+// tick returns a channel closed at the next tick of clock (every, slot).
+func tick(every time.Duration, slot int) <-chan struct{} {
+	k := clockFor(every, slot)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.next == nil {
 		k.next = make(chan struct{})
-		now := time.Now()
-		at := now.Truncate(k.every).Add(k.offset)
-		for !at.After(now) {
-			at = at.Add(k.every)
-		}
-		time.AfterFunc(at.Sub(now), k.fire)
 	}
+	k.schedule()
 	return k.next
+}
+
+// schedule arranges the next tick; called with k.mu held.
+func (k *idleClock) schedule() {
+	if k.pending {
+		return
+	}
+	k.pending = true
+	now := time.Now()
+	at := now.Truncate(k.every).Add(k.offset)
+	for !at.After(now) {
+		at = at.Add(k.every)
+	}
+	time.AfterFunc(at.Sub(now), k.fire)
 }
 
 func (k *idleClock) fire() {
 	k.mu.Lock()
+	if k.next != nil {
+		close(k.next)
+		k.next = nil
+	}
+	list := k.sweeps
+	k.sweeps = nil
+	k.mu.Unlock()
+	// Ticks never overlap (pending stays set until the end), so buf is ours.
+	var kept []*sweep
+	if len(list) > 0 {
+		if k.buf == nil {
+			k.buf = make([]byte, 2<<10)
+		}
+		kept = list[:0]
+		for _, s := range list {
+			if s.step(k.buf) {
+				kept = append(kept, s)
+			}
+		}
+		clear(list[len(kept):])
+	}
+	k.mu.Lock()
 	defer k.mu.Unlock()
-	close(k.next)
-	k.next = nil
+	k.sweeps = append(kept, k.sweeps...) // and those handed over meanwhile
+	k.pending = false
+	if len(k.sweeps) > 0 || k.next != nil {
+		k.schedule()
+	}
+	if len(k.sweeps) == 0 {
+		k.buf = nil
+	}
+}
+
+// A sweep is one console handed to its clock: the clock reads it at every
+// tick until it has nothing to read, is watched, fails, or is taken back.
+// Its reader goroutine waits for done meanwhile.
+type sweep struct {
+	c    *Console
+	tr   backend.TryReader
+	mu   sync.Mutex // held while the clock reads the console
+	over bool
+	done chan error // cap 1: why the sweep ended (nil: the reader reads again)
+}
+
+// maxSweepReads bounds the reads of one console per tick: a console that
+// fills the buffer that often is busy enough to have a reader of its own.
+const maxSweepReads = 8
+
+// step reads s's console once per tick; it says whether s stays swept.
+func (s *sweep) step(buf []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		return false
+	}
+	for range maxSweepReads {
+		n, err := s.tr.TryRead(buf)
+		watched := false
+		if n > 0 {
+			watched = s.c.output(buf[:n])
+		}
+		switch {
+		case err == backend.ErrNothingYet && n == 0:
+			// Quiet since the last tick: the reader waits for it itself.
+			s.end(nil)
+			return false
+		case err != nil && err != backend.ErrNothingYet:
+			s.end(err)
+			return false
+		case watched:
+			s.end(nil)
+			return false
+		case n < len(buf):
+			s.c.cfg.Log.Flush() // what was read goes to disk now
+			return true
+		}
+	}
+	s.end(nil) // a firehose: its own reader keeps up better
+	return false
+}
+
+// end finishes s; called with s.mu held.
+func (s *sweep) end(err error) {
+	s.over = true
+	s.done <- err
+}
+
+// stop takes s back from its clock (a client attached, or the console is
+// stopping); it waits if the clock is reading the console right now.
+func (s *sweep) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.over {
+		s.end(nil)
+	}
+}
+
+// sweepIdle hands the console to its idle clock until the sweep ends, and
+// returns why (nil: read again). The clock only reads: closing the
+// connection on error stays with the caller.
+func (c *Console) sweepIdle(ctx context.Context, tr backend.TryReader) error {
+	s := &sweep{c: c, tr: tr, done: make(chan error, 1)}
+	c.sweeping.Store(s)
+	defer c.sweeping.Store(nil)
+	if c.watched() { // a client attached before the sweep was visible
+		return nil
+	}
+	k := clockFor(c.cfg.IdleRead, c.slot)
+	k.mu.Lock()
+	k.sweeps = append(k.sweeps, s)
+	k.schedule()
+	k.mu.Unlock()
+	select {
+	case err := <-s.done:
+		return err
+	case <-ctx.Done():
+		s.stop()
+		return nil
+	}
+}
+
+func (c *Console) watched() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.clients) > 0
 }

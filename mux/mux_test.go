@@ -285,8 +285,9 @@ type countingConn struct {
 	reads *atomic.Int64
 }
 
-func (c countingConn) Read(p []byte) (int, error) { c.reads.Add(1); return c.Conn.Read(p) }
-func (c countingConn) Break() error               { return backend.ErrBreakUnsupported }
+func (c countingConn) Read(p []byte) (int, error)    { c.reads.Add(1); return c.Conn.Read(p) }
+func (c countingConn) TryRead(p []byte) (int, error) { c.reads.Add(1); return c.Conn.TryRead(p) }
+func (c countingConn) Break() error                  { return backend.ErrBreakUnsupported }
 
 func (d tcpDialer) Kind() string { return "tcp" }
 func (d tcpDialer) Dial(ctx context.Context) (backend.Conn, error) {
@@ -345,6 +346,9 @@ func TestIdleConsoleReadsInBatches(t *testing.T) {
 	if n := reads.Load() - before; n > 8 {
 		t.Errorf("%d reads for 40 pieces written within 200 ms while idle; want them gathered", n)
 	}
+	if st := c.Status(); st.Ups != 1 || st.State != StateUp {
+		t.Errorf("console %s after %d connections; want up on the first", st.State, st.Ups)
+	}
 
 	cl := c.Attach("alice", "test", false)
 	defer cl.Close()
@@ -365,5 +369,49 @@ func TestIdleConsoleReadsInBatches(t *testing.T) {
 	}
 	if d := time.Since(sent); d > idle/2 {
 		t.Errorf("attached client got output after %v; want it without waiting for the idle tick (%v)", d, idle)
+	}
+}
+
+// A console read by its idle clock still notices the machine hanging up,
+// after logging the last words it sent with the hang-up.
+func TestSweptConsoleNoticesHangup(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	reads := &atomic.Int64{}
+	dir := t.TempDir()
+	lg, err := logstore.Open(dir, "m1", logstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{Name: "m1", Dialer: tcpDialer{ln.Addr().String(), reads}, Log: lg,
+		IdleRead: 50 * time.Millisecond, MinBackoff: time.Hour})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(errors.New("test over")); <-done; lg.Close() }()
+	machine, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ { // busy: the clock reads it
+		fmt.Fprintf(machine, "line %d\r\n", i)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.sweeping.Load() == nil {
+		t.Error("a busy idle console is not read by its clock")
+	}
+	machine.Write([]byte("last words\r\n"))
+	machine.Close()
+	waitFor(t, "the console to notice the hang-up", func() bool { return c.Status().State != StateUp })
+	lg.Flush()
+	b, _ := os.ReadFile(filepath.Join(dir, "m1.log"))
+	if !strings.Contains(string(b), "line 29\r\nlast words\r\n") {
+		t.Errorf("log lacks the last words:\n%s", b)
+	}
+	if !strings.Contains(string(b), "console down: EOF") {
+		t.Errorf("log does not mark the hang-up:\n%s", b)
 	}
 }

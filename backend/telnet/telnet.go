@@ -8,7 +8,6 @@ package telnet
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -56,7 +55,7 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 }
 
 type conn struct {
-	nc    io.ReadWriteCloser
+	nc    *fdconn.Conn
 	codec Codec
 	reply []byte
 
@@ -67,9 +66,14 @@ type conn struct {
 // Read returns data bytes only; negotiation is answered inline. It decodes
 // in place in p (data never outgrows the bytes it came from), so a console
 // costs no buffer of its own here.
-func (c *conn) Read(p []byte) (int, error) {
+func (c *conn) Read(p []byte) (int, error) { return c.read(p, c.nc.Read) }
+
+// TryRead implements backend.TryReader: Read without waiting.
+func (c *conn) TryRead(p []byte) (int, error) { return c.read(p, c.nc.TryRead) }
+
+func (c *conn) read(p []byte, read func([]byte) (int, error)) (int, error) {
 	for {
-		n, err := c.nc.Read(p)
+		n, err := read(p)
 		var data []byte
 		data, c.reply = c.codec.Decode(p[:n], p[:0], c.reply[:0])
 		if len(c.reply) > 0 {

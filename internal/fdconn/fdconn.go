@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"consoled/backend"
 )
 
 // Conn is one stream socket. Read, Write and Close may be called from
@@ -99,6 +101,24 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, c.opError("read", net.ErrClosed)
 		}
 	}
+}
+
+// TryRead reads what has arrived without waiting (backend.TryReader):
+// backend.ErrNothingYet if nothing has, io.EOF if the peer closed its side.
+func (c *Conn) TryRead(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, err := c.read(b)
+	switch {
+	case err == nil && n == 0:
+		return 0, io.EOF
+	case err == nil:
+		return n, nil
+	case err == unix.EAGAIN:
+		return 0, backend.ErrNothingYet
+	}
+	return 0, c.opError("read", err)
 }
 
 // Write writes all of b, waiting for room in the socket's buffer if needed.
