@@ -47,14 +47,15 @@ type Config struct {
 	// ClientBuffer bounds the bytes queued for one client; 512 KiB when zero.
 	ClientBuffer int
 	// Observers see every byte of output right after it is logged, on the
-	// reader goroutine (e.g. panic detection): they must be quick.
+	// goroutine that read it (the console's, or its idle clock's, which
+	// reads many consoles in turn; e.g. panic detection): they must be quick.
 	Observers []func([]byte)
-	// IdleRead is how long the reader may leave output waiting in the
-	// backend (the kernel's socket or tty buffer) while nobody is attached:
-	// such output only goes to the log, which is written in batches anyway,
-	// so one read per interval takes what arrived in many small pieces.
-	// 100 ms when zero; negative reads eagerly. Attached clients always get
-	// output as soon as it arrives.
+	// IdleRead is how long output may wait in the backend (the kernel's
+	// socket or tty buffer) while nobody is attached: it only goes to the
+	// log then, so one read per interval takes what arrived in many small
+	// pieces, and goes to disk at once (the bound on what a crash loses
+	// stays about the same). 100 ms when zero; negative reads eagerly.
+	// Attached clients always get output as soon as it arrives.
 	IdleRead time.Duration
 }
 
@@ -75,9 +76,8 @@ type Console struct {
 
 	wmu sync.Mutex // serializes Write and Break on conn
 
-	wake     chan struct{} // cap 1: a client attached; stop idling
-	slot     int           // which idle clock it waits for
-	sweeping atomic.Pointer[sweep]
+	wake     chan struct{}         // cap 1: a client attached; stop idling
+	sweeping atomic.Pointer[sweep] // set while its idle clock reads it
 }
 
 // New returns a console; call Run to connect it.
@@ -102,7 +102,7 @@ func New(cfg Config) *Console {
 	}
 	cfg.Logger = cfg.Logger.With("console", cfg.Name)
 	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{},
-		wake: make(chan struct{}, 1), slot: newSlot()}
+		wake: make(chan struct{}, 1)}
 }
 
 // Name is the console's name.
@@ -219,7 +219,7 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 				continue
 			}
 			select {
-			case <-tick(c.cfg.IdleRead, c.slot):
+			case <-tick(c.cfg.IdleRead):
 			case <-c.wake:
 			case <-ctx.Done():
 			}

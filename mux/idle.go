@@ -3,14 +3,14 @@ package mux
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"consoled/backend"
 )
 
-// Idle clocks pace the consoles nobody is attached to (see
-// Config.IdleRead). At each tick a clock
+// An idle clock paces the consoles nobody is attached to (see
+// Config.IdleRead); there is one per interval, shared by every console. At
+// each tick it
 //
 //   - reads, from its own goroutine and one console after the other, every
 //     console whose connection can be read without waiting
@@ -19,14 +19,14 @@ import (
 //     goroutine wake-up (and its scheduling) per console;
 //   - wakes the readers of the other idle consoles, which wait for it.
 //
-// The consoles are spread over idleSlots clocks with staggered ticks, so
-// that no single burst of reads holds up the output of a console someone is
-// watching for long. A clock ticks only while it has consoles.
-const idleSlots = 10
-
+// One clock for all, rather than staggered ones: each tick wakes the
+// process from idle (and Go's system monitor with it), and the sweep of all
+// consoles runs on one goroutine, so consoles that are watched are read on
+// the other processors meanwhile. Measured at 1,000 consoles, ten staggered
+// clocks cost 20-40 % more CPU with no better latency. A clock ticks only
+// while it has consoles.
 type idleClock struct {
-	every  time.Duration
-	offset time.Duration // where in every the ticks fall
+	every time.Duration
 
 	mu      sync.Mutex
 	next    chan struct{} // closed at the next tick; nil while nobody waits
@@ -35,35 +35,25 @@ type idleClock struct {
 	buf     []byte        // what its reads go into
 }
 
-type clockKey struct {
-	every time.Duration
-	slot  int
-}
-
 var (
 	clocksMu sync.Mutex
-	clocks   = map[clockKey]*idleClock{}
-	nextSlot atomic.Uint32
+	clocks   = map[time.Duration]*idleClock{}
 )
 
-// newSlot spreads consoles over the clocks' slots in turn.
-func newSlot() int { return int(nextSlot.Add(1) % idleSlots) }
-
-func clockFor(every time.Duration, slot int) *idleClock {
-	key := clockKey{every, slot}
+func clockFor(every time.Duration) *idleClock {
 	clocksMu.Lock()
 	defer clocksMu.Unlock()
-	k := clocks[key]
+	k := clocks[every]
 	if k == nil {
-		k = &idleClock{every: every, offset: every * time.Duration(slot) / idleSlots}
-		clocks[key] = k
+		k = &idleClock{every: every}
+		clocks[every] = k
 	}
 	return k
 }
 
-// tick returns a channel closed at the next tick of clock (every, slot).
-func tick(every time.Duration, slot int) <-chan struct{} {
-	k := clockFor(every, slot)
+// tick returns a channel closed at the next tick of the clock for every.
+func tick(every time.Duration) <-chan struct{} {
+	k := clockFor(every)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.next == nil {
@@ -80,10 +70,7 @@ func (k *idleClock) schedule() {
 	}
 	k.pending = true
 	now := time.Now()
-	at := now.Truncate(k.every).Add(k.offset)
-	for !at.After(now) {
-		at = at.Add(k.every)
-	}
+	at := now.Truncate(k.every).Add(k.every)
 	time.AfterFunc(at.Sub(now), k.fire)
 }
 
@@ -196,7 +183,7 @@ func (c *Console) sweepIdle(ctx context.Context, tr backend.TryReader) error {
 	if c.watched() { // a client attached before the sweep was visible
 		return nil
 	}
-	k := clockFor(c.cfg.IdleRead, c.slot)
+	k := clockFor(c.cfg.IdleRead)
 	k.mu.Lock()
 	k.sweeps = append(k.sweeps, s)
 	k.schedule()
