@@ -204,26 +204,12 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 			break
 		}
 		if c.cfg.IdleRead > 0 && n < len(buf) && !watched {
-			// Nobody waits for this output: let more of it gather. What
-			// was read goes to disk now, as the log's batch would anyway.
-			c.cfg.Log.Flush()
 			readBufs.Put(bp) // idle consoles hold no buffer
-			if tr, ok := conn.(backend.TryReader); ok {
-				// The idle clock reads it from here, until it is quiet,
-				// watched or fails.
-				if err = c.sweepIdle(ctx, tr); err != nil {
-					bp = readBufs.Get().(*[]byte)
-					break
-				}
-				bp = readBufs.Get().(*[]byte)
-				continue
-			}
-			select {
-			case <-tick(c.cfg.IdleRead):
-			case <-c.wake:
-			case <-ctx.Done():
-			}
+			err = c.idle(ctx, conn)
 			bp = readBufs.Get().(*[]byte)
+			if err != nil {
+				break
+			}
 		}
 	}
 	c.mu.Lock()
@@ -233,6 +219,24 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	conn.Close()
 	c.wmu.Unlock()
 	return err
+}
+
+// idle lets output gather in the backend while nobody waits for it (see
+// Config.IdleRead): the console's idle clock reads it from now on if the
+// connection can be read without waiting, else the reader waits for the
+// clock's next tick. It returns when the console should be read at once
+// again, or with the error the clock's reads ended with.
+func (c *Console) idle(ctx context.Context, conn backend.Conn) error {
+	c.cfg.Log.Flush() // what was read goes to disk now, as a batch would
+	if tr, ok := conn.(backend.TryReader); ok {
+		return c.sweepIdle(ctx, tr)
+	}
+	select {
+	case <-tick(c.cfg.IdleRead):
+	case <-c.wake:
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 // readBufs are the readers' buffers: a 115200-baud line fills 2 KiB in a
