@@ -49,6 +49,9 @@ func TestSmoke(t *testing.T) {
 		if r.probes == 0 {
 			t.Errorf("%s: the viewer saw no probe", s.name())
 		}
+		if r.viewerSpread == "" {
+			t.Errorf("%s: no summary of the viewers beside the stalled one", s.name())
+		}
 		if r.floor99 == 0 {
 			t.Errorf("%s: the no-server viewer saw no probe", s.name())
 		}

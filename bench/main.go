@@ -47,10 +47,12 @@ type result struct {
 	// floor: the same probes read with no server in between (socat in a
 	// terminal, straight from a source), under the same load.
 	floor50, floor99 time.Duration
-	stalledOK        string
-	err              error
-	ratio            float64
-	cpuPerUp         float64
+	// With more than one viewer: the reading viewers' spread, and what the
+	// stalled one did to them.
+	viewerSpread string
+	err          error
+	ratio        float64
+	cpuPerUp     float64
 }
 
 func main() {
@@ -154,7 +156,8 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	}
 
 	// Viewers of c0000, through the server's own client, in a terminal.
-	lat := &latencies{}
+	lat := &latencies{} // viewer 0: the headline columns
+	var others []*latencies
 	var vs []*exec.Cmd
 	for v := 0; v < viewers; v++ {
 		vc := s.viewer(dir, port, consoleName(0))
@@ -164,10 +167,16 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 			return r
 		}
 		vs = append(vs, vc)
-		if v == 1 {
-			continue // the stalled viewer: never read
+		switch v {
+		case 0:
+			go lat.read(ptmx)
+		case 1:
+			// the stalled viewer: never read
+		default:
+			l := &latencies{}
+			others = append(others, l)
+			go l.read(ptmx)
 		}
-		go lat.read(ptmx, v == 0)
 	}
 	floor := &latencies{}
 	dc := exec.Command("socat", "-u", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port()), "STDOUT")
@@ -177,7 +186,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		return r
 	}
 	vs = append(vs, dc)
-	go floor.read(dpt, true)
+	go floor.read(dpt)
 	defer func() {
 		for _, vc := range vs {
 			stop(vc)
@@ -186,8 +195,12 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 
 	time.Sleep(warmup)
 	cpu0 := cpuTicks(pid)
+	probes0 := srcs[0].probesSent.Load()
 	lat.reset()
 	floor.reset()
+	for _, l := range others {
+		l.reset()
+	}
 	time.Sleep(duration)
 	cpu1 := cpuTicks(pid)
 	r.cpuSec = float64(cpu1-cpu0) / ticksPerSecond
@@ -206,7 +219,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	r.p50, r.p99, r.probes = lat.percentiles()
 	r.floor50, r.floor99, _ = floor.percentiles()
 	if viewers > 1 {
-		r.stalledOK = fmt.Sprintf("%d probes", r.probes)
+		r.viewerSpread = spread(append([]*latencies{lat}, others...), srcs[0].probesSent.Load()-probes0)
 	}
 
 	for _, src := range srcs {
@@ -261,7 +274,7 @@ type latencies struct {
 
 var probeRE = regexp.MustCompile(`PROBE (\d+)`)
 
-func (l *latencies) read(f *os.File, record bool) {
+func (l *latencies) read(f *os.File) {
 	buf := make([]byte, 64<<10)
 	var pending []byte
 	for {
@@ -269,9 +282,6 @@ func (l *latencies) read(f *os.File, record bool) {
 		now := time.Now().UnixNano()
 		if err != nil {
 			return
-		}
-		if !record {
-			continue
 		}
 		pending = append(pending, buf[:n]...)
 		for _, m := range probeRE.FindAllSubmatchIndex(pending, -1) {
@@ -289,6 +299,27 @@ func (l *latencies) read(f *os.File, record bool) {
 			pending = pending[:0]
 		}
 	}
+}
+
+// spread summarizes the reading viewers: the range of their p50s and p99s,
+// and how many of the probes sent meanwhile each saw.
+func spread(ls []*latencies, sent int64) string {
+	var p50s, p99s []time.Duration
+	minSeen, maxSeen := -1, 0
+	for _, l := range ls {
+		p50, p99, n := l.percentiles()
+		p50s, p99s = append(p50s, p50), append(p99s, p99)
+		if minSeen < 0 || n < minSeen {
+			minSeen = n
+		}
+		maxSeen = max(maxSeen, n)
+	}
+	rng := func(d []time.Duration) string {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return fmt.Sprintf("%v-%v", d[0].Round(10*time.Microsecond), d[len(d)-1].Round(10*time.Microsecond))
+	}
+	return fmt.Sprintf("%d reading viewers beside the stalled one: p50 %s, p99 %s; each saw %d-%d probes (%d sent meanwhile)",
+		len(ls), rng(p50s), rng(p99s), minSeen, maxSeen, sent)
 }
 
 func (l *latencies) reset() {
@@ -344,6 +375,11 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 			us(r.p50), us(r.p99), r.probes, us(r.floor50), us(r.floor99), us(r.p99-r.floor99))
 	}
 	w.Flush()
+	for _, r := range rs {
+		if r.err == nil && r.viewerSpread != "" {
+			fmt.Printf("%s: %s\n", r.server, r.viewerSpread)
+		}
+	}
 }
 
 func stop(cmd *exec.Cmd) {

@@ -11,16 +11,18 @@ import (
 // source is one machine: a TCP port speaking telnet (0xFF doubled, input
 // ignored) that prints realistic console text at a fixed rate.
 type source struct {
-	id       int
-	ln       net.Listener
-	rate     int // bytes per second
-	probe    bool
-	up       atomic.Bool
-	upAt     atomic.Int64
-	seq      atomic.Int64 // lines sent
-	sentB    atomic.Int64
-	stopOnce sync.Once
-	stopped  chan struct{}
+	id    int
+	ln    net.Listener
+	rate  int // bytes per second
+	probe bool
+	up    atomic.Bool
+	upAt  atomic.Int64
+	seq   atomic.Int64 // lines sent
+	sentB atomic.Int64
+	// probes written, on every connection (one for each server's console)
+	probesSent atomic.Int64
+	stopOnce   sync.Once
+	stopped    chan struct{}
 }
 
 var templates = []string{
@@ -95,6 +97,7 @@ func (s *source) probes(c net.Conn) {
 		if _, err := c.Write(buf); err != nil {
 			return
 		}
+		s.probesSent.Add(1)
 	}
 }
 
