@@ -84,38 +84,26 @@ const probeEvery = 10 * time.Millisecond
 
 // probes writes "PROBE <UnixNano>" lines between the console text.
 func (s *source) probes(c net.Conn) {
-	t := time.NewTicker(probeEvery)
-	defer t.Stop()
 	var buf []byte
-	for {
-		select {
-		case <-s.stopped:
-			return
-		case <-t.C:
-		}
+	s.every(probeEvery, func() error {
 		buf = fmt.Appendf(buf[:0], "PROBE %d\r\n", time.Now().UnixNano())
 		if _, err := c.Write(buf); err != nil {
-			return
+			return err
 		}
 		s.probesSent.Add(1)
-	}
+		return nil
+	})
 }
 
 const tick = 50 * time.Millisecond
 
+// emit writes the console text, a tick's worth at a time.
 func (s *source) emit(c net.Conn) {
 	defer c.Close()
-	t := time.NewTicker(tick)
-	defer t.Stop()
 	budget := 0.0
 	perTick := float64(s.rate) * tick.Seconds()
 	var buf []byte
-	for {
-		select {
-		case <-s.stopped:
-			return
-		case <-t.C:
-		}
+	s.every(tick, func() error {
 		budget += perTick
 		buf = buf[:0]
 		for budget > 0 {
@@ -125,9 +113,26 @@ func (s *source) emit(c net.Conn) {
 			s.seq.Add(1)
 		}
 		if _, err := c.Write(buf); err != nil {
-			return
+			return err
 		}
 		s.sentB.Add(int64(len(buf)))
+		return nil
+	})
+}
+
+// every calls f every d until the source stops or f fails.
+func (s *source) every(d time.Duration, f func() error) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopped:
+			return
+		case <-t.C:
+		}
+		if f() != nil {
+			return
+		}
 	}
 }
 

@@ -303,31 +303,38 @@ func (d tcpDialer) Dial(ctx context.Context) (backend.Conn, error) {
 	return countingConn{fc, d.reads}, nil
 }
 
-// While nobody is attached, output gathers between reads and all of it is
-// logged; a client that attaches gets output at once, not at the next tick.
-func TestIdleConsoleReadsInBatches(t *testing.T) {
+// tcpConsole runs a console whose machine is the returned end of a
+// loopback TCP connection; reads counts the console's reads.
+func tcpConsole(t *testing.T, idle time.Duration) (c *Console, machine net.Conn, logPath string, reads *atomic.Int64) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	reads := &atomic.Int64{}
+	reads = &atomic.Int64{}
 	dir := t.TempDir()
 	lg, err := logstore.Open(dir, "m1", logstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const idle = 500 * time.Millisecond
-	c := New(Config{Name: "m1", Dialer: tcpDialer{ln.Addr().String(), reads}, Log: lg, IdleRead: idle})
+	c = New(Config{Name: "m1", Dialer: tcpDialer{ln.Addr().String(), reads}, Log: lg, IdleRead: idle, MinBackoff: time.Hour})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
-	defer func() { cancel(errors.New("test over")); <-done; lg.Close() }()
-	machine, err := ln.Accept()
-	if err != nil {
+	t.Cleanup(func() { cancel(errors.New("test over")); <-done; lg.Close() })
+	if machine, err = ln.Accept(); err != nil {
 		t.Fatal(err)
 	}
-	defer machine.Close()
+	t.Cleanup(func() { machine.Close() })
+	return c, machine, filepath.Join(dir, "m1.log"), reads
+}
+
+// While nobody is attached, output gathers between reads and all of it is
+// logged; a client that attaches gets output at once, not at the next tick.
+func TestIdleConsoleReadsInBatches(t *testing.T) {
+	const idle = 500 * time.Millisecond
+	c, machine, path, reads := tcpConsole(t, idle)
 	waitFor(t, "console up", func() bool { return c.Status().State == StateUp })
 
 	before := reads.Load()
@@ -338,7 +345,6 @@ func TestIdleConsoleReadsInBatches(t *testing.T) {
 		machine.Write([]byte(l))
 		time.Sleep(5 * time.Millisecond)
 	}
-	path := filepath.Join(dir, "m1.log")
 	waitFor(t, "every line in the log", func() bool {
 		b, _ := os.ReadFile(path)
 		return strings.Contains(string(b), want.String())
@@ -375,27 +381,7 @@ func TestIdleConsoleReadsInBatches(t *testing.T) {
 // A console read by its idle clock still notices the machine hanging up,
 // after logging the last words it sent with the hang-up.
 func TestSweptConsoleNoticesHangup(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	reads := &atomic.Int64{}
-	dir := t.TempDir()
-	lg, err := logstore.Open(dir, "m1", logstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(Config{Name: "m1", Dialer: tcpDialer{ln.Addr().String(), reads}, Log: lg,
-		IdleRead: 50 * time.Millisecond, MinBackoff: time.Hour})
-	ctx, cancel := context.WithCancelCause(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	defer func() { cancel(errors.New("test over")); <-done; lg.Close() }()
-	machine, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, machine, path, _ := tcpConsole(t, 50*time.Millisecond)
 	for i := 0; i < 30; i++ { // busy: the clock reads it
 		fmt.Fprintf(machine, "line %d\r\n", i)
 		time.Sleep(10 * time.Millisecond)
@@ -406,8 +392,8 @@ func TestSweptConsoleNoticesHangup(t *testing.T) {
 	machine.Write([]byte("last words\r\n"))
 	machine.Close()
 	waitFor(t, "the console to notice the hang-up", func() bool { return c.Status().State != StateUp })
-	lg.Flush()
-	b, _ := os.ReadFile(filepath.Join(dir, "m1.log"))
+	c.cfg.Log.Flush()
+	b, _ := os.ReadFile(path)
 	if !strings.Contains(string(b), "line 29\r\nlast words\r\n") {
 		t.Errorf("log lacks the last words:\n%s", b)
 	}

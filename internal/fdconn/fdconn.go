@@ -77,18 +77,10 @@ func FromTCP(c *net.TCPConn) (*Conn, error) {
 // Read reads what has arrived, or waits for something to arrive. It returns
 // io.EOF when the peer closed its side and net.ErrClosed after Close.
 func (c *Conn) Read(b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
 	for {
-		n, err := c.read(b)
-		switch {
-		case err == nil && n == 0:
-			return 0, io.EOF
-		case err == nil:
-			return n, nil
-		case err != unix.EAGAIN:
-			return 0, c.opError("read", err)
+		n, err := c.TryRead(b)
+		if err != backend.ErrNothingYet {
+			return n, err
 		}
 		// Nothing yet. Arming reports readiness that is already there too,
 		// so data (or a FIN) that arrived since the read is not missed.
@@ -160,28 +152,23 @@ func (c *Conn) waitWritable() error {
 
 // read and write are one system call on the socket unless it is closed.
 // (Not sys with a closure: that would allocate on every read.)
-func (c *Conn) read(b []byte) (int, error) {
-	c.use.RLock()
-	defer c.use.RUnlock()
-	if c.closed.Load() {
-		return 0, net.ErrClosed
-	}
-	for {
-		n, err := unix.Read(c.fd, b)
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
-}
+func (c *Conn) read(b []byte) (int, error)  { return c.rw(false, b) }
+func (c *Conn) write(b []byte) (int, error) { return c.rw(true, b) }
 
-func (c *Conn) write(b []byte) (int, error) {
+func (c *Conn) rw(write bool, b []byte) (int, error) {
 	c.use.RLock()
 	defer c.use.RUnlock()
 	if c.closed.Load() {
 		return 0, net.ErrClosed
 	}
 	for {
-		n, err := unix.Write(c.fd, b)
+		var n int
+		var err error
+		if write {
+			n, err = unix.Write(c.fd, b)
+		} else {
+			n, err = unix.Read(c.fd, b)
+		}
 		if err != unix.EINTR {
 			return n, err
 		}
