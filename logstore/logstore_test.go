@@ -224,7 +224,8 @@ func TestBudget(t *testing.T) {
 	}
 }
 
-// --follow prints lines as they are written, across a rotation.
+// --follow prints lines as they are written, across a rotation, and loses
+// none written to the old file between its last poll and the rotation.
 func TestFollow(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := Open(dir, "m", Options{MaxSize: 4096, Keep: 2})
@@ -234,26 +235,42 @@ func TestFollow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuf{}
 	done := make(chan error, 1)
-	go func() { done <- (&Query{Follow: true, Poll: 20 * time.Millisecond}).Run(ctx, dir, "m", out) }()
-	for i := 0; i < 200; i++ { // about 4 KiB: one rotation on the way
+	go func() { done <- (&Query{Follow: true, Poll: 300 * time.Millisecond}).Run(ctx, dir, "m", out) }()
+	waitOut := func(s string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(out.String(), s) {
+			if time.Now().After(deadline) {
+				t.Fatalf("follow printed:\n%s", out.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitOut("before\n")
+	time.Sleep(350 * time.Millisecond) // a poll has seen the file as it is
+	// About 5.6 KiB, all within one poll interval: the rotation comes
+	// between polls, after lines the follower has not read yet.
+	var want strings.Builder
+	want.WriteString("before\n")
+	for i := 0; i < 400; i++ {
 		fmt.Fprintf(l, "followed %03d\r\n", i)
+		fmt.Fprintf(&want, "followed %03d\n", i)
+		if i%20 == 0 {
+			l.Flush()
+		}
 	}
 	l.Flush()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "followed 199\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("follow printed:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if l.Stats().Rotations != 1 {
+		t.Fatalf("%d rotations, want 1", l.Stats().Rotations)
 	}
+	waitOut("followed 399\n")
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(out.String(), "before\n") {
-		t.Errorf("follow did not start with the existing lines:\n%s", out.String())
+	if got := out.String(); got != want.String() {
+		t.Errorf("follow printed %d lines, want every one once, in order:\n%s", strings.Count(got, "\n"), got)
 	}
-	t.Logf("%d of 200 followed lines seen", strings.Count(out.String(), "followed "))
 }
 
 type lockedBuf struct {

@@ -22,6 +22,7 @@ import (
 type segment struct {
 	path  string // NAME.log, NAME.log.K or NAME.log.K.gz
 	index []indexRec
+	file  *os.File // if set, path already open (follow holds it across a rotation)
 }
 
 type indexRec struct{ sec, off int64 }
@@ -155,11 +156,14 @@ func (q *Query) Run(ctx context.Context, dir, name string, w io.Writer) error {
 // scan feeds the lines of a segment, from byte from, to the filter; it
 // returns the offset after the last complete line.
 func (q *Query) scan(ctx context.Context, seg *segment, from int64, f *filter) (int64, error) {
-	file, err := os.Open(seg.path)
-	if err != nil {
-		return from, err
+	file := seg.file
+	if file == nil {
+		var err error
+		if file, err = os.Open(seg.path); err != nil {
+			return from, err
+		}
+		defer file.Close()
 	}
-	defer file.Close()
 	var r io.Reader = file
 	start := from
 	if strings.HasSuffix(seg.path, ".gz") {
@@ -223,14 +227,26 @@ func lineStart(f *os.File, off int64) int64 {
 	return from
 }
 
-// follow prints lines appended to the current file, across rotations.
+// follow prints lines appended to the current file, across rotations. It
+// holds the file open, so that when the log rotates it still reads what was
+// written to the old file since the last poll before going on to the new one.
 func (q *Query) follow(ctx context.Context, dir, name string, off int64, f *filter, bw *bufio.Writer) error {
 	poll := q.Poll
 	if poll == 0 {
 		poll = 250 * time.Millisecond
 	}
 	path := filepath.Join(dir, name+".log")
-	st, _ := os.Stat(path)
+	fq := *q
+	fq.Since = time.Time{}
+	seg := &segment{path: path}
+	defer func() {
+		if seg.file != nil {
+			seg.file.Close()
+		}
+	}()
+	if file, err := os.Open(path); err == nil {
+		seg.file = file
+	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -243,16 +259,28 @@ func (q *Query) follow(ctx context.Context, dir, name string, off int64, f *filt
 		if err != nil {
 			continue
 		}
-		if st != nil && (!os.SameFile(st, now) || now.Size() < off) {
-			off = 0 // rotated: the current file is a new one
+		if seg.file != nil {
+			held, err := seg.file.Stat()
+			if err == nil && !os.SameFile(held, now) {
+				// Rotated: the rest of the old file first, then the new one.
+				if _, err := fq.scan(ctx, seg, off, f); err != nil {
+					return nil
+				}
+				seg.file.Close()
+				seg.file, off = nil, 0
+			} else if now.Size() < off {
+				off = 0 // truncated under us
+			}
 		}
-		st = now
+		if seg.file == nil {
+			if seg.file, err = os.Open(path); err != nil {
+				continue
+			}
+		}
 		if now.Size() == off {
 			continue
 		}
-		seg := &segment{path: path, index: readIndex(path + ".idx")}
-		fq := *q
-		fq.Since = time.Time{}
+		seg.index = readIndex(path + ".idx")
 		if off, err = fq.scan(ctx, seg, off, f); err != nil {
 			return nil
 		}
