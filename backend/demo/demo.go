@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"consoled/backend"
+	"consoled/backend/internal/outq"
 )
 
 // Dialer boots a new simulated machine on every Dial.
@@ -36,7 +37,6 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 	if m.delay == 0 {
 		m.delay = 80 * time.Millisecond
 	}
-	m.cond = sync.NewCond(&m.mu)
 	m.boot()
 	return m, nil
 }
@@ -48,9 +48,9 @@ type machine struct {
 	delay   time.Duration
 	started time.Time
 
+	out outq.Q // what it printed, for Read
+
 	mu      sync.Mutex
-	cond    *sync.Cond
-	out     []byte
 	closed  bool
 	booting bool
 	crashed bool
@@ -102,25 +102,13 @@ func (m *machine) boot() {
 
 func (m *machine) prompt() { m.emitf("%s:~# ", m.host) }
 
-func (m *machine) emitf(format string, a ...any) {
-	m.out = fmt.Appendf(m.out, format, a...)
-	m.cond.Broadcast()
-}
+func (m *machine) emitf(format string, a ...any) { m.out.Put(fmt.Appendf(nil, format, a...)) }
 
 // Read blocks until the machine prints something or the connection closes.
-func (m *machine) Read(p []byte) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for len(m.out) == 0 && !m.closed {
-		m.cond.Wait()
-	}
-	if len(m.out) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, m.out)
-	m.out = m.out[:copy(m.out, m.out[n:])]
-	return n, nil
-}
+func (m *machine) Read(p []byte) (int, error) { return m.out.Read(p) }
+
+// TryRead implements backend.TryReader.
+func (m *machine) TryRead(p []byte) (int, error) { return m.out.TryRead(p) }
 
 // Write is keyboard input.
 func (m *machine) Write(p []byte) (int, error) {
@@ -147,7 +135,7 @@ func (m *machine) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.gen++
-	m.cond.Broadcast()
+	m.out.End(io.EOF)
 	return nil
 }
 
@@ -181,8 +169,7 @@ func (m *machine) key(b byte) {
 	default:
 		if b >= 0x20 && b < 0x7f && len(m.line) < 1024 {
 			m.line = append(m.line, b)
-			m.out = append(m.out, b)
-			m.cond.Broadcast()
+			m.out.Put([]byte{b})
 		}
 	}
 }

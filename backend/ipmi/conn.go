@@ -11,6 +11,8 @@ import (
 	"github.com/bougou/go-ipmi/pkg/client"
 	"github.com/bougou/go-ipmi/pkg/command/transport"
 	"github.com/bougou/go-ipmi/pkg/types"
+
+	"consoled/backend/internal/outq"
 )
 
 const (
@@ -37,10 +39,7 @@ type conn struct {
 	done  chan struct{}
 	err   error // why loop ended; read after done
 
-	omu    sync.Mutex
-	ocond  *sync.Cond
-	out    []byte
-	outErr error
+	out outq.Q // what the machine printed, for Read
 
 	closeOnce sync.Once
 }
@@ -52,36 +51,18 @@ func startConn(c *client.Client, t *tap, addr string, inSize int) *conn {
 	k := &conn{c: c, tap: t, addr: addr, inSize: inSize - 4, // the size includes the 4-byte SOL header
 		input: make(chan []byte, 16),
 		stop:  make(chan struct{}), done: make(chan struct{})}
-	k.ocond = sync.NewCond(&k.omu)
 	t.setOwned(true)
 	go k.run()
 	return k
 }
 
 // Read returns what the machine printed.
-func (k *conn) Read(p []byte) (int, error) {
-	k.omu.Lock()
-	defer k.omu.Unlock()
-	for len(k.out) == 0 && k.outErr == nil {
-		k.ocond.Wait()
-	}
-	if len(k.out) == 0 {
-		return 0, k.outErr
-	}
-	n := copy(p, k.out)
-	k.out = k.out[:copy(k.out, k.out[n:])]
-	return n, nil
-}
+func (k *conn) Read(p []byte) (int, error) { return k.out.Read(p) }
 
-func (k *conn) deliver(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	k.omu.Lock()
-	k.out = append(k.out, b...)
-	k.omu.Unlock()
-	k.ocond.Broadcast()
-}
+// TryRead implements backend.TryReader.
+func (k *conn) TryRead(p []byte) (int, error) { return k.out.TryRead(p) }
+
+func (k *conn) deliver(b []byte) { k.out.Put(b) }
 
 // Write queues keystrokes; it blocks while much input is unacknowledged.
 func (k *conn) Write(p []byte) (int, error) {
@@ -130,10 +111,7 @@ func (k *conn) Close() error {
 func (k *conn) run() {
 	err := k.loop()
 	k.err = err
-	k.omu.Lock()
-	k.outErr = err
-	k.omu.Unlock()
-	k.ocond.Broadcast()
+	k.out.End(err)
 	k.tap.setOwned(false)
 	close(k.done)
 }
