@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"consoled/backend"
 )
@@ -91,17 +92,60 @@ type conn struct {
 func (c *conn) Read(p []byte) (int, error) {
 	n, err := c.ptmx.Read(p)
 	if err != nil && n == 0 {
-		select {
-		case <-c.done:
-			if c.waitErr != nil {
-				return 0, fmt.Errorf("command %s: %w", c.cmd.Path, c.waitErr)
-			}
-			return 0, fmt.Errorf("command %s exited", c.cmd.Path)
-		case <-time.After(2 * time.Second):
-			return 0, fmt.Errorf("reading the pty of %s: %w", c.cmd.Path, err)
-		}
+		return 0, c.readErr(err)
 	}
 	return n, nil
+}
+
+// TryRead implements backend.TryReader: one read of the pty, no waiting.
+// A failed read answers ErrNothingYet, so that the console's own Read meets
+// the failure and waits to say how the command ended, not the idle clock
+// that reads many consoles in turn.
+func (c *conn) TryRead(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	rc, err := c.ptmx.SyscallConn()
+	if err != nil {
+		return 0, backend.ErrNothingYet
+	}
+	var n int
+	var rerr error
+	if err := rc.Read(func(fd uintptr) bool {
+		// The pty is in blocking mode (creack/pty asks for its descriptor,
+		// which makes it so): read only what poll says is there.
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			var ready int
+			if ready, rerr = unix.Poll(pfd, 0); rerr == unix.EINTR {
+				continue
+			}
+			if rerr != nil || ready == 0 {
+				rerr = syscall.EAGAIN
+				return true
+			}
+			n, rerr = syscall.Read(int(fd), p)
+			if rerr != syscall.EINTR {
+				return true // done either way: never wait here
+			}
+		}
+	}); err != nil || rerr != nil || n <= 0 {
+		return 0, backend.ErrNothingYet
+	}
+	return n, nil
+}
+
+// readErr says how the command ended when reading its pty failed.
+func (c *conn) readErr(err error) error {
+	select {
+	case <-c.done:
+		if c.waitErr != nil {
+			return fmt.Errorf("command %s: %w", c.cmd.Path, c.waitErr)
+		}
+		return fmt.Errorf("command %s exited", c.cmd.Path)
+	case <-time.After(2 * time.Second):
+		return fmt.Errorf("reading the pty of %s: %w", c.cmd.Path, err)
+	}
 }
 
 func (c *conn) Write(p []byte) (int, error) { return c.ptmx.Write(p) }

@@ -92,3 +92,41 @@ func TestCloseAndMissingCommand(t *testing.T) {
 		t.Errorf("Dial of a missing command: %v", err)
 	}
 }
+
+// TryRead takes what the child printed without waiting, says so when there
+// is nothing, and leaves the child's exit to Read.
+func TestTryRead(t *testing.T) {
+	d := &Dialer{Command: []string{"sh", "-c", "printf 'ready\\n'; read line; printf 'got %s\\n' \"$line\""}}
+	c, err := d.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tr := c.(backend.TryReader)
+	buf := make([]byte, 256)
+	var got strings.Builder
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(got.String(), "ready") {
+		n, err := tr.TryRead(buf)
+		if err != nil && err != backend.ErrNothingYet {
+			t.Fatalf("TryRead: %v", err)
+		}
+		got.Write(buf[:n])
+		if time.Now().After(deadline) {
+			t.Fatalf("TryRead got %q", got.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if n, err := tr.TryRead(buf); err != backend.ErrNothingYet || n != 0 {
+		t.Fatalf("TryRead with nothing printed: %d, %v; want ErrNothingYet", n, err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("TryRead waited %v", d)
+	}
+	c.Write([]byte("x\r"))
+	readUntil(t, c, "got x")
+	if _, err := c.Read(buf); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Fatalf("Read after the child exited: %v", err)
+	}
+}
