@@ -11,12 +11,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+
+	"consoled/internal/testharness"
 )
 
 var (
@@ -100,7 +101,7 @@ type daemon struct {
 	cmd    *exec.Cmd
 	Dir    string // the config's directory
 	Port   int
-	stderr *syncBuffer
+	stderr *testharness.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -121,7 +122,7 @@ func startConsoled(t *testing.T, cfg string, extraArgs ...string) *daemon {
 
 func runDaemon(t *testing.T, dir string, cmd *exec.Cmd) *daemon {
 	t.Helper()
-	d := &daemon{t: t, cmd: cmd, Dir: dir, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	d := &daemon{t: t, cmd: cmd, Dir: dir, stderr: &testharness.Buffer{}, exited: make(chan struct{})}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
@@ -255,7 +256,7 @@ type term struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	ptmx *os.File
-	out  *syncBuffer
+	out  *testharness.Buffer
 	mark int // Expect searches from here
 	done chan struct{}
 }
@@ -268,7 +269,7 @@ func (d *daemon) interactive(k key, login string, remote ...string) *term {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	tm := &term{t: d.t, cmd: cmd, ptmx: ptmx, out: &syncBuffer{}, done: make(chan struct{})}
+	tm := &term{t: d.t, cmd: cmd, ptmx: ptmx, out: &testharness.Buffer{}, done: make(chan struct{})}
 	go func() {
 		io.Copy(tm.out, ptmx)
 		cmd.Wait()
@@ -325,23 +326,6 @@ func (tm *term) Close() {
 		<-tm.done
 	}
 	tm.ptmx.Close()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // readFileUntil polls a file until it contains want.

@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 func read(t *testing.T, path string) string {
@@ -233,7 +234,7 @@ func TestFollow(t *testing.T) {
 	l.Write([]byte("before\r\n"))
 	l.Flush()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuf{}
+	out := &testharness.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- (&Query{Follow: true, Poll: 300 * time.Millisecond}).Run(ctx, dir, "m", out) }()
 	waitOut := func(s string) {
@@ -271,21 +272,4 @@ func TestFollow(t *testing.T) {
 	if got := out.String(); got != want.String() {
 		t.Errorf("follow printed %d lines, want every one once, in order:\n%s", strings.Count(got, "\n"), got)
 	}
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -230,7 +229,7 @@ func TestStealFromIpmitool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ptmx.Close()
-	toolOut := &lockedBuffer{}
+	toolOut := &testharness.Buffer{}
 	go io.Copy(toolOut, ptmx)
 	exited := make(chan error, 1)
 	go func() { exited <- tool.Wait() }()
@@ -260,21 +259,4 @@ func TestStealFromIpmitool(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Logf("ipmitool still running after losing SOL (it notices on its next packet)")
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
