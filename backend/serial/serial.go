@@ -226,15 +226,35 @@ type conn struct {
 func (c *conn) Read(p []byte) (int, error) {
 	for {
 		n, err := c.port.Read(p)
-		var pe *bugst.PortError
-		if errors.As(err, &pe) && pe.Code() == bugst.PortClosed || errors.Is(err, syscall.EIO) {
-			return n, fmt.Errorf("%s hung up (unplugged?)", c.dev)
-		}
 		if n > 0 || err != nil {
-			return n, err
+			return n, c.readErr(err)
 		}
 		// (0, nil) is the library's read timeout; none is set, but be safe.
 	}
+}
+
+// TryRead implements backend.TryReader: a read with a zero timeout. (The
+// mux never calls it while Read runs: one reader at a time.)
+func (c *conn) TryRead(p []byte) (int, error) {
+	if err := c.port.SetReadTimeout(0); err != nil {
+		return 0, backend.ErrNothingYet // Read will do
+	}
+	n, err := c.port.Read(p)
+	c.port.SetReadTimeout(bugst.NoTimeout)
+	if n == 0 && err == nil {
+		return 0, backend.ErrNothingYet
+	}
+	return n, c.readErr(err)
+}
+
+// readErr turns the library's errors for a vanished device into one that
+// says so.
+func (c *conn) readErr(err error) error {
+	var pe *bugst.PortError
+	if errors.As(err, &pe) && pe.Code() == bugst.PortClosed || errors.Is(err, syscall.EIO) {
+		return fmt.Errorf("%s hung up (unplugged?)", c.dev)
+	}
+	return err
 }
 
 func (c *conn) Write(p []byte) (int, error) { return c.port.Write(p) }

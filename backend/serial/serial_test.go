@@ -294,3 +294,50 @@ func readAll(path string) string {
 	b, _ := io.ReadAll(f)
 	return string(b)
 }
+
+// TryRead takes what arrived without waiting and says when nothing has.
+func TestTryRead(t *testing.T) {
+	m, dev := newLine(t)
+	c, err := (&Dialer{Device: dev, Baud: 115200}).Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tr := c.(backend.TryReader)
+	buf := make([]byte, 64)
+	start := time.Now()
+	if n, err := tr.TryRead(buf); n != 0 || err != backend.ErrNothingYet {
+		t.Fatalf("TryRead on a quiet line: %d, %v", n, err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("TryRead waited %v", d)
+	}
+	m.Write([]byte("boot: "))
+	var got []byte
+	for deadline := time.Now().Add(5 * time.Second); string(got) != "boot: "; {
+		n, err := tr.TryRead(buf)
+		if err != nil && err != backend.ErrNothingYet {
+			t.Fatalf("TryRead: %v", err)
+		}
+		got = append(got, buf[:n]...)
+		if time.Now().After(deadline) {
+			t.Fatalf("TryRead got %q", got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Read blocks again afterwards (no timeout left behind).
+	done := make(chan string, 1)
+	go func() {
+		n, _ := c.Read(buf)
+		done <- string(buf[:n])
+	}()
+	select {
+	case s := <-done:
+		t.Fatalf("Read returned %q before anything was sent", s)
+	case <-time.After(200 * time.Millisecond):
+	}
+	m.Write([]byte("x"))
+	if s := <-done; s != "x" {
+		t.Fatalf("Read %q", s)
+	}
+}
