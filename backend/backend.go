@@ -48,7 +48,10 @@ var ErrBreakUnsupported = errors.New("this console has no way to send BREAK")
 // TryReader is implemented by connections that can read without waiting:
 // TryRead returns what has arrived, or ErrNothingYet if nothing has. The mux
 // then reads many idle consoles from one goroutine in turn, instead of
-// waking a goroutine per console (see mux.Config.IdleRead).
+// waking a goroutine per console (see mux.Config.IdleRead). So TryRead must
+// never block, not even to find out why a read failed: one that blocks holds
+// up every idle console. (Answering ErrNothingYet leaves it to Read.) It is
+// never called while Read runs.
 type TryReader interface {
 	TryRead(p []byte) (int, error)
 }
