@@ -220,6 +220,7 @@ func (c *Conn) opError(op string, err error) error {
 // poller is one epoll set for every Conn, and the goroutine that waits on it.
 type poller struct {
 	epfd   int
+	file   *os.File // epfd as a file (kept: its finalizer would close epfd)
 	mu     sync.Mutex
 	conns  map[int32]*Conn
 	nextID int32
@@ -244,8 +245,8 @@ func thePoller() (*poller, error) {
 		// of its own blocked in epoll_wait.
 		var rc syscall.RawConn
 		if err := unix.SetNonblock(epfd, true); err == nil {
-			rc, err = os.NewFile(uintptr(epfd), "fdconn-epoll").SyscallConn()
-			if err != nil {
+			pollerP.file = os.NewFile(uintptr(epfd), "fdconn-epoll")
+			if rc, err = pollerP.file.SyscallConn(); err != nil {
 				rc = nil
 			}
 		}
