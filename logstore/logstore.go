@@ -84,8 +84,9 @@ type Log struct {
 	written   uint64 // bytes written, marks included
 	rotations uint64
 
-	pend        []byte // written to the file by the flusher, at most flushEvery later
-	fileMidLine bool   // the file (not the buffer) ends mid-line
+	pend        []byte  // written to the file by the flusher, at most flushEvery later
+	pendBox     *[]byte // pend's holder in pendPool (a pointer, so a Put allocates nothing)
+	fileMidLine bool    // the file (not the buffer) ends mid-line
 	pendIdx     []byte
 	queued      bool // on the flusher's list
 
@@ -226,7 +227,8 @@ func (l *Log) write(p []byte) {
 		l.pendIdx = append(l.pendIdx, indexEntry(sec, l.size)...)
 	}
 	if l.pend == nil {
-		l.pend = pendPool.Get().([]byte)
+		l.pendBox = pendPool.Get().(*[]byte)
+		l.pend = *l.pendBox
 	}
 	l.pend = append(l.pend, p...)
 	l.size += int64(len(p))
@@ -273,9 +275,10 @@ func (l *Log) flush() {
 	}
 	// Give the buffer back: a thousand idle consoles should not each hold one.
 	if cap(l.pend) <= 4*flushSize {
-		pendPool.Put(l.pend[:0])
+		*l.pendBox = l.pend[:0]
+		pendPool.Put(l.pendBox)
 	}
-	l.pend = nil
+	l.pend, l.pendBox = nil, nil
 }
 
 func (l *Log) fail(err error, lost int) {
@@ -368,4 +371,4 @@ func (l *Log) Stats() Stats {
 }
 
 // pendPool recycles write buffers between flushes.
-var pendPool = sync.Pool{New: func() any { return make([]byte, 0, 2048) }}
+var pendPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}

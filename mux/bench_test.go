@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,10 +19,12 @@ func BenchmarkConsoleOutput(b *testing.B) {
 	d := &pipeDialer{machines: make(chan net.Conn, 1)}
 	lg, _ := logstore.Open(b.TempDir(), "m", logstore.Options{MaxSize: 1 << 30})
 	defer lg.Close()
-	c := New(Config{Name: "m", Dialer: d, Log: lg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c := New(Config{Name: "m", Dialer: d, Log: lg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), IdleRead: -1,
+		ClientBuffer: 256 << 20}) // the viewer must not be cut off while it catches up
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }() // before the log closes
 	m := <-d.machines
 	for c.Status().State != StateUp {
 		time.Sleep(time.Millisecond)
@@ -45,5 +49,81 @@ func BenchmarkConsoleOutput(b *testing.B) {
 		m.Write(chunk)
 	}
 	b.StopTimer()
+	select {
+	case <-viewer.Done():
+		b.Fatalf("the viewer was cut off: %v", viewer.Cause())
+	default:
+	}
 	m.Close()
 }
+
+// BenchmarkIdleSweep measures one tick of the idle clock over consoles
+// nobody watches, each with a tick's worth of 115200-baud output (1152 B)
+// waiting in its loopback socket: read (through fdconn), log, written to
+// disk. One op is one console: at 115200 baud a console costs ten ops a
+// second.
+func BenchmarkIdleSweep(b *testing.B) {
+	const n = 100
+	// The clock is fired by hand below; its own (hourly) ticks never come.
+	// One clock per run: the runs before left theirs behind.
+	every := time.Hour + time.Duration(sweepRuns.Add(1))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var running sync.WaitGroup
+	defer func() { cancel(); running.Wait() }() // before the logs close
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cons := make([]*Console, n)
+	machines := make([]net.Conn, n)
+	for i := range cons {
+		lg, _ := logstore.Open(b.TempDir(), "m", logstore.Options{MaxSize: 1 << 40})
+		defer lg.Close()
+		cons[i] = New(Config{Name: "m", Dialer: tcpDialer{ln.Addr().String(), &atomic.Int64{}}, Log: lg, Logger: quiet, IdleRead: every})
+		running.Add(1)
+		go func() { cons[i].Run(ctx); running.Done() }()
+		if machines[i], err = ln.Accept(); err != nil {
+			b.Fatal(err)
+		}
+		defer machines[i].Close()
+	}
+	line := []byte("[   12.345678] usb 1-1: new high-speed USB device number 2 using xhci_hcd\r\n")
+	var chunk []byte
+	for len(chunk)+len(line) <= 1152 {
+		chunk = append(chunk, line...)
+	}
+	feed := func() {
+		for _, m := range machines {
+			m.Write(chunk)
+		}
+		time.Sleep(2 * time.Millisecond) // arrived
+	}
+	// First output: each console's reader hands it to the clock.
+	feed()
+	k := clockFor(every)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		k.mu.Lock()
+		swept := len(k.sweeps)
+		k.mu.Unlock()
+		if swept == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d consoles handed to the idle clock", swept, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		b.StopTimer()
+		feed()
+		b.StartTimer()
+		k.fire()
+	}
+}
+
+var sweepRuns atomic.Int64
