@@ -84,14 +84,29 @@ func (c *Codec) Start() []byte {
 // slot can be written.
 func (c *Codec) Decode(src, data, reply []byte) ([]byte, []byte) {
 	for len(src) > 0 {
-		if c.state == stData && c.him[OptBinary] == optYes {
-			// Fast path: copy up to the next IAC in one go.
-			i := bytes.IndexByte(src, IAC)
-			if i < 0 {
-				return append(data, src...), reply
+		if c.state == stData {
+			// Fast path: copy plain data up to the next byte that needs a
+			// look in one go: IAC, and in NVT (non-binary) mode also NUL,
+			// which is dropped after a CR.
+			n := bytes.IndexByte(src, IAC)
+			if n < 0 {
+				n = len(src)
 			}
-			data = append(data, src[:i]...)
-			src = src[i:]
+			binary := c.him[OptBinary] == optYes
+			if !binary {
+				if i := bytes.IndexByte(src[:n], 0); i >= 0 {
+					n = i
+				}
+			}
+			if n > 0 {
+				data = append(data, src[:n]...)
+				if !binary {
+					c.sawCR = src[n-1] == '\r'
+				}
+				if src = src[n:]; len(src) == 0 {
+					return data, reply
+				}
+			}
 		}
 		b := src[0]
 		src = src[1:]

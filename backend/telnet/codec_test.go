@@ -2,6 +2,7 @@ package telnet
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -72,6 +73,7 @@ func TestEncodeBinary(t *testing.T) {
 func FuzzCodec(f *testing.F) {
 	f.Add([]byte{IAC, WILL, 1, 'x', IAC, IAC}, []byte("hello\xff"))
 	f.Add([]byte{IAC, SB, IAC, IAC, IAC, SE, IAC}, []byte{0xFF, 0xFF, '\r'})
+	f.Add([]byte("login:\r\x00\r\n\x00a\r\r\x00\x00"), []byte("\r\x00"))
 	f.Fuzz(func(t *testing.T, wire, payload []byte) {
 		var c Codec
 		c.Start()
@@ -87,6 +89,17 @@ func FuzzCodec(f *testing.F) {
 		if !bytes.Equal(inPlace, data) {
 			t.Fatalf("in-place decode %q, want %q", inPlace, data)
 		}
+		// A byte at a time (the slow path, and state across calls) gives
+		// the same result too.
+		var c3 Codec
+		c3.Start()
+		var bytewise []byte
+		for i := range wire {
+			bytewise, _ = c3.Decode(wire[i:i+1], bytewise, nil)
+		}
+		if !bytes.Equal(bytewise, data) {
+			t.Fatalf("byte-at-a-time decode %q, want %q", bytewise, data)
+		}
 		// Round trip through a fresh pair in binary mode.
 		var tx, rx Codec
 		tx.Start()
@@ -98,4 +111,18 @@ func FuzzCodec(f *testing.F) {
 			t.Fatalf("round trip: got %q, want %q", got, payload)
 		}
 	})
+}
+
+// In NVT mode (the peer never agreed to BINARY) a NUL after CR is padding
+// and dropped; any other NUL is data. Plain runs take the fast path.
+func TestNVTCarriageReturnNul(t *testing.T) {
+	var c Codec
+	c.Start()
+	in := []byte("login:\r\x00\r\n\x00a\r\r\x00\x00 " + strings.Repeat("x", 100) + "\r")
+	got, _ := c.Decode(in, nil, nil)
+	more, _ := c.Decode([]byte("\x00b"), nil, nil) // the NUL after a CR that ended the last read
+	want := "login:\r\r\n\x00a\r\r\x00 " + strings.Repeat("x", 100) + "\r"
+	if string(got) != want || string(more) != "b" {
+		t.Fatalf("decoded %q then %q, want %q then %q", got, more, want, "b")
+	}
 }
