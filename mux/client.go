@@ -44,11 +44,7 @@ func (c *Console) Attach(who, from string, wantWrite bool) *Client {
 		mode = "rw"
 	}
 	c.mu.Unlock()
-	// The reader may be idling: output now has somewhere to go.
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	// The idle clock may be reading it: output now has somewhere to go.
 	if s := c.sweeping.Load(); s != nil {
 		s.stop()
 	}

@@ -54,8 +54,9 @@ type Config struct {
 	// socket or tty buffer) while nobody is attached: it only goes to the
 	// log then, so one read per interval takes what arrived in many small
 	// pieces, and goes to disk at once (the bound on what a crash loses
-	// stays about the same). 100 ms when zero; negative reads eagerly.
-	// Attached clients always get output as soon as it arrives.
+	// stays about the same). 100 ms when zero; negative reads eagerly, as
+	// does a connection that is not a backend.TryReader. Attached clients
+	// always get output as soon as it arrives.
 	IdleRead time.Duration
 }
 
@@ -76,7 +77,6 @@ type Console struct {
 
 	wmu sync.Mutex // serializes Write and Break on conn
 
-	wake     chan struct{}         // cap 1: a client attached; stop idling
 	sweeping atomic.Pointer[sweep] // set while its idle clock reads it
 }
 
@@ -101,8 +101,7 @@ func New(cfg Config) *Console {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Logger = cfg.Logger.With("console", cfg.Name)
-	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{},
-		wake: make(chan struct{}, 1)}
+	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{}}
 }
 
 // Name is the console's name.
@@ -222,21 +221,17 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 }
 
 // idle lets output gather in the backend while nobody waits for it (see
-// Config.IdleRead): the console's idle clock reads it from now on if the
-// connection can be read without waiting, else the reader waits for the
-// clock's next tick. It returns when the console should be read at once
-// again, or with the error the clock's reads ended with.
+// Config.IdleRead): the console's idle clock reads it from now on, if the
+// connection can be read without waiting (every backend's can; one that
+// cannot is simply read at once). It returns when the console should be
+// read at once again, or with the error the clock's reads ended with.
 func (c *Console) idle(ctx context.Context, conn backend.Conn) error {
 	c.cfg.Log.Flush() // what was read goes to disk now, as a batch would
-	if tr, ok := conn.(backend.TryReader); ok {
-		return c.sweepIdle(ctx, tr)
+	tr, ok := conn.(backend.TryReader)
+	if !ok {
+		return nil
 	}
-	select {
-	case <-tick(c.cfg.IdleRead):
-	case <-c.wake:
-	case <-ctx.Done():
-	}
-	return nil
+	return c.sweepIdle(ctx, tr)
 }
 
 // readBufs are the readers' buffers: a 115200-baud line fills 2 KiB in a

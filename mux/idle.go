@@ -10,14 +10,11 @@ import (
 
 // An idle clock paces the consoles nobody is attached to (see
 // Config.IdleRead); there is one per interval, shared by every console. At
-// each tick it
-//
-//   - reads, from its own goroutine and one console after the other, every
-//     console whose connection can be read without waiting
-//     (backend.TryReader) and that printed something since the last tick:
-//     a thousand busy consoles cost a few wake-ups per interval, not a
-//     goroutine wake-up (and its scheduling) per console;
-//   - wakes the readers of the other idle consoles, which wait for it.
+// each tick it reads, from its own goroutine and one console after the
+// other, every such console (its connection a backend.TryReader) that
+// printed something since the last tick: a thousand busy consoles cost a
+// few wake-ups per interval, not a goroutine wake-up (and its scheduling)
+// per console.
 //
 // One clock for all, rather than staggered ones: each tick wakes the
 // process from idle (and Go's system monitor with it), and the sweep of all
@@ -29,10 +26,9 @@ type idleClock struct {
 	every time.Duration
 
 	mu      sync.Mutex
-	next    chan struct{} // closed at the next tick; nil while nobody waits
-	sweeps  []*sweep      // consoles it reads at each tick
-	pending bool          // a tick is scheduled
-	buf     []byte        // what its reads go into
+	sweeps  []*sweep // consoles it reads at each tick
+	pending bool     // a tick is scheduled
+	buf     []byte   // what its reads go into
 }
 
 var (
@@ -51,18 +47,6 @@ func clockFor(every time.Duration) *idleClock {
 	return k
 }
 
-// tick returns a channel closed at the next tick of the clock for every.
-func tick(every time.Duration) <-chan struct{} {
-	k := clockFor(every)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.next == nil {
-		k.next = make(chan struct{})
-	}
-	k.schedule()
-	return k.next
-}
-
 // schedule arranges the next tick; called with k.mu held.
 func (k *idleClock) schedule() {
 	if k.pending {
@@ -76,10 +60,6 @@ func (k *idleClock) schedule() {
 
 func (k *idleClock) fire() {
 	k.mu.Lock()
-	if k.next != nil {
-		close(k.next)
-		k.next = nil
-	}
 	list := k.sweeps
 	k.sweeps = nil
 	k.mu.Unlock()
@@ -101,7 +81,7 @@ func (k *idleClock) fire() {
 	defer k.mu.Unlock()
 	k.sweeps = append(kept, k.sweeps...) // and those handed over meanwhile
 	k.pending = false
-	if len(k.sweeps) > 0 || k.next != nil {
+	if len(k.sweeps) > 0 {
 		k.schedule()
 	}
 	if len(k.sweeps) == 0 {
