@@ -392,12 +392,14 @@ func TestSweptConsoleNoticesHangup(t *testing.T) {
 	machine.Write([]byte("last words\r\n"))
 	machine.Close()
 	waitFor(t, "the console to notice the hang-up", func() bool { return c.Status().State != StateUp })
-	c.cfg.Log.Flush()
-	b, _ := os.ReadFile(path)
+	// The state changes just before the mark is written: wait for the mark.
+	var b []byte
+	waitFor(t, "the log to mark the hang-up", func() bool {
+		c.cfg.Log.Flush()
+		b, _ = os.ReadFile(path)
+		return strings.Contains(string(b), "console down: EOF")
+	})
 	if !strings.Contains(string(b), "line 29\r\nlast words\r\n") {
 		t.Errorf("log lacks the last words:\n%s", b)
-	}
-	if !strings.Contains(string(b), "console down: EOF") {
-		t.Errorf("log does not mark the hang-up:\n%s", b)
 	}
 }
