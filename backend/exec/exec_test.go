@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -9,32 +8,62 @@ import (
 	"time"
 
 	"consoled/backend"
+	"consoled/internal/testharness"
 )
 
-func readUntil(t *testing.T, c backend.Conn, want string) string {
-	t.Helper()
-	var got bytes.Buffer
-	buf := make([]byte, 1024)
-	done := make(chan struct{})
+// reader reads a connection on a goroutine of its own until it fails, so
+// output that arrives in one read with what a test waited for before is kept.
+type reader struct {
+	out  testharness.Buffer
+	seen int           // output before this was matched by an earlier wait
+	done chan struct{} // closed when Read failed; err is then set
+	err  error
+}
+
+func startReader(c backend.Conn) *reader {
+	r := &reader{done: make(chan struct{})}
 	go func() {
-		defer close(done)
-		for !strings.Contains(got.String(), want) {
+		defer close(r.done)
+		buf := make([]byte, 1024)
+		for {
 			n, err := c.Read(buf)
-			got.Write(buf[:n])
+			r.out.Write(buf[:n])
 			if err != nil {
+				r.err = err
 				return
 			}
 		}
 	}()
+	return r
+}
+
+// until waits for want in the output after the previous match.
+func (r *reader) until(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := r.out.String()
+		if i := strings.Index(got[r.seen:], want); i >= 0 {
+			r.seen += i + len(want)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in %q", want, got[r.seen:])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// end waits for Read to fail and returns its error.
+func (r *reader) end(t *testing.T) error {
+	t.Helper()
 	select {
-	case <-done:
+	case <-r.done:
+		return r.err
 	case <-time.After(10 * time.Second):
-		t.Fatalf("no %q in %q", want, got.String())
+		t.Fatalf("Read did not end; output %q", r.out.String())
+		return nil
 	}
-	if !strings.Contains(got.String(), want) {
-		t.Fatalf("no %q in %q", want, got.String())
-	}
-	return got.String()
 }
 
 // A shell in a real pty: it sees a terminal of the configured size, echoes,
@@ -46,20 +75,16 @@ func TestShellInPty(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	r := startReader(c)
 	c.Write([]byte("stty size; echo tty-$((6*7))\r"))
-	readUntil(t, c, "30 100")
-	readUntil(t, c, "tty-42")
+	r.until(t, "30 100")
+	r.until(t, "tty-42")
 	if err := c.Break(); err != nil {
 		t.Fatal(err)
 	}
-	readUntil(t, c, "~B")
+	r.until(t, "~B")
 	c.Write([]byte("\rexit 3\r"))
-	buf := make([]byte, 1024)
-	var rerr error
-	for rerr == nil {
-		_, rerr = c.Read(buf)
-	}
-	if !strings.Contains(rerr.Error(), "exit status 3") {
+	if rerr := r.end(t); rerr == nil || !strings.Contains(rerr.Error(), "exit status 3") {
 		t.Errorf("end of command: %v", rerr)
 	}
 }
@@ -125,8 +150,9 @@ func TestTryRead(t *testing.T) {
 		t.Errorf("TryRead waited %v", d)
 	}
 	c.Write([]byte("x\r"))
-	readUntil(t, c, "got x")
-	if _, err := c.Read(buf); err == nil || !strings.Contains(err.Error(), "exited") {
+	r := startReader(c) // TryRead is never called while Read runs
+	r.until(t, "got x")
+	if err := r.end(t); err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Fatalf("Read after the child exited: %v", err)
 	}
 }
