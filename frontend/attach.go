@@ -186,38 +186,56 @@ func (a *attachment) linger(pumpDone <-chan error) {
 // pump copies console output to the client until the client is detached.
 func (a *attachment) pump(ctx context.Context) error {
 	var out []byte // output that queued up while the last write was going: one write
+	write := func(p []byte) error {
+		a.wmu.Lock()
+		defer a.wmu.Unlock()
+		if _, err := a.ss.Write(p); err != nil {
+			return fmt.Errorf("writing to client: %w", err)
+		}
+		return nil
+	}
 	for {
 		items, err := a.cl.Next(ctx)
 		if err != nil {
 			return err
 		}
-		for i, it := range items {
-			if it.Notice != "" {
-				a.notice(it.Notice)
-				continue
-			}
-			data := it.Data
-			if i+1 < len(items) && items[i+1].Notice == "" && len(it.Data) < 32<<10 {
-				out = append(out, it.Data...) // more output follows
-				continue
-			}
-			if len(out) > 0 {
-				out = append(out, it.Data...)
-				data = out
-			}
-			a.wmu.Lock()
-			_, err := a.ss.Write(data)
-			a.wmu.Unlock()
-			out = out[:0]
-			if err != nil {
-				return fmt.Errorf("writing to client: %w", err)
-			}
+		if err := sendItems(items, &out, write, a.notice); err != nil {
+			return err
 		}
 		if cap(out) > 64<<10 {
 			out = nil
 		}
 		a.lastOut.Store(time.Now().UnixNano())
 	}
+}
+
+// sendItems passes what queued for a client on in order: a run of output
+// between notices goes out as one write (joined in *buf) instead of one
+// write, and one SSH packet, per piece the backend read.
+func sendItems(items []mux.Item, buf *[]byte, write func([]byte) error, notice func(string)) error {
+	out := (*buf)[:0]
+	defer func() { *buf = out[:0] }()
+	for i, it := range items {
+		if it.Notice != "" {
+			notice(it.Notice)
+			continue
+		}
+		data := it.Data
+		if i+1 < len(items) && items[i+1].Notice == "" && len(out)+len(it.Data) < 32<<10 {
+			out = append(out, it.Data...) // more output follows
+			continue
+		}
+		if len(out) > 0 {
+			out = append(out, it.Data...)
+			data = out
+		}
+		err := write(data)
+		out = out[:0]
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // notice tells this client something: inline in an interactive session, on
