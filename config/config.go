@@ -10,11 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/breakseq"
 )
 
 // Config is a validated configuration.
@@ -42,7 +43,7 @@ type Config struct {
 
 	Users    []User
 	Consoles []Console
-	Breaks   map[int]BreakSeq // ^Ecl1 .. ^Ecl9
+	Breaks   map[int]breakseq.Seq // ^Ecl1 .. ^Ecl9
 
 	groupRanges map[string]hcl.Range
 }
@@ -257,10 +258,10 @@ func (p *parser) root(body hcl.Body) *Config {
 		cfg.AuditLog = filepath.Join(cfg.LogDir, "audit.log")
 	}
 	cfg.AuditLog = p.path(cfg.AuditLog)
-	cfg.Breaks = map[int]BreakSeq{}
-	for n, src := range DefaultBreaks {
-		steps, _ := ParseBreakSeq(src)
-		cfg.Breaks[n] = BreakSeq{Source: src, Steps: steps, Delay: 600 * time.Millisecond}
+	cfg.Breaks = map[int]breakseq.Seq{}
+	for n, src := range breakseq.Defaults {
+		steps, _ := breakseq.Parse(src)
+		cfg.Breaks[n] = breakseq.Seq{Source: src, Steps: steps, Delay: breakseq.DefaultDelay}
 	}
 	groups := map[string][]string{}
 	cfg.groupRanges = map[string]hcl.Range{}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"consoled/breakseq"
 	"consoled/internal/cmdargs"
 	"consoled/mux"
 )
@@ -48,7 +49,7 @@ func (s *Server) takeWriter(ss *session, name, action string, force bool) (*mux.
 }
 
 // sendSeq sends break sequence n (0 = a plain BREAK).
-func (s *Server) sendSeq(cl *mux.Client, n int) error {
+func (s *Server) sendSeq(ctx context.Context, cl *mux.Client, n int) error {
 	if n == 0 {
 		return cl.Break()
 	}
@@ -56,21 +57,7 @@ func (s *Server) sendSeq(cl *mux.Client, n int) error {
 	if !ok {
 		return fmt.Errorf("no break sequence %d", n)
 	}
-	for _, st := range bs.Steps {
-		var err error
-		switch {
-		case st.Break:
-			err = cl.Break()
-		case st.Pause:
-			time.Sleep(bs.Delay)
-		default:
-			_, err = cl.Write(st.Data)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return breakseq.Send(ctx, cl, bs)
 }
 
 // breakCmd: break NAME [KEYS] [--seq N] [--wait D] [--expect RE] [--force].
@@ -146,7 +133,7 @@ func (s *Server) breakCmd(ss *session) int {
 	if seq > 0 {
 		detail = fmt.Sprintf("break sequence %d", seq)
 	}
-	if err := s.sendSeq(cl, seq); err != nil {
+	if err := s.sendSeq(ss.ctx, cl, seq); err != nil {
 		s.audit(ss, name, "break", detail, "failed: "+err.Error())
 		fmt.Fprintf(ss.Stderr(), "consoled: %s on %s: %v\n", detail, name, err)
 		return 2

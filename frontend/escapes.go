@@ -121,7 +121,7 @@ func (a *attachment) sendBreak(n int) {
 		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.escStr))
 		return
 	}
-	err := a.s.sendSeq(a.cl, n)
+	err := a.s.sendSeq(a.ss.ctx, a.cl, n)
 	switch {
 	case err == nil:
 		a.s.audit(a.ss, a.con.Name(), "break", detail, "ok")

@@ -22,7 +22,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
-	"consoled/config"
+	"consoled/breakseq"
 	"consoled/mux"
 	"consoled/panics"
 )
@@ -59,11 +59,11 @@ type Options struct {
 // Policy is the part of the configuration a reload changes: access checks
 // use the new one at once, escapes and replay apply to new sessions.
 type Policy struct {
-	Access AccessFunc              // nil: every user has rw everywhere
-	Breaks map[int]config.BreakSeq // ^Ecl1..9, break --seq N
-	Escape []byte                  // e.g. {0x05, 'c'} for ^Ec
-	Replay int                     // lines of recent output shown on interactive attach
-	Admins map[string]bool         // may run `reload`
+	Access AccessFunc           // nil: every user has rw everywhere
+	Breaks map[int]breakseq.Seq // ^Ecl1..9, break --seq N
+	Escape []byte               // e.g. {0x05, 'c'} for ^Ec
+	Replay int                  // lines of recent output shown on interactive attach
+	Admins map[string]bool      // may run `reload`
 }
 
 // maxCommand bounds an SSH command line.
