@@ -67,23 +67,63 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting %q in a pty: %w", d.Command[0], err)
 	}
-	c := &conn{ptmx: ptmx, cmd: cmd, brk: d.BreakSeq, done: make(chan struct{})}
-	go func() {
-		c.waitErr = cmd.Wait()
-		close(c.done)
-	}()
+	c := &conn{cmd: cmd, brk: d.BreakSeq, done: make(chan struct{})}
+	if c.ptmx, err = pollable(ptmx); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		go cmd.Wait()
+		return nil, fmt.Errorf("starting %q in a pty: %w", d.Command[0], err)
+	}
+	go c.reap()
 	return c, nil
 }
 
+// pollable returns the pty master as a file in Go's poller and closes f.
+// creack/pty leaves the master in blocking mode, where every goroutine
+// waiting in Read holds an OS thread of its own: a thousand quiet exec
+// consoles would be a thousand threads.
+func pollable(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, os.NewSyscallError("dup", err)
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
 type conn struct {
-	ptmx *os.File
+	ptmx *os.File // non-blocking, in Go's poller
 	cmd  *osexec.Cmd
 	brk  []byte
 
-	done    chan struct{}
+	done    chan struct{} // closed when the child has been reaped
 	waitErr error
 
 	closeOnce sync.Once
+}
+
+// reap waits for the child to exit and collects its status. Where the
+// kernel has pidfds, the wait parks in Go's poller; elsewhere Wait holds a
+// thread until the child exits.
+func (c *conn) reap() {
+	defer close(c.done)
+	if pidfd, err := unix.PidfdOpen(c.cmd.Process.Pid, unix.PIDFD_NONBLOCK); err == nil {
+		f := os.NewFile(uintptr(pidfd), "pidfd")
+		if rc, err := f.SyscallConn(); err == nil {
+			// A pidfd is readable once the process has exited.
+			_ = rc.Read(func(fd uintptr) bool {
+				pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+				n, err := unix.Poll(pfd, 0)
+				return err != nil && err != unix.EINTR || n > 0
+			})
+		}
+		f.Close()
+	}
+	c.waitErr = c.cmd.Wait()
 }
 
 // Read returns what the child printed. When the child has exited and its
@@ -112,20 +152,9 @@ func (c *conn) TryRead(p []byte) (int, error) {
 	var n int
 	var rerr error
 	if err := rc.Read(func(fd uintptr) bool {
-		// The pty is in blocking mode (creack/pty asks for its descriptor,
-		// which makes it so): read only what poll says is there.
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		for {
-			var ready int
-			if ready, rerr = unix.Poll(pfd, 0); rerr == unix.EINTR {
-				continue
-			}
-			if rerr != nil || ready == 0 {
-				rerr = syscall.EAGAIN
-				return true
-			}
-			n, rerr = syscall.Read(int(fd), p)
-			if rerr != syscall.EINTR {
+			// The master is non-blocking (see pollable): EAGAIN if nothing.
+			if n, rerr = syscall.Read(int(fd), p); rerr != syscall.EINTR {
 				return true // done either way: never wait here
 			}
 		}

@@ -3,6 +3,8 @@ package exec
 import (
 	"context"
 	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +156,41 @@ func TestTryRead(t *testing.T) {
 	r.until(t, "got x")
 	if err := r.end(t); err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Fatalf("Read after the child exited: %v", err)
+	}
+}
+
+// Quiet consoles waiting in Read, and children waiting to be reaped, park
+// goroutines, not OS threads: a blocking pty held a thread per console.
+func TestQuietConsolesHoldNoThreads(t *testing.T) {
+	threads := func() int {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				return n
+			}
+		}
+		t.Fatal("no Threads: in /proc/self/status")
+		return 0
+	}
+	before := threads()
+	const n = 50
+	var readers []*reader
+	for i := 0; i < n; i++ {
+		c, err := (&Dialer{Command: []string{"sh", "-c", "echo ready; exec cat"}}).Dial(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r := startReader(c)
+		r.until(t, "ready")
+		readers = append(readers, r)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if after := threads(); after > before+10 {
+		t.Errorf("%d threads before, %d with %d quiet exec consoles", before, after, n)
 	}
 }
