@@ -10,7 +10,7 @@ import (
 
 // TestSmoke runs the comparison in its quick mode (a smoke test: no timing
 // assertions): every server starts, takes every console, logs what the
-// sources sent, and a viewer sees the probes.
+// sources sent, a viewer sees the probes and a writer's keystrokes come back.
 func TestSmoke(t *testing.T) {
 	for _, c := range []string{"conserver", "console", "conmand", "conman", "ssh-keygen", "socat"} {
 		if _, err := exec.LookPath(c); err != nil {
@@ -54,6 +54,9 @@ func TestSmoke(t *testing.T) {
 		}
 		if r.floor99 == 0 {
 			t.Errorf("%s: the no-server viewer saw no probe", s.name())
+		}
+		if r.keys == 0 || r.keyFloor99 == 0 {
+			t.Errorf("%s: %d keystrokes came back through the writer (no-server p99 %v)", s.name(), r.keys, r.keyFloor99)
 		}
 	}
 	report(results, consoles, 11520, 5*time.Second)

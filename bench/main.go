@@ -2,7 +2,8 @@
 // ConMan (Debian conman) in turn under the same load and prints one table:
 // CPU, peak RSS, bytes lost to the logs, and the latency from a byte leaving
 // a source to it reaching an attached viewer (each server through its own
-// client: ssh, console, conman). Each run also reads a source straight
+// client: ssh, console, conman), and the round trip of a keystroke typed
+// into a read-write client that the machine echoes. Each run also reads a source straight
 // through socat in a terminal, under the same load: the floor of what the
 // machine and the measurement cost with no server at all, so that "added
 // p99" (p99 minus that floor's p99) is what the server adds.
@@ -47,6 +48,11 @@ type result struct {
 	// floor: the same probes read with no server in between (socat in a
 	// terminal, straight from a source), under the same load.
 	floor50, floor99 time.Duration
+	// Keystroke round trip: a writer types "KEY <ns>" into the server's
+	// client, the machine echoes it at once, the writer's screen shows it.
+	// The floor is the same through socat with no server in between.
+	key50, key99, keyFloor50, keyFloor99 time.Duration
+	keys                                 int
 	// With more than one viewer: the reading viewers' spread, and what the
 	// stalled one did to them.
 	viewerSpread string
@@ -156,7 +162,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	}
 
 	// Viewers of c0000, through the server's own client, in a terminal.
-	lat := &latencies{} // viewer 0: the headline columns
+	lat := &latencies{re: probeRE} // viewer 0: the headline columns
 	var others []*latencies
 	var vs []*exec.Cmd
 	for v := 0; v < viewers; v++ {
@@ -169,35 +175,51 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		vs = append(vs, vc)
 		switch v {
 		case 0:
-			go lat.read(ptmx)
+			go watch(ptmx, lat)
 		case 1:
 			// the stalled viewer: never read
 		default:
-			l := &latencies{}
+			l := &latencies{re: probeRE}
 			others = append(others, l)
-			go l.read(ptmx)
+			go watch(ptmx, l)
 		}
 	}
-	floor := &latencies{}
-	dc := exec.Command("socat", "-u", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port()), "STDOUT")
+	// The writer: the server's client attached read-write to c0000, typing.
+	keys := &latencies{re: echoRE}
+	wc := s.writer(dir, port, consoleName(0))
+	wpt, err := pty.StartWithSize(wc, &pty.Winsize{Rows: 50, Cols: 200})
+	if err != nil {
+		r.err = fmt.Errorf("writer: %w", err)
+		return r
+	}
+	vs = append(vs, wc)
+	go watch(wpt, keys)
+	floor, keyFloor := &latencies{re: probeRE}, &latencies{re: echoRE}
+	dc := exec.Command("socat", "STDIO,rawer", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port()))
 	dpt, err := pty.StartWithSize(dc, &pty.Winsize{Rows: 50, Cols: 200})
 	if err != nil {
 		r.err = fmt.Errorf("direct viewer: %w", err)
 		return r
 	}
 	vs = append(vs, dc)
-	go floor.read(dpt)
+	go watch(dpt, floor, keyFloor)
+	stopTyping := make(chan struct{})
 	defer func() {
+		close(stopTyping)
 		for _, vc := range vs {
 			stop(vc)
 		}
 	}()
+	go typist(wpt, stopTyping)
+	go typist(dpt, stopTyping)
 
 	time.Sleep(warmup)
 	cpu0 := cpuTicks(pid)
 	probes0 := srcs[0].probesSent.Load()
 	lat.reset()
 	floor.reset()
+	keys.reset()
+	keyFloor.reset()
 	for _, l := range others {
 		l.reset()
 	}
@@ -218,6 +240,8 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	}
 	r.p50, r.p99, r.probes = lat.percentiles()
 	r.floor50, r.floor99, _ = floor.percentiles()
+	r.key50, r.key99, r.keys = keys.percentiles()
+	r.keyFloor50, r.keyFloor99, _ = keyFloor.percentiles()
 	if viewers > 1 {
 		r.viewerSpread = spread(append([]*latencies{lat}, others...), srcs[0].probesSent.Load()-probes0)
 	}
@@ -267,14 +291,22 @@ func lost(path string, id int, sent int64) int64 {
 	return missing
 }
 
+// latencies collects, for each line matching re on a screen, how long ago
+// the time stamp (UnixNano) in its first group was.
 type latencies struct {
+	re *regexp.Regexp
 	mu sync.Mutex
 	d  []time.Duration
 }
 
-var probeRE = regexp.MustCompile(`PROBE (\d+)`)
+var (
+	probeRE = regexp.MustCompile(`PROBE (\d+)\r`)
+	echoRE  = regexp.MustCompile(`ECHO (\d+)\r`)
+)
 
-func (l *latencies) read(f *os.File) {
+// watch reads a client's screen (a pty) until it closes and feeds every
+// complete line to each of ls.
+func watch(f *os.File, ls ...*latencies) {
 	buf := make([]byte, 64<<10)
 	var pending []byte
 	for {
@@ -284,19 +316,42 @@ func (l *latencies) read(f *os.File) {
 			return
 		}
 		pending = append(pending, buf[:n]...)
-		for _, m := range probeRE.FindAllSubmatchIndex(pending, -1) {
-			if m[1] == len(pending) {
-				break // maybe cut short
+		end := bytes.LastIndexByte(pending, '\n')
+		if end < 0 {
+			if len(pending) > 1<<20 {
+				pending = pending[:0]
 			}
-			t, _ := strconv.ParseInt(string(pending[m[2]:m[3]]), 10, 64)
-			l.mu.Lock()
-			l.d = append(l.d, time.Duration(now-t))
-			l.mu.Unlock()
+			continue
 		}
-		if i := bytes.LastIndex(pending, []byte("PROBE ")); i >= 0 && bytes.IndexByte(pending[i:], '\n') < 0 {
-			pending = append(pending[:0], pending[i:]...)
-		} else {
-			pending = pending[:0]
+		for _, l := range ls {
+			for _, m := range l.re.FindAllSubmatchIndex(pending[:end], -1) {
+				t, _ := strconv.ParseInt(string(pending[m[2]:m[3]]), 10, 64)
+				l.mu.Lock()
+				l.d = append(l.d, time.Duration(now-t))
+				l.mu.Unlock()
+			}
+		}
+		pending = append(pending[:0], pending[end+1:]...)
+	}
+}
+
+// typeEvery spaces the writer's keystrokes.
+const typeEvery = 20 * time.Millisecond
+
+// typist types "KEY <UnixNano>" lines into a client's terminal until stop.
+func typist(f *os.File, stop <-chan struct{}) {
+	t := time.NewTicker(typeEvery)
+	defer t.Stop()
+	var buf []byte
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		buf = fmt.Appendf(buf[:0], "KEY %d\r", time.Now().UnixNano())
+		if _, err := f.Write(buf); err != nil {
+			return
 		}
 	}
 }
@@ -373,6 +428,18 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
 			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.bytesLost,
 			us(r.p50), us(r.p99), r.probes, us(r.floor50), us(r.floor99), us(r.p99-r.floor99))
+	}
+	w.Flush()
+	fmt.Printf("\nkeystroke round trip (a writer types into its client, c0000 echoes at once, the writer's screen shows it)\n\n")
+	w = tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "server\tkeys\tp50\tp99\tno-server p50\tno-server p99\tadded p50\tadded p99\t")
+	for _, r := range rs {
+		if r.err != nil {
+			continue
+		}
+		us := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+		fmt.Fprintf(w, "%s\t%d\t%v\t%v\t%v\t%v\t%v\t%v\t\n", r.server, r.keys, us(r.key50), us(r.key99),
+			us(r.keyFloor50), us(r.keyFloor99), us(r.key50-r.keyFloor50), us(r.key99-r.keyFloor99))
 	}
 	w.Flush()
 	for _, r := range rs {

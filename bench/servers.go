@@ -15,6 +15,8 @@ type server interface {
 	start(dir string, port int, srcs []*source) (*exec.Cmd, error)
 	// viewer is the server's own client, watching console c read-only.
 	viewer(dir string, port int, c string) *exec.Cmd
+	// writer is the server's own client, attached to console c read-write.
+	writer(dir string, port int, c string) *exec.Cmd
 	// logPath is where console c is logged.
 	logPath(dir, c string) string
 }
@@ -57,6 +59,12 @@ func (consoledServer) viewer(dir string, port int, c string) *exec.Cmd {
 		"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "bench@127.0.0.1", c, "--spy")
 }
 
+func (consoledServer) writer(dir string, port int, c string) *exec.Cmd {
+	return exec.Command("ssh", "-tt", "-F", "/dev/null", "-p", fmt.Sprint(port), "-i", filepath.Join(dir, "id"),
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "bench@127.0.0.1", c)
+}
+
 func (consoledServer) logPath(dir, c string) string { return filepath.Join(dir, "logs", c+".log") }
 
 type conserverServer struct{}
@@ -84,6 +92,10 @@ func (conserverServer) viewer(dir string, port int, c string) *exec.Cmd {
 	return exec.Command("console", "-M", "127.0.0.1", "-p", fmt.Sprint(port), "-s", c)
 }
 
+func (conserverServer) writer(dir string, port int, c string) *exec.Cmd {
+	return exec.Command("console", "-M", "127.0.0.1", "-p", fmt.Sprint(port), c)
+}
+
 func (conserverServer) logPath(dir, c string) string { return filepath.Join(dir, "logs", c+".log") }
 
 type conmanServer struct{}
@@ -107,6 +119,10 @@ func (conmanServer) start(dir string, port int, srcs []*source) (*exec.Cmd, erro
 
 func (conmanServer) viewer(dir string, port int, c string) *exec.Cmd {
 	return exec.Command("conman", "-d", fmt.Sprintf("127.0.0.1:%d", port), "-m", c)
+}
+
+func (conmanServer) writer(dir string, port int, c string) *exec.Cmd {
+	return exec.Command("conman", "-d", fmt.Sprintf("127.0.0.1:%d", port), c)
 }
 
 func (conmanServer) logPath(dir, c string) string { return filepath.Join(dir, "logs", c+".log") }

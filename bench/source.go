@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"sync"
@@ -63,17 +64,39 @@ func (s *source) serve() {
 			s.upAt.Store(time.Now().UnixNano())
 			s.up.Store(true)
 		}
-		go func() { // input is read and dropped
-			buf := make([]byte, 512)
-			for {
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
+		go s.input(c)
 		go s.emit(c)
 		if s.probe {
 			go s.probes(c)
+		}
+	}
+}
+
+// input reads what the server sends the machine. A probing source answers
+// each typed "KEY <n>" line at once with "ECHO <n>", as a shell echoes a
+// keystroke; everything else (telnet negotiation, stray keys) is dropped.
+func (s *source) input(c net.Conn) {
+	buf := make([]byte, 512)
+	var line []byte
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if !s.probe {
+			continue
+		}
+		for _, b := range buf[:n] {
+			if b != '\r' && b != '\n' {
+				if len(line) < 64 {
+					line = append(line, b)
+				}
+				continue
+			}
+			if i := bytes.LastIndex(line, []byte("KEY ")); i >= 0 {
+				c.Write(append(append([]byte("ECHO "), line[i+4:]...), '\r', '\n'))
+			}
+			line = line[:0]
 		}
 	}
 }
