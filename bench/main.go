@@ -161,57 +161,64 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		r.allUpIn = time.Unix(0, last).Sub(start)
 	}
 
-	// Viewers of c0000, through the server's own client, in a terminal.
+	// Every client runs in a terminal of its own, stopped when the run ends.
+	var clients []*exec.Cmd
+	var terminals []*os.File
+	stopTyping := make(chan struct{})
+	defer func() {
+		close(stopTyping)
+		for _, c := range clients {
+			stop(c)
+		}
+		for _, t := range terminals {
+			t.Close()
+		}
+	}()
+	inTerminal := func(what string, c *exec.Cmd) *os.File {
+		t, err := pty.StartWithSize(c, &pty.Winsize{Rows: 50, Cols: 200})
+		if err != nil {
+			r.err = fmt.Errorf("%s: %w", what, err)
+			return nil
+		}
+		clients, terminals = append(clients, c), append(terminals, t)
+		return t
+	}
+
+	// Viewers of c0000, through the server's own client.
 	lat := &latencies{re: probeRE} // viewer 0: the headline columns
 	var others []*latencies
-	var vs []*exec.Cmd
 	for v := 0; v < viewers; v++ {
-		vc := s.viewer(dir, port, consoleName(0))
-		ptmx, err := pty.StartWithSize(vc, &pty.Winsize{Rows: 50, Cols: 200})
-		if err != nil {
-			r.err = fmt.Errorf("viewer: %w", err)
+		t := inTerminal("viewer", s.viewer(dir, port, consoleName(0)))
+		if t == nil {
 			return r
 		}
-		vs = append(vs, vc)
 		switch v {
 		case 0:
-			go watch(ptmx, lat)
+			go watch(t, lat)
 		case 1:
 			// the stalled viewer: never read
 		default:
 			l := &latencies{re: probeRE}
 			others = append(others, l)
-			go watch(ptmx, l)
+			go watch(t, l)
 		}
 	}
 	// The writer: the server's client attached read-write to c0000, typing.
 	keys := &latencies{re: echoRE}
-	wc := s.writer(dir, port, consoleName(0))
-	wpt, err := pty.StartWithSize(wc, &pty.Winsize{Rows: 50, Cols: 200})
-	if err != nil {
-		r.err = fmt.Errorf("writer: %w", err)
+	wt := inTerminal("writer", s.writer(dir, port, consoleName(0)))
+	if wt == nil {
 		return r
 	}
-	vs = append(vs, wc)
-	go watch(wpt, keys)
+	go watch(wt, keys)
+	go typist(wt, stopTyping)
+	// The floor: a source read and typed into through socat, no server.
 	floor, keyFloor := &latencies{re: probeRE}, &latencies{re: echoRE}
-	dc := exec.Command("socat", "STDIO,rawer", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port()))
-	dpt, err := pty.StartWithSize(dc, &pty.Winsize{Rows: 50, Cols: 200})
-	if err != nil {
-		r.err = fmt.Errorf("direct viewer: %w", err)
+	dt := inTerminal("direct viewer", exec.Command("socat", "STDIO,rawer", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port())))
+	if dt == nil {
 		return r
 	}
-	vs = append(vs, dc)
-	go watch(dpt, floor, keyFloor)
-	stopTyping := make(chan struct{})
-	defer func() {
-		close(stopTyping)
-		for _, vc := range vs {
-			stop(vc)
-		}
-	}()
-	go typist(wpt, stopTyping)
-	go typist(dpt, stopTyping)
+	go watch(dt, floor, keyFloor)
+	go typist(dt, stopTyping)
 
 	time.Sleep(warmup)
 	cpu0 := cpuTicks(pid)
@@ -250,8 +257,8 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		src.stop()
 	}
 	time.Sleep(2 * time.Second) // let the server write what is in flight
-	for _, vc := range vs {
-		stop(vc)
+	for _, c := range clients {
+		stop(c)
 	}
 	stop(cmd)
 	for i, src := range srcs {
