@@ -209,16 +209,18 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	if wt == nil {
 		return r
 	}
-	go watch(wt, keys)
-	go typist(wt, stopTyping)
+	wready := make(chan struct{})
+	go watchUntilReady(wt, wready, keys)
+	go typist(wt, wready, stopTyping)
 	// The floor: a source read and typed into through socat, no server.
 	floor, keyFloor := &latencies{re: probeRE}, &latencies{re: echoRE}
 	dt := inTerminal("direct viewer", exec.Command("socat", "STDIO,rawer", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port())))
 	if dt == nil {
 		return r
 	}
-	go watch(dt, floor, keyFloor)
-	go typist(dt, stopTyping)
+	dready := make(chan struct{})
+	go watchUntilReady(dt, dready, floor, keyFloor)
+	go typist(dt, dready, stopTyping)
 
 	time.Sleep(warmup)
 	cpu0 := cpuTicks(pid)
@@ -313,7 +315,11 @@ var (
 
 // watch reads a client's screen (a pty) until it closes and feeds every
 // complete line to each of ls.
-func watch(f *os.File, ls ...*latencies) {
+func watch(f *os.File, ls ...*latencies) { watchUntilReady(f, nil, ls...) }
+
+// watchUntilReady is watch that also closes ready once the screen shows a
+// probe: the client is attached and the console's output reaches it.
+func watchUntilReady(f *os.File, ready chan<- struct{}, ls ...*latencies) {
 	buf := make([]byte, 64<<10)
 	var pending []byte
 	for {
@@ -330,6 +336,10 @@ func watch(f *os.File, ls ...*latencies) {
 			}
 			continue
 		}
+		if ready != nil && probeRE.Match(pending[:end]) {
+			close(ready)
+			ready = nil
+		}
 		for _, l := range ls {
 			for _, m := range l.re.FindAllSubmatchIndex(pending[:end], -1) {
 				t, _ := strconv.ParseInt(string(pending[m[2]:m[3]]), 10, 64)
@@ -345,8 +355,15 @@ func watch(f *os.File, ls ...*latencies) {
 // typeEvery spaces the writer's keystrokes.
 const typeEvery = 20 * time.Millisecond
 
-// typist types "KEY <UnixNano>" lines into a client's terminal until stop.
-func typist(f *os.File, stop <-chan struct{}) {
+// typist types "KEY <UnixNano>" lines into a client's terminal until stop,
+// from when ready is closed (keys typed while a client is still starting
+// can be taken for something else: conserver's client then never echoed).
+func typist(f *os.File, ready <-chan struct{}, stop <-chan struct{}) {
+	select {
+	case <-ready:
+	case <-stop:
+		return
+	}
 	t := time.NewTicker(typeEvery)
 	defer t.Stop()
 	var buf []byte

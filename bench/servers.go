@@ -93,7 +93,9 @@ func (conserverServer) viewer(dir string, port int, c string) *exec.Cmd {
 }
 
 func (conserverServer) writer(dir string, port int, c string) *exec.Cmd {
-	return exec.Command("console", "-M", "127.0.0.1", "-p", fmt.Sprint(port), c)
+	// -f: conserver sometimes already counts a writer ("no, root@localhost is
+	// attached") while only spies are on; forcing makes this one the writer.
+	return exec.Command("console", "-f", "-M", "127.0.0.1", "-p", fmt.Sprint(port), c)
 }
 
 func (conserverServer) logPath(dir, c string) string { return filepath.Join(dir, "logs", c+".log") }
