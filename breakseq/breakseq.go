@@ -32,6 +32,9 @@ const DefaultDelay = 600 * time.Millisecond
 // common ROM monitor escape, 4 Sun's alternate break for the RSC/ALOM.
 var Defaults = map[int]string{1: `\z`, 2: `\r~^b`, 3: `#.`, 4: `\r\d~\d^b`}
 
+// cEscapes are the backslash escapes that stand for one byte, as in C.
+var cEscapes = map[byte]byte{'r': '\r', 'n': '\n', 't': '\t', 'b': '\b', 'a': '\a', 'f': '\f', 'v': '\v', '\\': '\\', '^': '^'}
+
 // Parse parses a break sequence into its steps.
 func Parse(s string) ([]Step, error) {
 	var steps []Step
@@ -61,23 +64,11 @@ func Parse(s string) ([]Step, error) {
 			case 'd':
 				flush()
 				steps = append(steps, Step{Pause: true})
-			case 'r':
-				data = append(data, '\r')
-			case 'n':
-				data = append(data, '\n')
-			case 't':
-				data = append(data, '\t')
-			case 'b':
-				data = append(data, '\b')
-			case 'a':
-				data = append(data, '\a')
-			case 'f':
-				data = append(data, '\f')
-			case 'v':
-				data = append(data, '\v')
-			case '\\', '^':
-				data = append(data, e)
 			default:
+				if b, ok := cEscapes[e]; ok {
+					data = append(data, b)
+					continue
+				}
 				if e >= '0' && e <= '7' {
 					j := i
 					for j < len(s) && j < i+3 && s[j] >= '0' && s[j] <= '7' {

@@ -20,6 +20,7 @@ func TestParse(t *testing.T) {
 		{`\r\d~\d^b`, []Step{{Data: []byte("\r")}, {Pause: true}, {Data: []byte("~")}, {Pause: true}, {Data: []byte{2}}}},
 		{`\zA\101\\^^^?\n\^`, []Step{{Break: true}, {Data: []byte("AA\\\x1e\x7f\n^")}}},
 		{`\0x`, []Step{{Data: []byte("\x00x")}}},
+		{`\t\b\a\f\v`, []Step{{Data: []byte("\t\b\a\f\v")}}},
 		{`a^`, []Step{{Data: []byte("a^")}}}, // a lone trailing ^ is itself
 	} {
 		got, err := Parse(tc.src)
