@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"consoled/backend"
+	"consoled/backend/internal/pollfd"
 )
 
 // Dialer starts Command (argv) in a pty.
@@ -77,22 +78,12 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 	return c, nil
 }
 
-// pollable returns the pty master as a file in Go's poller and closes f.
-// creack/pty leaves the master in blocking mode, where every goroutine
-// waiting in Read holds an OS thread of its own: a thousand quiet exec
-// consoles would be a thousand threads.
+// pollable returns the pty master as a file in Go's poller and closes f:
+// creack/pty leaves it blocking, where a goroutine waiting in Read holds an
+// OS thread (a thousand quiet exec consoles would be a thousand threads).
 func pollable(f *os.File) (*os.File, error) {
 	defer f.Close()
-	fd, err := unix.Dup(int(f.Fd()))
-	if err != nil {
-		return nil, os.NewSyscallError("dup", err)
-	}
-	unix.CloseOnExec(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
+	return pollfd.Open(int(f.Fd()), f.Name())
 }
 
 type conn struct {
@@ -142,23 +133,8 @@ func (c *conn) Read(p []byte) (int, error) {
 // the failure and waits to say how the command ended, not the idle clock
 // that reads many consoles in turn.
 func (c *conn) TryRead(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	rc, err := c.ptmx.SyscallConn()
+	n, err := pollfd.TryRead(c.ptmx, p)
 	if err != nil {
-		return 0, backend.ErrNothingYet
-	}
-	var n int
-	var rerr error
-	if err := rc.Read(func(fd uintptr) bool {
-		for {
-			// The master is non-blocking (see pollable): EAGAIN if nothing.
-			if n, rerr = syscall.Read(int(fd), p); rerr != syscall.EINTR {
-				return true // done either way: never wait here
-			}
-		}
-	}); err != nil || rerr != nil || n <= 0 {
 		return 0, backend.ErrNothingYet
 	}
 	return n, nil

@@ -3,8 +3,6 @@ package exec
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,21 +160,7 @@ func TestTryRead(t *testing.T) {
 // Quiet consoles waiting in Read, and children waiting to be reaped, park
 // goroutines, not OS threads: a blocking pty held a thread per console.
 func TestQuietConsolesHoldNoThreads(t *testing.T) {
-	threads := func() int {
-		b, err := os.ReadFile("/proc/self/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "Threads:"); ok {
-				n, _ := strconv.Atoi(strings.TrimSpace(v))
-				return n
-			}
-		}
-		t.Fatal("no Threads: in /proc/self/status")
-		return 0
-	}
-	before := threads()
+	before := testharness.Threads(t)
 	const n = 50
 	var readers []*reader
 	for i := 0; i < n; i++ {
@@ -190,7 +174,7 @@ func TestQuietConsolesHoldNoThreads(t *testing.T) {
 		readers = append(readers, r)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if after := threads(); after > before+10 {
+	if after := testharness.Threads(t); after > before+10 {
 		t.Errorf("%d threads before, %d with %d quiet exec consoles", before, after, n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -25,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"consoled/backend"
+	"consoled/backend/internal/pollfd"
 )
 
 // Dialer opens one serial device with fixed line settings.
@@ -85,11 +87,20 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 	if err != nil {
 		return nil, openError(s.Device, err)
 	}
-	if err := setFlow(port, s.Flow); err != nil {
+	fd, err := portFD(port)
+	if err == nil {
+		err = setFlow(fd, s.Flow)
+	}
+	if err != nil {
 		port.Close()
 		return nil, fmt.Errorf("setting flow control %s on %s: %w", s.Flow, s.Device, err)
 	}
-	return &conn{dev: s.Device, port: port, brk: s.BreakLen}, nil
+	f, err := pollfd.Open(fd, s.Device)
+	if err != nil {
+		port.Close()
+		return nil, fmt.Errorf("opening %s: %w", s.Device, err)
+	}
+	return &conn{dev: s.Device, port: port, f: f, brk: s.BreakLen}, nil
 }
 
 // checkDevice turns the usual mistakes into clear errors before opening.
@@ -184,20 +195,25 @@ func (d Dialer) mode() (*bugst.Mode, error) {
 	return m, nil
 }
 
-// setFlow applies flow control, which go.bug.st/serial does not expose: it
-// switches RTS/CTS off at open. The termios flags are set on the port's file
-// descriptor, read from the library's unexported handle (pinned v1.6.x;
-// TestFlowControlApplied fails if that changes).
-func setFlow(port bugst.Port, flow string) error {
+// portFD is the port's file descriptor, read from the library's unexported
+// handle (pinned v1.6.x; TestFlowControlApplied fails if that changes): flow
+// control and reading in Go's poller need it, and go.bug.st/serial exposes
+// neither.
+func portFD(port bugst.Port) (int, error) {
 	v := reflect.ValueOf(port)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return errors.New("unexpected serial port type")
+		return 0, errors.New("unexpected serial port type")
 	}
 	h := v.Elem().FieldByName("handle")
 	if !h.IsValid() || h.Kind() != reflect.Int {
-		return errors.New("serial port handle not found")
+		return 0, errors.New("serial port handle not found")
 	}
-	fd := int(h.Int())
+	return int(h.Int()), nil
+}
+
+// setFlow applies flow control, which go.bug.st/serial does not expose: it
+// switches RTS/CTS off at open.
+func setFlow(fd int, flow string) error {
 	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
 		return err
@@ -217,49 +233,51 @@ func setFlow(port bugst.Port, flow string) error {
 	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
 
+// conn reads and writes the tty through f, a non-blocking duplicate of the
+// port's descriptor in Go's poller: the library's own Read waits in select,
+// which holds an OS thread for every quiet console. The port still sends
+// BREAK and closes the device.
 type conn struct {
 	dev  string
 	port bugst.Port
+	f    *os.File
 	brk  time.Duration
 }
 
 func (c *conn) Read(p []byte) (int, error) {
-	for {
-		n, err := c.port.Read(p)
-		if n > 0 || err != nil {
-			return n, c.readErr(err)
-		}
-		// (0, nil) is the library's read timeout; none is set, but be safe.
+	n, err := c.f.Read(p)
+	if n > 0 {
+		return n, nil
 	}
+	return 0, c.readErr(err)
 }
 
-// TryRead implements backend.TryReader: a read with a zero timeout. (The
+// TryRead implements backend.TryReader: one read that never waits. (The
 // mux never calls it while Read runs: one reader at a time.)
 func (c *conn) TryRead(p []byte) (int, error) {
-	if err := c.port.SetReadTimeout(0); err != nil {
-		return 0, backend.ErrNothingYet // Read will do
-	}
-	n, err := c.port.Read(p)
-	c.port.SetReadTimeout(bugst.NoTimeout)
-	if n == 0 && err == nil {
-		return 0, backend.ErrNothingYet
+	n, err := pollfd.TryRead(c.f, p)
+	if err == backend.ErrNothingYet {
+		return 0, err
 	}
 	return n, c.readErr(err)
 }
 
-// readErr turns the library's errors for a vanished device into one that
-// says so.
+// readErr turns the errors of a vanished device (a hung-up tty reads as
+// ended, or fails with EIO) into one that says so.
 func (c *conn) readErr(err error) error {
-	var pe *bugst.PortError
-	if errors.As(err, &pe) && pe.Code() == bugst.PortClosed || errors.Is(err, syscall.EIO) {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO) {
 		return fmt.Errorf("%s hung up (unplugged?)", c.dev)
 	}
 	return err
 }
 
-func (c *conn) Write(p []byte) (int, error) { return c.port.Write(p) }
+func (c *conn) Write(p []byte) (int, error) { return c.f.Write(p) }
 
 // Break holds the line in the BREAK state for the configured time.
 func (c *conn) Break() error { return c.port.Break(c.brk) }
 
-func (c *conn) Close() error { return c.port.Close() }
+// Close ends a Read in progress and closes the device.
+func (c *conn) Close() error {
+	c.f.Close()
+	return c.port.Close()
+}

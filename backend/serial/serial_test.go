@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"consoled/backend"
+	"consoled/internal/testharness"
 	"consoled/logstore"
 	"consoled/mux"
 )
@@ -293,6 +294,36 @@ func readAll(path string) string {
 	defer f.Close()
 	b, _ := io.ReadAll(f)
 	return string(b)
+}
+
+// Quiet lines waiting in Read park goroutines, not OS threads: the
+// library's own Read waits in select, a thread per console.
+func TestQuietLinesHoldNoThreads(t *testing.T) {
+	before := testharness.Threads(t)
+	const n = 50
+	for i := 0; i < n; i++ {
+		m, dev := newLine(t)
+		c, err := (&Dialer{Device: dev, Baud: 115200}).Dial(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		got := make(chan string, 1)
+		go func() {
+			buf := make([]byte, 64)
+			n, _ := c.Read(buf)
+			got <- string(buf[:n])
+			c.Read(buf) // then wait, quietly
+		}()
+		m.Write([]byte("ok"))
+		if s := <-got; s != "ok" {
+			t.Fatalf("line %d read %q", i, s)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if after := testharness.Threads(t); after > before+10 {
+		t.Errorf("%d threads before, %d with %d quiet serial lines", before, after, n)
+	}
 }
 
 // TryRead takes what arrived without waiting and says when nothing has.
