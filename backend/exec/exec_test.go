@@ -160,6 +160,7 @@ func TestTryRead(t *testing.T) {
 // Quiet consoles waiting in Read, and children waiting to be reaped, park
 // goroutines, not OS threads: a blocking pty held a thread per console.
 func TestQuietConsolesHoldNoThreads(t *testing.T) {
+	testharness.LimitProcs(t)
 	before := testharness.Threads(t)
 	const n = 50
 	var readers []*reader

@@ -299,6 +299,7 @@ func readAll(path string) string {
 // Quiet lines waiting in Read park goroutines, not OS threads: the
 // library's own Read waits in select, a thread per console.
 func TestQuietLinesHoldNoThreads(t *testing.T) {
+	testharness.LimitProcs(t)
 	before := testharness.Threads(t)
 	const n = 50
 	for i := 0; i < n; i++ {

@@ -2,10 +2,18 @@ package testharness
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 )
+
+// LimitProcs sets GOMAXPROCS to 2 for the rest of the test, so that a
+// count of threads is not swayed by how many cores the machine has.
+func LimitProcs(t testing.TB) {
+	prev := runtime.GOMAXPROCS(2)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+}
 
 // Threads is how many OS threads this process has (from /proc).
 func Threads(t testing.TB) int {
