@@ -157,6 +157,26 @@ func TestTryRead(t *testing.T) {
 	}
 }
 
+// The connection ends when the command exits, even if a process it left
+// behind still holds the pty (the command leads the pty's session, and the
+// kernel hangs the pty up when it exits); what it printed last is read.
+func TestEndsWhenCommandExits(t *testing.T) {
+	c, err := (&Dialer{Command: []string{"sh", "-c", "sleep 60 & echo last words; exit 4"}}).Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := startReader(c)
+	r.until(t, "last words")
+	start := time.Now()
+	if err := r.end(t); err == nil || !strings.Contains(err.Error(), "exit status 4") {
+		t.Errorf("end: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("ended %v after the command exited", d)
+	}
+}
+
 // Quiet consoles waiting in Read, and children waiting to be reaped, park
 // goroutines, not OS threads: a blocking pty held a thread per console.
 func TestQuietConsolesHoldNoThreads(t *testing.T) {
