@@ -77,7 +77,7 @@ func (s *source) serve() {
 // keystroke; everything else (telnet negotiation, stray keys) is dropped.
 func (s *source) input(c net.Conn) {
 	buf := make([]byte, 512)
-	var line []byte
+	var typed []byte
 	for {
 		n, err := c.Read(buf)
 		if err != nil {
@@ -88,15 +88,15 @@ func (s *source) input(c net.Conn) {
 		}
 		for _, b := range buf[:n] {
 			if b != '\r' && b != '\n' {
-				if len(line) < 64 {
-					line = append(line, b)
+				if typed = append(typed, b); len(typed) > 64 {
+					typed = append(typed[:0], typed[len(typed)-32:]...) // keep the end
 				}
 				continue
 			}
-			if i := bytes.LastIndex(line, []byte("KEY ")); i >= 0 {
-				c.Write(append(append([]byte("ECHO "), line[i+4:]...), '\r', '\n'))
+			if i := bytes.LastIndex(typed, []byte("KEY ")); i >= 0 {
+				c.Write(append(append([]byte("ECHO "), typed[i+4:]...), '\r', '\n'))
 			}
-			line = line[:0]
+			typed = typed[:0]
 		}
 	}
 }
