@@ -83,9 +83,8 @@ func (k *idleClock) fire() {
 	k.pending = false
 	if len(k.sweeps) > 0 {
 		k.schedule()
-	}
-	if len(k.sweeps) == 0 {
-		k.buf = nil
+	} else {
+		k.buf = nil // an idle process holds no sweep buffer
 	}
 }
 

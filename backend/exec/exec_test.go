@@ -11,6 +11,17 @@ import (
 	"consoled/internal/testharness"
 )
 
+// dial starts d's command; the test closes it when it ends.
+func dial(t *testing.T, d *Dialer) backend.Conn {
+	t.Helper()
+	c, err := d.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // reader reads a connection on a goroutine of its own until it fails, so
 // output that arrives in one read with what a test waited for before is kept.
 type reader struct {
@@ -70,11 +81,7 @@ func (r *reader) end(t *testing.T) error {
 // and the connection ends with an error that says how the command ended.
 func TestShellInPty(t *testing.T) {
 	d := &Dialer{Command: []string{"/bin/sh"}, Rows: 30, Cols: 100, BreakSeq: []byte("~B")}
-	c, err := d.Dial(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, d)
 	r := startReader(c)
 	c.Write([]byte("stty size; echo tty-$((6*7))\r"))
 	r.until(t, "30 100")
@@ -90,11 +97,7 @@ func TestShellInPty(t *testing.T) {
 }
 
 func TestBreakRefusedWithoutSequence(t *testing.T) {
-	c, err := (&Dialer{Command: []string{"/bin/cat"}}).Dial(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, &Dialer{Command: []string{"/bin/cat"}})
 	if err := c.Break(); !errors.Is(err, backend.ErrBreakUnsupported) {
 		t.Errorf("Break = %v", err)
 	}
@@ -103,16 +106,13 @@ func TestBreakRefusedWithoutSequence(t *testing.T) {
 // Close ends a child that ignores its input, and Dial reports a missing
 // command clearly.
 func TestCloseAndMissingCommand(t *testing.T) {
-	c, err := (&Dialer{Command: []string{"/bin/sleep", "600"}}).Dial(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, &Dialer{Command: []string{"/bin/sleep", "600"}})
 	start := time.Now()
 	c.Close()
 	if time.Since(start) > 3*time.Second {
 		t.Errorf("Close took %v", time.Since(start))
 	}
-	_, err = (&Dialer{Command: []string{"/nonexistent/console-tool"}}).Dial(context.Background())
+	_, err := (&Dialer{Command: []string{"/nonexistent/console-tool"}}).Dial(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/console-tool") {
 		t.Errorf("Dial of a missing command: %v", err)
 	}
@@ -122,11 +122,7 @@ func TestCloseAndMissingCommand(t *testing.T) {
 // is nothing, and leaves the child's exit to Read.
 func TestTryRead(t *testing.T) {
 	d := &Dialer{Command: []string{"sh", "-c", "printf 'ready\\n'; read line; printf 'got %s\\n' \"$line\""}}
-	c, err := d.Dial(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, d)
 	tr := c.(backend.TryReader)
 	buf := make([]byte, 256)
 	var got strings.Builder
@@ -161,11 +157,7 @@ func TestTryRead(t *testing.T) {
 // behind still holds the pty (the command leads the pty's session, and the
 // kernel hangs the pty up when it exits); what it printed last is read.
 func TestEndsWhenCommandExits(t *testing.T) {
-	c, err := (&Dialer{Command: []string{"sh", "-c", "sleep 60 & echo last words; exit 4"}}).Dial(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, &Dialer{Command: []string{"sh", "-c", "sleep 60 & echo last words; exit 4"}})
 	r := startReader(c)
 	r.until(t, "last words")
 	start := time.Now()
@@ -185,11 +177,7 @@ func TestQuietConsolesHoldNoThreads(t *testing.T) {
 	const n = 50
 	var readers []*reader
 	for i := 0; i < n; i++ {
-		c, err := (&Dialer{Command: []string{"sh", "-c", "echo ready; exec cat"}}).Dial(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, &Dialer{Command: []string{"sh", "-c", "echo ready; exec cat"}})
 		r := startReader(c)
 		r.until(t, "ready")
 		readers = append(readers, r)

@@ -1,7 +1,7 @@
 // Package pollfd puts a character device's descriptor (a pty master, a
 // serial tty) in Go's poller, so that a goroutine waiting to read it is
-// parked instead of holding an OS thread, and reads it without waiting for
-// the idle clock (backend.TryReader).
+// parked instead of holding an OS thread, and reads it once without waiting
+// (TryRead, for backend.TryReader and the mux's idle clock).
 //
 // Libraries that open such devices leave them in blocking mode (creack/pty
 // asks for the descriptor, which makes it so; go.bug.st/serial waits in
