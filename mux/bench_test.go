@@ -59,7 +59,7 @@ func BenchmarkConsoleOutput(b *testing.B) {
 
 // BenchmarkIdleSweep measures one tick of the idle clock over consoles
 // nobody watches, each with a tick's worth of 115200-baud output (1152 B)
-// waiting in its loopback socket: read (through fdconn), log, written to
+// waiting in its loopback socket: read, log, written to
 // disk. One op is one console: at 115200 baud a console costs ten ops a
 // second.
 func BenchmarkIdleSweep(b *testing.B) {

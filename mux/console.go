@@ -30,7 +30,17 @@ var (
 	ErrNotUp    = errors.New("console is not connected")
 	ErrTooSlow  = errors.New("output was not being read fast enough; disconnected so the console is not held up")
 	ErrDetached = errors.New("detached")
+	// ErrBreakUnsupported is Client.Break's error when the console's
+	// backend has no way to send a BREAK (the backend's own error, so
+	// clients need not import backend to recognise it).
+	ErrBreakUnsupported = backend.ErrBreakUnsupported
 )
+
+// PowerControl switches the machine behind a console: action is status,
+// on, off, cycle or reset; the result is for people ("power is on").
+type PowerControl interface {
+	Do(ctx context.Context, action string) (string, error)
+}
 
 // Config describes one console.
 type Config struct {
@@ -38,6 +48,8 @@ type Config struct {
 	Dialer backend.Dialer
 	Log    *logstore.Log
 	Logger *slog.Logger
+	// Power is the machine's power control; nil when it has none.
+	Power PowerControl
 
 	MinBackoff time.Duration // first retry delay; 1 s when zero
 	MaxBackoff time.Duration // cap on the retry delay; 60 s when zero
@@ -106,6 +118,9 @@ func New(cfg Config) *Console {
 
 // Name is the console's name.
 func (c *Console) Name() string { return c.cfg.Name }
+
+// Power is the machine's power control, nil when it has none.
+func (c *Console) Power() PowerControl { return c.cfg.Power }
 
 // Run connects the backend and keeps it connected until ctx ends, then
 // disconnects every client with context.Cause(ctx), closes the backend and

@@ -5,17 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"consoled/backend"
-	"consoled/internal/fdconn"
 	"consoled/logstore"
 )
 
@@ -273,34 +274,60 @@ func TestShutdownCause(t *testing.T) {
 	}
 }
 
-// tcpDialer connects to a loopback listener the test drives as the machine,
-// through fdconn like the telnet backend, and counts reads.
+// tcpDialer connects to a loopback listener the test drives as the machine
+// and counts reads. Its connections are TryReaders, like the telnet
+// backend's, so idle consoles are read by the idle clock.
 type tcpDialer struct {
 	addr  string
 	reads *atomic.Int64
 }
 
+// countingConn is a TCP connection whose TryRead reads the socket without
+// waiting (Go keeps it non-blocking), answering ErrNothingYet on EAGAIN.
 type countingConn struct {
-	*fdconn.Conn
+	*net.TCPConn
+	raw   syscall.RawConn
 	reads *atomic.Int64
 }
 
-func (c countingConn) Read(p []byte) (int, error)    { c.reads.Add(1); return c.Conn.Read(p) }
-func (c countingConn) TryRead(p []byte) (int, error) { c.reads.Add(1); return c.Conn.TryRead(p) }
-func (c countingConn) Break() error                  { return backend.ErrBreakUnsupported }
+func (c countingConn) Read(p []byte) (int, error) { c.reads.Add(1); return c.TCPConn.Read(p) }
+func (c countingConn) Break() error               { return backend.ErrBreakUnsupported }
+
+func (c countingConn) TryRead(p []byte) (int, error) {
+	c.reads.Add(1)
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), p)
+		return true // never wait for the poller
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr == syscall.EAGAIN:
+		return 0, backend.ErrNothingYet
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
 
 func (d tcpDialer) Kind() string { return "tcp" }
 func (d tcpDialer) Dial(ctx context.Context) (backend.Conn, error) {
 	var nd net.Dialer
-	tc, err := nd.DialContext(ctx, "tcp", d.addr)
+	nc, err := nd.DialContext(ctx, "tcp", d.addr)
 	if err != nil {
 		return nil, err
 	}
-	fc, err := fdconn.FromTCP(tc.(*net.TCPConn))
+	tc := nc.(*net.TCPConn)
+	raw, err := tc.SyscallConn()
 	if err != nil {
+		tc.Close()
 		return nil, err
 	}
-	return countingConn{fc, d.reads}, nil
+	return countingConn{tc, raw, d.reads}, nil
 }
 
 // tcpConsole runs a console whose machine is the returned end of a

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"consoled/backend"
-	"consoled/internal/fdconn"
+	"consoled/backend/internal/fdconn"
 )
 
 // Dialer connects to one telnet address, e.g. "127.0.0.1:4555" or "[::1]:4555".

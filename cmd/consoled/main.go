@@ -24,13 +24,12 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/frontend/sshd"
+	"consoled/registry"
 )
 
 //go:embed default.hcl
 var defaultConfig []byte
-
-// connectHint, for the embedded default, tells a newcomer how to connect.
-var connectHint string
 
 func main() {
 	os.Exit(run())
@@ -72,7 +71,7 @@ func run() int {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
 
-	cfg, err := loadConfig(*configPath, *dataDir)
+	cfg, hint, err := loadConfig(*configPath, *dataDir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "consoled: %v\n", err)
 		return 1
@@ -84,43 +83,43 @@ func run() int {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	if err := serve(cfg, *configPath, logger); err != nil {
+	if err := serve(cfg, *configPath, hint, logger); err != nil {
 		fmt.Fprintf(os.Stderr, "consoled: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// loadConfig reads the config file, or builds the embedded default.
-func loadConfig(path, dataDir string) (*config.Config, error) {
+// loadConfig reads the config file, or builds the embedded default; hint,
+// for the embedded default, tells a newcomer how to connect.
+func loadConfig(path, dataDir string) (cfg *config.Config, hint string, err error) {
 	if path != "" {
 		cfg, diags := config.Load(path)
 		if diags.HasErrors() {
-			return nil, diagError(diags)
+			return nil, "", diagError(diags)
 		}
 		for _, d := range diags {
 			slog.Warn("config", "warning", d.Error())
 		}
-		return cfg, nil
+		return cfg, "", nil
 	}
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
+		return nil, "", fmt.Errorf("creating data directory: %w", err)
 	}
 	dir, err := absDir(dataDir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cfg, diags := config.Parse(defaultConfig, "(embedded default)", dir)
 	if diags.HasErrors() {
-		return nil, diagError(diags)
+		return nil, "", diagError(diags)
 	}
 	user, hint, err := localUser(dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cfg.Users = append(cfg.Users, user)
-	connectHint = hint
-	return cfg, nil
+	return cfg, hint, nil
 }
 
 // diagError joins HCL diagnostics, one per line: "file:line,col: summary; detail".
@@ -133,8 +132,8 @@ func diagError(diags interface{ Errs() []error }) error {
 }
 
 // serve runs consoled until SIGINT or SIGTERM; SIGHUP reloads path.
-func serve(cfg *config.Config, path string, logger *slog.Logger) error {
-	signer, err := frontend.LoadOrCreateHostKey(cfg.HostKey)
+func serve(cfg *config.Config, path, hint string, logger *slog.Logger) error {
+	signer, err := sshd.LoadOrCreateHostKey(cfg.HostKey)
 	if err != nil {
 		return err
 	}
@@ -151,18 +150,18 @@ func serve(cfg *config.Config, path string, logger *slog.Logger) error {
 	}
 	defer auditFile.Close()
 
-	reg := newRegistry(cfg, logger)
-	if _, err := reg.apply(cfg); err != nil {
+	reg := registry.New(cfg, logger)
+	if _, err := reg.Apply(cfg); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		reg.stopAll(frontend.ErrShutdown)
+		reg.StopAll(sshd.ErrShutdown)
 		return fmt.Errorf("listening for ssh: %w", err)
 	}
 	d := &daemon{cfg: cfg, path: path, reg: reg, logger: logger}
-	d.fe = frontend.New(frontend.Options{Consoles: reg, Keys: keys, HostKey: signer, Logger: logger,
-		Audit: frontend.NewAuditor(auditFile, logger), LogDir: cfg.LogDir, Panics: reg.panics,
+	d.fe = sshd.New(sshd.Options{Consoles: reg, Keys: keys, HostKey: signer, Logger: logger,
+		Audit: frontend.NewAuditor(auditFile, logger), LogDir: cfg.LogDir, Panics: reg.Panics(),
 		Policy: policy(cfg), Reload: d.reloadFunc()})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- d.fe.Serve(ln) }()
@@ -170,16 +169,16 @@ func serve(cfg *config.Config, path string, logger *slog.Logger) error {
 	if cfg.MetricsListen != "" {
 		if metricsSrv, err = serveMetrics(cfg.MetricsListen, reg, d.fe, logger); err != nil {
 			d.fe.Shutdown(context.Background())
-			reg.stopAll(frontend.ErrShutdown)
+			reg.StopAll(sshd.ErrShutdown)
 			return err
 		}
 	}
 	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(cfg.Consoles), "config", cfg.File)
 	debug.FreeOSMemory() // parsing a large config leaves garbage behind: give it back
-	if connectHint != "" {
+	if hint != "" {
 		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 		fmt.Fprintf(os.Stderr, "\nconsoled is running the built-in demo console. Connect with:\n\n    %s\n\nThen type 'help'; ^Ec? shows the escapes, ^Ec. disconnects. Stop with Ctrl-C.\n\n",
-			strings.ReplaceAll(connectHint, "PORT", port))
+			strings.ReplaceAll(hint, "PORT", port))
 	}
 
 	sigs := make(chan os.Signal, 1)
@@ -190,8 +189,10 @@ wait:
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				if summary, err := d.reload(); err != nil {
+				if summary, err := d.reload(); err != nil && summary == "" {
 					logger.Error("reload refused; the running configuration stays", "err", err)
+				} else if err != nil {
+					logger.Error("reload applied in part", "applied", summary, "err", err)
 				} else {
 					logger.Info("reloaded", "summary", summary)
 				}
@@ -210,7 +211,7 @@ wait:
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(sctx)
 	}
-	reg.stopAll(frontend.ErrShutdown)
+	reg.StopAll(sshd.ErrShutdown)
 	logger.Info("stopped")
 	return result
 }
@@ -220,8 +221,8 @@ type daemon struct {
 	mu     sync.Mutex
 	cfg    *config.Config
 	path   string // "" for the embedded default: nothing to reload
-	reg    *registry
-	fe     *frontend.Server
+	reg    *registry.Registry
+	fe     *sshd.Server
 	logger *slog.Logger
 }
 
@@ -233,9 +234,12 @@ func (d *daemon) reloadFunc() func() (string, error) {
 }
 
 // reload re-reads the config file. A bad one is refused whole and the
-// running configuration stays; otherwise added consoles start, removed ones
-// stop, changed ones restart, and unchanged ones are not touched.
-func (d *daemon) reload() (string, error) {
+// running configuration stays (summary ""); otherwise added consoles start,
+// removed ones stop, changed ones restart, unchanged ones are not touched,
+// and users, keys and access apply at once. A non-empty summary says what
+// was applied, even beside an error (a changed console that could not
+// start again).
+func (d *daemon) reload() (summary string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.path == "" {
@@ -249,37 +253,49 @@ func (d *daemon) reload() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var notes []string
-	if cfg.Listen != d.cfg.Listen || cfg.HostKey != d.cfg.HostKey || cfg.LogDir != d.cfg.LogDir ||
-		cfg.AuditLog != d.cfg.AuditLog || cfg.MetricsListen != d.cfg.MetricsListen {
-		notes = append(notes, "listen, host_key, log_dir, audit_log and metrics_listen take effect on restart")
-	}
-	summary, err := d.reg.apply(cfg)
-	if err != nil {
+	diff, err := d.reg.Apply(cfg)
+	if errors.Is(err, registry.ErrNotApplied) {
 		return "", err
 	}
 	d.fe.SetKeys(keys)
 	d.fe.SetPolicy(policy(cfg))
-	d.cfg = cfg
-	if len(notes) > 0 {
-		summary += "; " + strings.Join(notes, "; ")
+	summary = diff.String()
+	if later := restartOnly(d.cfg, cfg); len(later) > 0 {
+		summary += "; " + strings.Join(later, ", ") + " take effect on restart"
 	}
-	return summary, nil
+	d.cfg = cfg
+	return summary, err
 }
 
-func keyring(cfg *config.Config) (*frontend.Keyring, error) {
+// restartOnly names the settings that changed from old to cfg but apply
+// only when consoled starts.
+func restartOnly(old, cfg *config.Config) []string {
+	var later []string
+	for _, s := range []struct {
+		name     string
+		old, new string
+	}{{"listen", old.Listen, cfg.Listen}, {"host_key", old.HostKey, cfg.HostKey},
+		{"audit_log", old.AuditLog, cfg.AuditLog}, {"metrics_listen", old.MetricsListen, cfg.MetricsListen}} {
+		if s.old != s.new {
+			later = append(later, s.name)
+		}
+	}
+	return later
+}
+
+func keyring(cfg *config.Config) (*sshd.Keyring, error) {
 	users := map[string][]gosshPublicKey{}
 	for _, u := range cfg.Users {
 		users[u.Name] = append(users[u.Name], u.Keys...)
 	}
-	return frontend.NewKeyring(users)
+	return sshd.NewKeyring(users)
 }
 
-func policy(cfg *config.Config) frontend.Policy {
+func policy(cfg *config.Config) sshd.Policy {
 	admins := map[string]bool{}
 	for _, a := range cfg.Admins {
 		admins[a] = true
 	}
-	return frontend.Policy{Access: accessFunc(cfg), Breaks: cfg.Breaks, Escape: cfg.Escape,
+	return sshd.Policy{Access: accessFunc(cfg), Breaks: cfg.Breaks, Escape: cfg.Escape,
 		Replay: cfg.ReplayLines, Admins: admins}
 }

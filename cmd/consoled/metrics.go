@@ -8,12 +8,13 @@ import (
 	"net/http"
 	"time"
 
-	"consoled/frontend"
+	"consoled/frontend/sshd"
 	"consoled/metrics"
+	"consoled/registry"
 )
 
 // serveMetrics serves Prometheus metrics and /healthz on addr.
-func serveMetrics(addr string, reg *registry, fe *frontend.Server, logger *slog.Logger) (*http.Server, error) {
+func serveMetrics(addr string, reg *registry.Registry, fe *sshd.Server, logger *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening for metrics: %w", err)

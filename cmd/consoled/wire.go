@@ -5,40 +5,15 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"consoled/backend"
-	"consoled/backend/demo"
-	"consoled/backend/exec"
-	"consoled/backend/ipmi"
-	"consoled/backend/serial"
-	"consoled/backend/telnet"
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/frontend/sshd"
 )
 
 type gosshPublicKey = gossh.PublicKey
-
-// dialer builds the backend a console's config names.
-func dialer(c config.Console) backend.Dialer {
-	switch {
-	case c.Telnet != nil:
-		return &telnet.Dialer{Address: c.Telnet.Address}
-	case c.Serial != nil:
-		s := c.Serial
-		return &serial.Dialer{Device: s.Device, Baud: s.Baud, DataBits: s.DataBits, Parity: s.Parity,
-			StopBits: s.StopBits, Flow: s.Flow, BreakLen: time.Duration(s.BreakMs) * time.Millisecond}
-	case c.IPMI != nil:
-		return &ipmi.Dialer{Options: ipmiOptions(c.IPMI), Steal: c.IPMI.Steal}
-	case c.Exec != nil:
-		return &exec.Dialer{Command: c.Exec.Command, Dir: c.Exec.Dir, BreakSeq: c.Exec.Break,
-			Rows: uint16(c.Exec.Rows), Cols: uint16(c.Exec.Cols)}
-	default:
-		return &demo.Dialer{Hostname: c.Name}
-	}
-}
 
 // accessFunc answers what a user may do on a console, from the config's
 // rw and ro lists.
@@ -59,11 +34,6 @@ func accessFunc(cfg *config.Config) frontend.AccessFunc {
 		}
 		return frontend.NoAccess
 	}
-}
-
-func ipmiOptions(m *config.IPMI) ipmi.Options {
-	return ipmi.Options{Address: m.Address, User: m.User, Password: m.Password,
-		CipherSuite: m.CipherSuite, Privilege: m.Privilege}
 }
 
 // localUser is the user running consoled, with the public keys in ~/.ssh:
@@ -95,7 +65,7 @@ func localUser(dataDir string) (u config.User, hint string, err error) {
 		return u, "ssh -p PORT -t console@127.0.0.1 demo", nil
 	}
 	keyPath := filepath.Join(dataDir, "client_ed25519")
-	signer, err := frontend.LoadOrCreateHostKey(keyPath) // any ed25519 key pair will do
+	signer, err := sshd.LoadOrCreateHostKey(keyPath) // any ed25519 key pair will do
 	if err != nil {
 		return u, "", fmt.Errorf("no ssh public key found in %s, and creating a client key: %w", filepath.Join(home, ".ssh"), err)
 	}

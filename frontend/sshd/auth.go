@@ -1,4 +1,4 @@
-package frontend
+package sshd
 
 import (
 	"crypto/ed25519"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/frontend"
 )
 
 // Keyring maps public keys to the users who own them. Only public-key
@@ -67,7 +69,7 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 		s.limiter.failed(ctx.RemoteAddr())
 		fp := gossh.FingerprintSHA256(key)
 		s.log.Info("ssh auth refused", "login", ctx.User(), "from", ctx.RemoteAddr().String(), "key", fp)
-		s.opts.Audit.Record(AuditEvent{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(),
+		s.opts.Audit.Record(frontend.AuditEvent{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(),
 			Action: "login", Result: "refused: unknown key"})
 		return false
 	}

@@ -1,4 +1,4 @@
-package frontend
+package sshd
 
 import (
 	"errors"
@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"consoled/backend"
+	"consoled/frontend"
+	"consoled/mux"
 )
 
 // escape runs one escape command; it returns true to disconnect.
@@ -96,7 +97,7 @@ func (a *attachment) escape(c, arg byte) bool {
 
 // mayWrite refuses (and records) a write action of a read-only user.
 func (a *attachment) mayWrite(action, detail string) bool {
-	if a.con.access == ReadWrite {
+	if a.con.access == frontend.ReadWrite {
 		return true
 	}
 	what := action
@@ -126,7 +127,7 @@ func (a *attachment) sendBreak(n int) {
 	case err == nil:
 		a.s.audit(a.ss, a.con.Name(), "break", detail, "ok")
 		a.notice("sent " + detail)
-	case errors.Is(err, backend.ErrBreakUnsupported):
+	case errors.Is(err, mux.ErrBreakUnsupported):
 		a.s.audit(a.ss, a.con.Name(), "break", detail, "failed: "+err.Error())
 		a.notice("BREAK refused: " + err.Error())
 	default:

@@ -1,4 +1,4 @@
-package frontend
+package sshd
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"consoled/breakseq"
+	"consoled/frontend"
 	"consoled/internal/cmdargs"
 	"consoled/mux"
 )
@@ -19,7 +20,7 @@ import (
 // consoleRef is a console as one user sees it.
 type consoleRef struct {
 	*mux.Console
-	access Access
+	access frontend.Access
 }
 
 // takeWriter finds console name, attaches a script session and gets it
@@ -31,7 +32,7 @@ func (s *Server) takeWriter(ss *session, name, action string, force bool) (*mux.
 		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", name)
 		return nil, 2
 	}
-	if con.access != ReadWrite {
+	if con.access != frontend.ReadWrite {
 		return nil, s.refuse(ss, con.Name(), action, "", "read-only access")
 	}
 	cl := con.Attach(ss.user, ss.RemoteAddr().String(), true)

@@ -1,4 +1,4 @@
-package frontend
+package sshd
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"consoled/frontend"
 	"consoled/mux"
 )
 
@@ -23,10 +24,10 @@ func (s *Server) power(ss *session) int {
 		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", name)
 		return 2
 	}
-	if action != "status" && con.access != ReadWrite {
+	if action != "status" && con.access != frontend.ReadWrite {
 		return s.refuse(ss, name, "power", action, "read-only access")
 	}
-	pc := s.opts.Consoles.Power(name)
+	pc := con.Power()
 	if pc == nil {
 		fmt.Fprintf(ss.Stderr(), "consoled: console %s has no power control (add power { ipmi { ... } } to its config)\n", name)
 		return 2
@@ -42,7 +43,7 @@ func (s *Server) power(ss *session) int {
 
 // doPower runs a power action and records every action that changes
 // something in the console's log, with who did it.
-func (s *Server) doPower(ss *session, con *mux.Console, pc PowerControl, action string) (string, error) {
+func (s *Server) doPower(ss *session, con *mux.Console, pc mux.PowerControl, action string) (string, error) {
 	ctx, cancel := context.WithTimeout(ss.ctx, 60*time.Second)
 	defer cancel()
 	res, err := pc.Do(ctx, action)
@@ -74,7 +75,7 @@ func (a *attachment) powerEscape(key byte) {
 	if action != "status" && !a.mayWrite("power", action) {
 		return
 	}
-	pc := a.s.opts.Consoles.Power(a.con.Name())
+	pc := a.con.Power()
 	if pc == nil {
 		a.notice("power: " + a.con.Name() + " has no power control configured")
 		return

@@ -1,4 +1,4 @@
-package frontend
+package sshd
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"consoled/frontend"
 	"consoled/internal/cmdargs"
 	"consoled/mux"
 )
@@ -60,7 +61,7 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 		return 2
 	}
 	force, spy := a0.Flags["force"] != "", a0.Flags["spy"] != ""
-	if force && con.access != ReadWrite {
+	if force && con.access != frontend.ReadWrite {
 		return s.refuse(ss, con.Name(), "takeover", "attach --force", "read-only access")
 	}
 	_, winch, pty := ss.Pty()
@@ -72,7 +73,7 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 	}
 	a := &attachment{s: s, ss: ss, con: con, pty: pty, esc: s.pol().Escape}
 	a.escStr = caret(a.esc)
-	a.cl = con.Attach(ss.user, ss.RemoteAddr().String(), con.access == ReadWrite && !spy)
+	a.cl = con.Attach(ss.user, ss.RemoteAddr().String(), con.access == frontend.ReadWrite && !spy)
 	if force && !a.cl.Writer() {
 		prev, _ := a.cl.TakeWrite(true)
 		s.audit(ss, con.Name(), "takeover", "from "+prev, "ok")
@@ -152,7 +153,7 @@ func (a *attachment) greet() {
 		if a.pty {
 			a.notice(fmt.Sprintf("attached to %s read-write; %s? for help", name, e))
 		}
-	case a.con.access != ReadWrite:
+	case a.con.access != frontend.ReadWrite:
 		a.notice(fmt.Sprintf("attached to %s read-only (you may watch this console, not type on it)", name))
 	case a.cl.WriterName() == "":
 		a.notice(fmt.Sprintf("attached to %s as a spy; %sa takes write access", name, e))
@@ -297,7 +298,7 @@ func (a *attachment) input() inputEnd {
 
 // send writes keystrokes to the console, warning once when they go nowhere.
 func (a *attachment) send(p []byte) {
-	if a.con.access != ReadWrite {
+	if a.con.access != frontend.ReadWrite {
 		if !a.warnedRO {
 			a.warnedRO = true
 			a.notice("read-only: you may watch " + a.con.Name() + ", not type on it; keystrokes are not sent")

@@ -1,4 +1,4 @@
-package frontend
+package sshd
 
 // EscapeParser splits an interactive client's keystrokes into data for the
 // console and escape commands, conserver style: with the prefix "^Ec",

@@ -1,16 +1,17 @@
-package frontend
+package sshd
 
 import (
 	"fmt"
 	"strings"
 	"time"
 
+	"consoled/frontend"
 	"consoled/internal/logcmd"
 )
 
 // logs runs `logs NAME ...` on the log directory, for consoles the user may see.
 func (s *Server) logs(ss *session) int {
-	allowed := func(name string) bool { return s.access(ss, name) != NoAccess }
+	allowed := func(name string) bool { return s.access(ss, name) != frontend.NoAccess }
 	if err := logcmd.Logs(ss.ctx, ss.args[1:], s.opts.LogDir, allowed, ss); err != nil {
 		if ss.ctx.Err() != nil { // --follow ended by the client
 			return 0
@@ -26,7 +27,7 @@ func (s *Server) panicList(ss *session) int {
 	if s.opts.Panics == nil {
 		return 0
 	}
-	allowed := func(name string) bool { return s.access(ss, name) != NoAccess }
+	allowed := func(name string) bool { return s.access(ss, name) != frontend.NoAccess }
 	if err := logcmd.Panics(ss.args[1:], s.opts.Panics, time.Now(), allowed, ss); err != nil {
 		fmt.Fprintf(ss.Stderr(), "consoled: %v\n%s\n", err, logcmd.PanicsUsage)
 		return 2

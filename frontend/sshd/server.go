@@ -1,8 +1,8 @@
-// Package frontend is consoled's SSH server: it authenticates people by
+// Package sshd is consoled's SSH server: it authenticates people by
 // public key, routes the command line ("list", "help", or a console name)
 // and attaches sessions to consoles in the mux. It knows consoles only
-// through the mux package.
-package frontend
+// through the mux package, and what people may do through package frontend.
+package sshd
 
 import (
 	"context"
@@ -23,6 +23,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/breakseq"
+	"consoled/frontend"
 	"consoled/mux"
 	"consoled/panics"
 )
@@ -31,14 +32,6 @@ import (
 type Registry interface {
 	Console(name string) (*mux.Console, bool)
 	Consoles() []*mux.Console
-	// Power is the power control of a console, nil if it has none.
-	Power(name string) PowerControl
-}
-
-// PowerControl switches a machine: action is status, on, off, cycle or
-// reset; the result is for people ("power is on").
-type PowerControl interface {
-	Do(ctx context.Context, action string) (string, error)
 }
 
 // Options configure a Server.
@@ -47,19 +40,21 @@ type Options struct {
 	Keys     *Keyring
 	HostKey  gossh.Signer
 	Logger   *slog.Logger
-	Audit    *Auditor      // nil: no audit log
-	LogDir   string        // where `logs` reads
-	Panics   *panics.Store // what `panics` lists; nil: none
+	Audit    *frontend.Auditor // nil: no audit log
+	LogDir   string            // where `logs` reads
+	Panics   *panics.Store     // what `panics` lists; nil: none
 	Policy   Policy
 	// Reload re-reads the configuration (the `reload` command); it returns
-	// a summary or why the new configuration was refused.
+	// a summary of what it applied, or why the new configuration was
+	// refused (summary "": nothing changed), or both when it applied only
+	// part.
 	Reload func() (string, error)
 }
 
 // Policy is the part of the configuration a reload changes: access checks
 // use the new one at once, escapes and replay apply to new sessions.
 type Policy struct {
-	Access AccessFunc           // nil: every user has rw everywhere
+	Access frontend.AccessFunc  // nil: every user has rw everywhere
 	Breaks map[int]breakseq.Seq // ^Ecl1..9, break --seq N
 	Escape []byte               // e.g. {0x05, 'c'} for ^Ec
 	Replay int                  // lines of recent output shown on interactive attach
@@ -319,7 +314,7 @@ func (s *Server) list(ss *session) int {
 func (s *Server) visible(ss *session) []*mux.Console {
 	var cons []*mux.Console
 	for _, c := range s.opts.Consoles.Consoles() {
-		if s.access(ss, c.Name()) != NoAccess {
+		if s.access(ss, c.Name()) != frontend.NoAccess {
 			cons = append(cons, c)
 		}
 	}
@@ -410,9 +405,15 @@ func (s *Server) reload(ss *session) int {
 		return 1
 	}
 	summary, err := s.opts.Reload()
-	if err != nil {
+	switch {
+	case err != nil && summary == "":
 		s.audit(ss, "", "reload", "", "failed: "+oneLine(err.Error()))
 		fmt.Fprintf(ss.Stderr(), "consoled: reload refused, the running configuration stays:\n%v\n", err)
+		return 1
+	case err != nil:
+		s.audit(ss, "", "reload", summary, "failed in part: "+oneLine(err.Error()))
+		fmt.Fprintf(ss, "%s\n", summary)
+		fmt.Fprintf(ss.Stderr(), "consoled: reload applied in part: %v\n", err)
 		return 1
 	}
 	s.audit(ss, "", "reload", summary, "ok")

@@ -1,0 +1,247 @@
+// Package registry is the set of consoles on this gateway: it starts them
+// from the configuration (backend, log, panic detection, power control),
+// applies a reloaded configuration as a diff (added consoles start, removed
+// ones stop, changed ones restart, untouched ones keep running with their
+// clients), stops them all at shutdown, and runs the on_panic hook.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"consoled/backend/ipmi"
+	"consoled/config"
+	"consoled/logstore"
+	"consoled/mux"
+	"consoled/panics"
+)
+
+// Causes clients of a console see when a reload stops it.
+var (
+	ErrRemoved = errors.New("console removed from the configuration")
+	ErrChanged = errors.New("console's configuration changed; attach again")
+)
+
+// Registry holds the running consoles and applies configurations to them.
+type Registry struct {
+	logger *slog.Logger
+	budget *logstore.Budget
+	panics *panics.Store
+
+	logDir string
+
+	applyMu    sync.Mutex // one Apply at a time
+	mu         sync.RWMutex
+	entries    map[string]*entry
+	panicCount map[string]uint64
+	global     *config.Config // for the panic hook and patterns
+}
+
+type entry struct {
+	cfg    config.Console
+	con    *mux.Console
+	log    *logstore.Log
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+}
+
+// New returns an empty registry for cfg's log directory; Apply starts the
+// consoles.
+func New(cfg *config.Config, logger *slog.Logger) *Registry {
+	return &Registry{logger: logger, logDir: cfg.LogDir, budget: &logstore.Budget{MaxTotal: cfg.MaxTotal},
+		panics: panics.NewStore(filepath.Join(cfg.LogDir, "panics.jsonl")), entries: map[string]*entry{},
+		panicCount: map[string]uint64{}}
+}
+
+// Apply makes the running consoles match cfg: removed consoles stop (their
+// clients are told ErrRemoved), changed ones restart (ErrChanged), added
+// ones start, untouched ones keep running with their clients. It is all or
+// nothing where it can be: everything that can fail (a new console's log
+// file, a changed log_dir) is tried before anything running is touched, and
+// on such an error nothing has changed. Only a changed console's restart
+// comes after its old instance stopped; if that fails, the console stays
+// stopped and the error says so beside the Diff of what was applied.
+func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	if cfg.LogDir != r.logDir {
+		return Diff{}, fmt.Errorf("%w: log_dir %s -> %s: the logs, the panic list and the logs command would disagree about where logs are; restart consoled to move them", ErrNotApplied, r.logDir, cfg.LogDir)
+	}
+	r.mu.RLock()
+	running := make(map[string]config.Console, len(r.entries))
+	for name, e := range r.entries {
+		running[name] = e.cfg
+	}
+	r.mu.RUnlock()
+	d := Compare(running, cfg.Consoles)
+	want := map[string]config.Console{}
+	for _, c := range cfg.Consoles {
+		want[c.Name] = c
+	}
+
+	// Prepare: open the added consoles' logs.
+	logs := map[string]*logstore.Log{}
+	for _, name := range d.Added {
+		lg, err := r.openLog(want[name])
+		if err != nil {
+			for _, l := range logs {
+				l.Close()
+			}
+			return Diff{}, fmt.Errorf("%w: console %s: %v", ErrNotApplied, name, err)
+		}
+		logs[name] = lg
+	}
+
+	// Apply.
+	r.mu.Lock()
+	r.global = cfg
+	r.budget.MaxTotal = cfg.MaxTotal
+	var stop []*entry
+	var stopCause []error
+	for _, name := range d.Removed {
+		stop, stopCause = append(stop, r.entries[name]), append(stopCause, ErrRemoved)
+		delete(r.entries, name)
+	}
+	for _, name := range d.Changed {
+		stop, stopCause = append(stop, r.entries[name]), append(stopCause, ErrChanged)
+		delete(r.entries, name)
+	}
+	for _, name := range d.Unchanged {
+		r.entries[name].cfg = want[name] // access lists may differ: they are read per request
+	}
+	for _, name := range d.Added {
+		r.entries[name] = r.run(want[name], cfg, logs[name])
+	}
+	r.mu.Unlock()
+	for i, e := range stop {
+		e.stop(stopCause[i])
+	}
+	var errs []error
+	for _, name := range d.Changed {
+		lg, err := r.openLog(want[name])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("console %s stopped for its new configuration but could not start again: %w", name, err))
+			continue
+		}
+		r.mu.Lock()
+		r.entries[name] = r.run(want[name], cfg, lg)
+		r.mu.Unlock()
+	}
+	return d, errors.Join(errs...)
+}
+
+// ErrNotApplied wraps an Apply error that left everything as it was.
+var ErrNotApplied = errors.New("nothing changed")
+
+// openLog opens a console's log in the registry's log directory.
+func (r *Registry) openLog(cc config.Console) (*logstore.Log, error) {
+	return logstore.Open(r.logDir, cc.Name, logstore.Options{MaxSize: cc.Log.MaxSize, Keep: cc.Log.Keep, Budget: r.budget})
+}
+
+// run starts console cc, logging to lg.
+func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) *entry {
+	e := &entry{cfg: cc, log: lg, done: make(chan struct{})}
+	det := panics.NewDetector(cc.Name, cfg.PanicPatterns, func(ev panics.Event) {
+		r.mu.Lock()
+		hook := r.global.OnPanic
+		r.panicCount[ev.Console]++
+		r.mu.Unlock()
+		onPanic(e.con, r.panics, hook, ev, r.logger)
+	})
+	mc := mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: r.logger,
+		Observers: []func([]byte){det.Observe}}
+	if cc.Power != nil {
+		mc.Power = &ipmi.Power{Options: ipmiOptions(cc.Power)}
+	}
+	e.con = mux.New(mc)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	e.cancel = cancel
+	go func() {
+		defer close(e.done)
+		e.con.Run(ctx)
+	}()
+	return e
+}
+
+// stop ends a console: its clients are told cause, its log is closed.
+func (e *entry) stop(cause error) {
+	e.cancel(cause)
+	<-e.done
+	e.log.Close()
+}
+
+// StopAll stops every console (shutdown); their clients are told cause.
+func (r *Registry) StopAll(cause error) {
+	r.mu.Lock()
+	entries := r.entries
+	r.entries = map[string]*entry{}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, e := range entries {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.stop(cause) }()
+	}
+	wg.Wait()
+}
+
+// Console is the running console name.
+func (r *Registry) Console(name string) (*mux.Console, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.entries[name]
+	if !ok {
+		return nil, false
+	}
+	return e.con, true
+}
+
+// Consoles is every running console, in no particular order.
+func (r *Registry) Consoles() []*mux.Console {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*mux.Console, 0, len(r.entries))
+	for _, e := range r.entries {
+		out = append(out, e.con)
+	}
+	return out
+}
+
+// Panics is the list of crashes seen (log_dir/panics.jsonl).
+func (r *Registry) Panics() *panics.Store { return r.panics }
+
+// PanicCount is how many crashes were detected on console since start.
+func (r *Registry) PanicCount(console string) uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.panicCount[console]
+}
+
+// onPanic records a detected crash: a mark in the console's log (and to
+// attached clients), an entry for `panics`, and the on_panic hook.
+func onPanic(c *mux.Console, store *panics.Store, hook []string, ev panics.Event, logger *slog.Logger) {
+	logger.Warn("panic detected", "console", ev.Console, "headline", ev.Headline)
+	c.Announce("panic detected: " + ev.Headline)
+	if err := store.Add(ev); err != nil {
+		logger.Error("recording panic", "err", err)
+	}
+	if len(hook) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, hook[0], hook[1:]...)
+		cmd.Env = append(os.Environ(), "CONSOLED_CONSOLE="+ev.Console,
+			"CONSOLED_TIME="+ev.Time.Format(time.RFC3339), "CONSOLED_HEADLINE="+ev.Headline)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			logger.Error("on_panic hook", "console", ev.Console, "err", err, "output", string(out))
+		}
+	}()
+}
