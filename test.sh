@@ -34,22 +34,65 @@ mkdir -p "$HARNESS_WORK"
 # 3. Static checks and short fuzz passes over the parsers of wire bytes and config.
 go vet ./...
 FUZZTIME="${FUZZTIME:-5s}"
+# engine_timeout TARGET RC OUTPUT: true only for the known Go fuzz engine
+# time-out (golang/go#75804, fixed in Go 1.27): the coordinator's -fuzztime
+# deadline races its workers and the run fails with nothing found. Its exact
+# shape: exit status 1; one "--- FAIL: TARGET (N.NNs)" line followed by the
+# line "    context deadline exceeded" and nothing else said about the
+# failure; no failing input written; no panic. Anything else is a failure.
+engine_timeout() {
+  local target=$1 rc=$2 out=$3
+  [ "$rc" -eq 1 ] || return 1
+  ! grep -qE 'Failing input written to|^panic:|fuzzing process hung|^\s+[a-z_]+\.go:[0-9]+:' <<<"$out" || return 1
+  [ "$(grep -c -- '^--- FAIL' <<<"$out")" -eq 1 ] || return 1
+  awk -v t="$target" '
+    fail { ok = ($0 == "    context deadline exceeded"); fail = 0; next }
+    $0 ~ "^--- FAIL: " t " \\([0-9.]+s\\)$" { fail = 1 }
+    END { exit !ok }' <<<"$out" || return 1
+  # After the message only go test's own trailer may follow.
+  awk '/^    context deadline exceeded$/ { after = 1; next }
+       after && !/^(FAIL|exit status 1|FAIL\t.*)$/ { bad = 1 }
+       END { exit bad }' <<<"$out"
+}
+
 # fuzz TARGET PKG: a short fuzz pass. A crash writes its input under
-# testdata/fuzz and fails the run. Go's fuzzing engine sometimes ends a
-# time-limited run with "context deadline exceeded" while minimizing a new
-# input, with nothing found: that is reported, not counted as a failure.
+# testdata/fuzz and fails the run; so does any other failure except the
+# engine time-out above, which is reported (and not counted) when it happens.
 fuzz() {
   local out rc=0
   out=$(go test -run='^$' -fuzz="^$1\$" -fuzztime="$FUZZTIME" "$2" 2>&1) || rc=$?
   echo "$out"
-  if [ "$rc" -ne 0 ]; then
-    if grep -q "Failing input written to" <<<"$out" || ! grep -q "context deadline exceeded" <<<"$out"; then
-      echo "test.sh: fuzzing $1 in $2 found a failure" >&2
+  [ "$rc" -ne 0 ] || return 0
+  if engine_timeout "$1" "$rc" "$out"; then
+    echo "test.sh: NOTE: fuzzing $1 in $2 hit Go's fuzz engine time-out (golang/go#75804: exit status 1, \"context deadline exceeded\" at the -fuzztime limit, no failing input); not counted as a finding"
+    return 0
+  fi
+  echo "test.sh: fuzzing $1 in $2 failed (exit status $rc)" >&2
+  exit 1
+}
+
+# The classifier checks itself on the known shapes before it is trusted.
+fuzz_selftest() {
+  local nl=$'\n' bad
+  local timeout="fuzz: elapsed: 5s, execs: 1 (0/sec), new interesting: 0 (total: 3)${nl}--- FAIL: FuzzX (5.02s)${nl}    context deadline exceeded${nl}FAIL${nl}exit status 1${nl}FAIL	consoled/x	5.031s"
+  engine_timeout FuzzX 1 "$timeout" || { echo "test.sh: fuzz self-test: the engine time-out is not recognised" >&2; exit 1; }
+  local -a bads=(
+    "2|$timeout"
+    "1|${timeout/FuzzX (5.02s)/FuzzY (5.02s)}"
+    "1|${timeout/    context deadline exceeded/    Failing input written to testdata/fuzz/FuzzX/abc}"
+    "1|${timeout/    context deadline exceeded/    x_test.go:12: context deadline exceeded}"
+    "1|${timeout/    context deadline exceeded/    context deadline exceeded${nl}    more detail}"
+    "1|${timeout/${nl}FAIL${nl}exit/${nl}panic: boom${nl}exit}"
+    "1|--- FAIL: FuzzX (0.01s)${nl}    x_test.go:9: got 1, want 2 (context deadline exceeded)${nl}FAIL${nl}exit status 1"
+  )
+  for bad in "${bads[@]}"; do
+    if engine_timeout FuzzX "${bad%%|*}" "${bad#*|}"; then
+      echo "test.sh: fuzz self-test: a real failure would be forgiven:${nl}${bad#*|}" >&2
       exit 1
     fi
-    echo "test.sh: fuzzing $1 stopped at the time limit without a failing input (engine timeout, not a finding)"
-  fi
+  done
 }
+fuzz_selftest
 fuzz FuzzCodec ./backend/telnet
 fuzz FuzzEscapeParser ./frontend
 fuzz FuzzParse ./config
