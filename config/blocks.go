@@ -151,9 +151,7 @@ func (p *parser) telnet(b *hcl.Block) *Telnet {
 	p.diags = append(p.diags, diags...)
 	if a, ok := content.Attributes["address"]; ok {
 		p.str(a.Expr, &t.Address)
-		if _, port, err := splitHostPort(t.Address); err != nil || port == "" {
-			p.errorf(a.Expr.Range(), "Invalid address", "telnet address %q: want host:port, e.g. \"127.0.0.1:4555\" or \"[::1]:4555\"", t.Address)
-		}
+		p.checkAddress(a.Expr.Range(), "telnet address", t.Address, dialPort, "tcp")
 	}
 	return t
 }
@@ -169,6 +167,7 @@ func (p *parser) exec(b *hcl.Block) *Exec {
 			if len(e.Command) == 0 || e.Command[0] == "" {
 				p.errorf(a.Expr.Range(), "Empty command", "exec needs a command, e.g. [\"ssh\", \"-tt\", \"admin@sw1\"]")
 			}
+			p.checkCommand(a.Expr.Range(), "exec command", e.Command)
 		case "dir":
 			p.str(a.Expr, &e.Dir)
 			e.Dir = p.path(e.Dir)
@@ -239,6 +238,7 @@ func (p *parser) ipmi(b *hcl.Block, sol bool) *IPMI {
 		switch name {
 		case "address":
 			p.str(a.Expr, &m.Address)
+			p.checkAddress(a.Expr.Range(), "ipmi address", m.Address, optionalPort, "udp")
 		case "user":
 			p.str(a.Expr, &m.User)
 		case "password":

@@ -129,22 +129,24 @@ const (
 func Load(path string) (*Config, hcl.Diagnostics) {
 	src, err := os.ReadFile(path)
 	if err != nil {
+		// No Subject: there is no line to point at; the detail names the file.
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	return parse(src, path, filepath.Dir(abs), abs)
+	return parse(src, path, filepath.Dir(abs), abs, true)
 }
 
 // Parse validates config source. filename is used in messages; dir is where
-// relative paths are resolved.
+// relative paths are resolved. Unlike Load it accepts a config without
+// users, for a caller that adds them (the embedded default).
 func Parse(src []byte, filename, dir string) (*Config, hcl.Diagnostics) {
-	return parse(src, filename, dir, "")
+	return parse(src, filename, dir, "", false)
 }
 
-func parse(src []byte, filename, dir, file string) (*Config, hcl.Diagnostics) {
+func parse(src []byte, filename, dir, file string, needUsers bool) (*Config, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags
@@ -152,6 +154,9 @@ func parse(src []byte, filename, dir, file string) (*Config, hcl.Diagnostics) {
 	p := &parser{dir: dir, file: file}
 	cfg := p.root(f.Body)
 	cfg.File = filename
+	if needUsers {
+		p.checkUsers(cfg, filename)
+	}
 	if p.diags.HasErrors() {
 		return nil, p.diags
 	}
@@ -209,6 +214,7 @@ func (p *parser) root(body hcl.Body) *Config {
 	p.diags = append(p.diags, diags...)
 	escape := DefaultEscape
 	var escRange, adminsRange hcl.Range
+	var auditRange *hcl.Range
 	if content == nil {
 		return cfg
 	}
@@ -216,6 +222,7 @@ func (p *parser) root(body hcl.Body) *Config {
 		switch name {
 		case "listen":
 			p.str(a.Expr, &cfg.Listen)
+			p.checkAddress(a.Expr.Range(), "listen", cfg.Listen, listenPort, "tcp")
 		case "host_key":
 			p.str(a.Expr, &cfg.HostKey)
 		case "log_dir":
@@ -225,6 +232,8 @@ func (p *parser) root(body hcl.Body) *Config {
 			escRange = a.Expr.Range()
 		case "audit_log":
 			p.str(a.Expr, &cfg.AuditLog)
+			r := a.Expr.Range()
+			auditRange = &r
 		case "max_total":
 			var v string
 			p.str(a.Expr, &v)
@@ -238,6 +247,9 @@ func (p *parser) root(body hcl.Body) *Config {
 			adminsRange = a.Expr.Range()
 		case "metrics_listen":
 			p.str(a.Expr, &cfg.MetricsListen)
+			if cfg.MetricsListen != "" {
+				p.checkAddress(a.Expr.Range(), "metrics_listen", cfg.MetricsListen, listenPort, "tcp")
+			}
 		case "replay_lines":
 			p.intRange(a.Expr, &cfg.ReplayLines, 0, 1000)
 		case "panic_patterns":
@@ -294,6 +306,7 @@ func (p *parser) root(body hcl.Body) *Config {
 			p.diags = append(p.diags, diags...)
 			if a, ok := content.Attributes["command"]; ok {
 				p.strList(a.Expr, &cfg.OnPanic)
+				p.checkCommand(a.Expr.Range(), "on_panic", cfg.OnPanic)
 			}
 			continue
 		case "group":
@@ -313,8 +326,7 @@ func (p *parser) root(body hcl.Body) *Config {
 				continue
 			}
 			seenConsole[name] = nameRange
-			if !validName(name) {
-				p.errorf(nameRange, "Invalid console name", "%q: use letters, digits, '.', '-' and '_' only, not starting with '-' or '.'", name)
+			if !p.checkName(name, nameRange) {
 				continue
 			}
 			if lists, ok := p.accessLists(b); ok {
@@ -332,6 +344,7 @@ func (p *parser) root(body hcl.Body) *Config {
 			}
 		}
 	}
+	p.checkOwnFiles(cfg, seenConsole, auditRange)
 	p.resolveAccess(cfg, groups, access)
 	known := map[string]bool{}
 	for _, u := range cfg.Users {
@@ -358,18 +371,4 @@ func (p *parser) accessLists(b *hcl.Block) ([2]principals, bool) {
 		}
 	}
 	return lists, found
-}
-
-// validName keeps console names safe as file names and as SSH arguments.
-func validName(s string) bool {
-	if s == "" || len(s) > 64 || s[0] == '-' || s[0] == '.' {
-		return false
-	}
-	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
-		if !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -19,7 +19,7 @@ func TestGoodConfig(t *testing.T) {
 	if len(cfg.Users) != 2 || len(cfg.Users[0].Keys) != 1 || len(cfg.Users[1].Keys) != 1 {
 		t.Errorf("users: %+v", cfg.Users)
 	}
-	if len(cfg.Consoles) != 8 {
+	if len(cfg.Consoles) != 9 {
 		t.Fatalf("consoles: %+v", cfg.Consoles)
 	}
 	vm1, v6, sw1, demo := cfg.Consoles[0], cfg.Consoles[1], cfg.Consoles[2], cfg.Consoles[3]
@@ -29,8 +29,13 @@ func TestGoodConfig(t *testing.T) {
 	if v6.Telnet.Address != "[::1]:4555" || v6.Log.MaxSize != DefaultMaxSize || v6.Log.Keep != DefaultKeep {
 		t.Errorf("v6: %+v", v6)
 	}
-	if sw1.Kind != "exec" || strings.Join(sw1.Exec.Command, " ") != "ssh -tt admin@sw1" || string(sw1.Exec.Break) != "\r~B" {
+	// A bare command name is looked up in PATH when it runs; a relative
+	// path is relative to the config file.
+	if sw1.Kind != "exec" || strings.Join(sw1.Exec.Command, " ") != "sh -c exec ssh -tt admin@sw1" || string(sw1.Exec.Break) != "\r~B" {
 		t.Errorf("sw1: %+v", sw1.Exec)
+	}
+	if tool := cfg.Consoles[8]; tool.Exec == nil || tool.Exec.Command[0] != filepath.Join(dir, "tool.sh") {
+		t.Errorf("tool: %+v", tool.Exec)
 	}
 	if s := cfg.Consoles[4].Serial; s == nil || s.Device != "/dev/ttyUSB0" || s.Baud != 115200 || s.DataBits != 8 ||
 		s.Parity != "even" || s.StopBits != 1.5 || s.Flow != "rtscts" || s.BreakMs != 300 {
@@ -86,6 +91,21 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		{"unknown-user.hcl", "testdata/unknown-user.hcl:6,8-19: Unknown user"},
 		{"bad-break.hcl", "testdata/bad-break.hcl:2,14-19: Invalid break sequence"},
 		{"same-device.hcl", "testdata/same-device.hcl:4,9-12: Device used twice"},
+		// Names that cannot be attached or would share a file with consoled.
+		{"command-name.hcl", `testdata/command-name.hcl:4,9-15: Reserved console name; "list" is a command`},
+		{"audit-name.hcl", `testdata/audit-name.hcl:4,9-16: Reserved console name; "audit" is the name of consoled's audit log`},
+		{"audit-collides.hcl", `testdata/audit-collides.hcl:5,9-14: Console log collides with a file of consoled; console "vm1" logs to `},
+		{"unsafe-name.hcl", `testdata/unsafe-name.hcl:4,9-27: Invalid console name; "../../etc/passwd"`},
+		// What cannot work: ports, commands, nobody to log in.
+		{"telnet-port.hcl", `testdata/telnet-port.hcl:5,22-39: Invalid port; telnet address "127.0.0.1:70000": port 70000 is out of range (1 to 65535)`},
+		{"listen-port.hcl", `testdata/listen-port.hcl:4,10-27: Invalid port; listen "127.0.0.1:65536"`},
+		{"metrics-port.hcl", `testdata/metrics-port.hcl:4,18-36: Invalid port; metrics_listen "127.0.0.1:123456"`},
+		{"ipmi-port.hcl", `testdata/ipmi-port.hcl:6,16-33: Invalid port; ipmi address "10.0.0.51:99999"`},
+		{"exec-missing.hcl", `testdata/exec-missing.hcl:5,20-55: Command cannot be run; exec command: "no-such-command-consoled" is not an executable file in PATH`},
+		{"exec-not-executable.hcl", `testdata/exec-not-executable.hcl:5,20-33: Command cannot be run; exec command: `},
+		{"on-panic-missing.hcl", `testdata/on-panic-missing.hcl:5,13-37: Command cannot be run; on_panic: /nonexistent/page-me: no such file or directory`},
+		{"no-users.hcl", `testdata/no-users.hcl:1,1-1: Nobody can log in; no user is configured`},
+		{"keyless-users.hcl", `testdata/keyless-users.hcl:1,1-1: Nobody can log in; no configured user has a key`},
 	}
 	for _, tc := range cases {
 		_, diags := Load(filepath.Join("testdata", tc.file))
@@ -95,6 +115,47 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		}
 		if got := diags.Errs()[0].Error(); !strings.HasPrefix(got, tc.want) {
 			t.Errorf("%s:\n got  %s\n want %s...", tc.file, got, tc.want)
+		}
+	}
+}
+
+// The audit log's collision is reported at the console and at audit_log.
+func TestAuditCollisionNamesBothPlaces(t *testing.T) {
+	_, diags := Load("testdata/audit-collides.hcl")
+	errs := diags.Errs()
+	if len(errs) != 2 || !strings.HasPrefix(errs[1].Error(), "testdata/audit-collides.hcl:4,13-32: Console log collides") {
+		t.Errorf("want errors at the console and at audit_log: %v", errs)
+	}
+}
+
+// Parse (the embedded default, whose user is added afterwards) accepts a
+// config without users; Load does not.
+func TestParseWithoutUsers(t *testing.T) {
+	if _, diags := Parse([]byte("console \"demo\" {\n  demo {}\n}\n"), "default.hcl", t.TempDir()); diags.HasErrors() {
+		t.Error(diags)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, ok := range []string{"vm1", "web-07.dc2", "A_b", "9", strings.Repeat("x", MaxNameLen)} {
+		if !ValidName(ok) {
+			t.Errorf("ValidName(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", ".hidden", "-x", "_x", "a/b", "..", "a b", "ü", strings.Repeat("x", MaxNameLen+1)} {
+		if ValidName(bad) {
+			t.Errorf("ValidName(%q) = true", bad)
+		}
+	}
+}
+
+func TestConsoleFile(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/l/audit.log": true, "/l/audit.log.idx": true, "/l/audit.log.3.gz": true, "/l/audit.log.keep.gz": true,
+		"/l/auditor.log": false, "/l/audit.logs": false, "/other/audit.log": false, "/l/sub/audit.log": false,
+	} {
+		if got := ConsoleFile("/l", "audit", path); got != want {
+			t.Errorf("ConsoleFile(/l, audit, %s) = %v", path, got)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 )
@@ -60,5 +59,3 @@ func ParseEscape(s string) ([]byte, error) {
 	}
 	return out, nil
 }
-
-func splitHostPort(s string) (string, string, error) { return net.SplitHostPort(s) }

@@ -20,7 +20,7 @@ console "v6" {
 }
 console "sw1" {
   exec {
-    command = ["ssh", "-tt", "admin@sw1"]
+    command = ["sh", "-c", "exec ssh -tt admin@sw1"]
     break   = "\r~B"
   }
 }
@@ -70,4 +70,7 @@ break "2" {
 }
 break "5" {
   sequence = "\\z\\d\\101x"
+}
+console "tool" {
+  exec { command = ["./tool.sh"] }
 }

@@ -1,0 +1,7 @@
+user "alice" {
+  keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEgCPFGVvlyvFJbiHL8NaMdGfOJ1RsAMZHfz7wg7RrOo alice@laptop"]
+}
+audit_log = "logs/vm1.log.1.gz"
+console "vm1" {
+  demo {}
+}

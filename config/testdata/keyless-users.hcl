@@ -1,0 +1,6 @@
+user "alice" {
+  keys = []
+}
+console "vm1" {
+  demo {}
+}

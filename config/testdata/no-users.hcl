@@ -1,0 +1,3 @@
+console "vm1" {
+  demo {}
+}
