@@ -183,11 +183,27 @@ func TestConfigCheck(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), bad+":3,3-9: Unsupported argument") {
 		t.Errorf("bad config: %v\n%s", err, out)
 	}
+	vm1 := "console \"vm1\" {\n  telnet { address = \"127.0.0.1:1\" }\n}\n"
+	alice := "user \"alice\" {\n  keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEgCPFGVvlyvFJbiHL8NaMdGfOJ1RsAMZHfz7wg7RrOo alice@laptop\"]\n}\n"
 	good := filepath.Join(dir, "good.hcl")
-	os.WriteFile(good, []byte("console \"vm1\" {\n  telnet { address = \"127.0.0.1:1\" }\n}\n"), 0o600)
+	os.WriteFile(good, []byte(alice+vm1), 0o600)
 	out, err = exec.Command(binary, "-check", "-config", good).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ok: 1 consoles") {
 		t.Errorf("-check: %v\n%s", err, out)
+	}
+	// What cannot work is refused by -check too, with file:line.
+	for name, c := range map[string]struct{ src, want string }{
+		"nousers.hcl": {vm1, ":1,1-1: Nobody can log in"},
+		"audit.hcl":   {alice + "console \"audit\" {\n  demo {}\n}\n", ":4,9-16: Reserved console name"},
+		"port.hcl":    {alice + "listen = \"127.0.0.1:65536\"\n" + vm1, ":4,10-27: Invalid port"},
+		"exec.hcl":    {alice + "console \"x\" {\n  exec { command = [\"no-such-command-here\"] }\n}\n", ":5,20-44: Command cannot be run"},
+	} {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(c.src), 0o600)
+		out, err = exec.Command(binary, "-check", "-config", path).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), path+c.want) {
+			t.Errorf("-check %s: %v\n%s", name, err, out)
+		}
 	}
 	// The example, with the password files it names.
 	src, _ := os.ReadFile("../conserver.hcl.example")
