@@ -1,33 +1,48 @@
 // Package panics spots crashes in console output as it streams past —
-// Linux oopses and panics, FreeBSD panics, Windows stop errors, plus
-// patterns from the config — and keeps a list of them for the morning
-// after. It never re-reads log files: the Detector sees each byte once.
+// Linux panics, oopses, BUGs and lockups, FreeBSD and Go panics, Windows stop
+// errors, plus patterns from the config — and keeps a list of them for the
+// morning after. It never re-reads log files: the Detector sees each byte
+// once.
+//
+// A call trace alone is not a crash: magic SysRq t, w and l print one per
+// task or CPU when someone asks for them. A trace counts only as part of a
+// crash it follows.
 package panics
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
-	"fmt"
-	"os"
 	"regexp"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
-// Builtin are the patterns every console is watched for.
+// Builtin are the crash headlines every console is watched for: each one
+// starts a crash (a panic, an oops, a BUG, a lockup, a stop error).
 var Builtin = []string{
 	"Kernel panic - not syncing",
 	"Oops:",
-	"BUG:",
+	"BUG:", // also "watchdog: BUG: soft lockup", "BUG: workqueue lockup"
+	"kernel BUG at",
 	"general protection fault",
-	"watchdog: BUG: soft lockup",
+	"hard LOCKUP",
+	"blocked for more than",      // the hung task detector: "INFO: task X blocked for more than 120 seconds."
+	"self-detected stall on CPU", // RCU
+	"detected stalls on CPUs",    // RCU
+	"*** STOP",                   // Windows
+}
+
+// linePanic is a panic headline that counts only at the start of a line
+// (after a kernel timestamp): FreeBSD's and Go's "panic: ...", not a shell
+// command line or a log message that mentions it.
+var linePanic = []byte("panic:")
+
+// Trace are the marks of a trace or a register dump: they belong to a crash
+// they follow (keeping it one event however long it prints) and never start
+// one.
+var Trace = []string{
 	"Call Trace:",
 	"---[ end trace",
-	"panic:",
-	"*** STOP",
+	"---[ end Kernel panic",
 }
 
 // Event is one detected crash.
@@ -44,22 +59,26 @@ const quiet = 30 * time.Second
 // Detector watches one console's output. Observe is called from the
 // console's reader goroutine only.
 type Detector struct {
-	console  string
-	literals [][]byte
-	regexps  []*regexp.Regexp
-	onEvent  func(Event)
-	now      func() time.Time
+	console string
+	crashes [][]byte
+	traces  [][]byte
+	regexps []*regexp.Regexp
+	onEvent func(Event)
+	now     func() time.Time
 
-	line    []byte // the current, unfinished line
-	lastHit time.Time
+	line    []byte    // the current, unfinished line
+	lastHit time.Time // the last line of the current crash; zero: none
 }
 
-// NewDetector watches console for the built-in patterns and extra regular
-// expressions; onEvent is called once per crash.
+// NewDetector watches console for the built-in headlines and extra regular
+// expressions (each a crash headline); onEvent is called once per crash.
 func NewDetector(console string, extra []*regexp.Regexp, onEvent func(Event)) *Detector {
 	d := &Detector{console: console, regexps: extra, onEvent: onEvent, now: time.Now}
 	for _, p := range Builtin {
-		d.literals = append(d.literals, []byte(p))
+		d.crashes = append(d.crashes, []byte(p))
+	}
+	for _, p := range Trace {
+		d.traces = append(d.traces, []byte(p))
 	}
 	return d
 }
@@ -90,22 +109,29 @@ func (d *Detector) Observe(p []byte) {
 }
 
 func (d *Detector) check(line []byte) {
-	if !d.matches(line) {
+	crash := d.isCrash(line)
+	if !crash && !d.isTrace(line) {
 		return
 	}
 	now := d.now()
-	fresh := now.Sub(d.lastHit) > quiet
+	within := !d.lastHit.IsZero() && now.Sub(d.lastHit) <= quiet
+	if !crash && !within {
+		return // a trace on its own: a diagnostic someone asked for
+	}
 	d.lastHit = now
-	if fresh && d.onEvent != nil {
+	if !within && d.onEvent != nil {
 		d.onEvent(Event{Console: d.console, Time: now.UTC(), Headline: headline(line)})
 	}
 }
 
-func (d *Detector) matches(line []byte) bool {
-	for _, lit := range d.literals {
+func (d *Detector) isCrash(line []byte) bool {
+	for _, lit := range d.crashes {
 		if bytes.Contains(line, lit) {
 			return true
 		}
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(stripStamp(line), " \t\r"), linePanic) {
+		return true
 	}
 	for _, re := range d.regexps {
 		if re.Match(line) {
@@ -113,6 +139,27 @@ func (d *Detector) matches(line []byte) bool {
 		}
 	}
 	return false
+}
+
+func (d *Detector) isTrace(line []byte) bool {
+	for _, lit := range d.traces {
+		if bytes.Contains(line, lit) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripStamp removes leading control characters and a kernel timestamp
+// ("[   12.345678] ") from a line.
+func stripStamp(line []byte) []byte {
+	line = bytes.TrimLeft(line, "\r\x00")
+	if len(line) > 0 && line[0] == '[' {
+		if i := bytes.Index(line, []byte("] ")); i > 0 && i < 20 {
+			return line[i+2:]
+		}
+	}
+	return line
 }
 
 // headline is the crash line without kernel timestamp noise and control
@@ -134,63 +181,4 @@ func headline(line []byte) string {
 		s = s[:200]
 	}
 	return s
-}
-
-// Store keeps events as JSON lines in a file.
-type Store struct {
-	path string
-	mu   sync.Mutex
-}
-
-// NewStore uses path (created on the first event).
-func NewStore(path string) *Store { return &Store{path: path} }
-
-// Add records an event.
-func (s *Store) Add(ev Event) error {
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return fmt.Errorf("recording panic: %w", err)
-	}
-	defer f.Close()
-	_, err = f.Write(append(b, '\n'))
-	return err
-}
-
-// List returns events since t (zero: all) of the given consoles (none:
-// all), newest first.
-func (s *Store) List(since time.Time, consoles []string) ([]Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, err := os.Open(s.path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	want := map[string]bool{}
-	for _, c := range consoles {
-		want[c] = true
-	}
-	var out []Event
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var ev Event
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
-		}
-		if ev.Time.Before(since) || len(want) > 0 && !want[ev.Console] {
-			continue
-		}
-		out = append(out, ev)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
-	return out, sc.Err()
 }

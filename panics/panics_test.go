@@ -1,6 +1,7 @@
 package panics
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -8,26 +9,145 @@ import (
 	"time"
 )
 
-func TestDetectorOneEventPerCrash(t *testing.T) {
-	var evs []Event
+// detector returns a detector on a clock the test moves, and the events it
+// reported.
+func detector(t *testing.T, extra ...*regexp.Regexp) (*Detector, *time.Time, *[]Event) {
+	t.Helper()
+	evs := &[]Event{}
 	clock := time.Date(2026, 11, 23, 3, 12, 0, 0, time.UTC)
-	d := NewDetector("web07", []*regexp.Regexp{regexp.MustCompile(`MCE: \d+ errors`)}, func(e Event) { evs = append(evs, e) })
+	d := NewDetector("vm1", extra, func(e Event) { *evs = append(*evs, e) })
 	d.now = func() time.Time { return clock }
+	return d, &clock, evs
+}
+
+// feed passes s to d in pieces of n bytes, split anywhere.
+func feed(d *Detector, s string, n int) {
+	for i := 0; i < len(s); i += n {
+		d.Observe([]byte(s[i:min(i+n, len(s))]))
+	}
+}
+
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func headlines(evs []Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Headline)
+	}
+	return out
+}
+
+// Output captured from the harness's qemu guest (Linux 6.1, busybox ash)
+// after a BREAK and a SysRq key: t, w and l print call traces on request,
+// h prints help; only c is a crash.
+func TestDetectorGuestSysRq(t *testing.T) {
+	const crash = "Kernel panic - not syncing: sysrq triggered crash"
+	for _, tc := range []struct {
+		files []string // printed 10 s apart
+		want  []string
+	}{
+		{[]string{"sysrq-t.log"}, nil},
+		{[]string{"sysrq-w.log"}, nil},
+		{[]string{"sysrq-l.log"}, nil},
+		{[]string{"sysrq-h.log"}, nil},
+		{[]string{"sysrq-c.log"}, []string{crash}},
+		{[]string{"sysrq-t.log", "sysrq-l.log", "sysrq-t.log", "sysrq-c.log"}, []string{crash}},
+		// a task dump right after a crash is part of it
+		{[]string{"sysrq-c.log", "sysrq-t.log"}, []string{crash}},
+	} {
+		for _, n := range []int{1, 7, 4096} {
+			d, clock, evs := detector(t)
+			for _, f := range tc.files {
+				feed(d, fixture(t, f), n)
+				*clock = clock.Add(10 * time.Second)
+			}
+			if got := headlines(*evs); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("%v in pieces of %d: crashes %q, want %q", tc.files, n, got, tc.want)
+			}
+		}
+	}
+}
+
+func TestDetectorOneEventPerCrash(t *testing.T) {
+	d, clock, evs := detector(t, regexp.MustCompile(`MCE: \d+ errors`))
+	d.console = "web07"
 	crash := "[  101.5] sysrq: Trigger a crash\r\n[  101.5] Kernel panic - not syncing: sysrq triggered crash\r\n" +
 		"CPU: 0 PID: 1 Comm: sh\r\nCall Trace:\r\n <TASK>\r\n dump_stack_lvl+0x44/0x5c\r\n---[ end Kernel panic ]---\r\n"
-	for i := 0; i < len(crash); i += 7 { // split across reads anywhere
-		d.Observe([]byte(crash[i:min(i+7, len(crash))]))
+	feed(d, crash, 7)
+	if len(*evs) != 1 || (*evs)[0].Headline != "Kernel panic - not syncing: sysrq triggered crash" || (*evs)[0].Console != "web07" {
+		t.Fatalf("events %+v", *evs)
 	}
-	if len(evs) != 1 || evs[0].Headline != "Kernel panic - not syncing: sysrq triggered crash" || evs[0].Console != "web07" {
-		t.Fatalf("events %+v", evs)
-	}
-	clock = clock.Add(time.Minute) // a later, separate crash
+	*clock = clock.Add(time.Minute) // a later, separate crash
 	d.Observe([]byte("BUG: unable to handle page fault\r\nOops: 0000 [#1]\r\n"))
 	d.Observe([]byte("ordinary output\r\nMCE: 3 errors\n"))
-	clock = clock.Add(time.Hour)
+	*clock = clock.Add(time.Hour)
 	d.Observe([]byte("MCE: 12 errors\n"))
-	if len(evs) != 3 || evs[1].Headline != "BUG: unable to handle page fault" || evs[2].Headline != "MCE: 12 errors" {
-		t.Fatalf("events %+v", evs)
+	if got := headlines(*evs); len(got) != 3 || got[1] != "BUG: unable to handle page fault" || got[2] != "MCE: 12 errors" {
+		t.Fatalf("events %q", got)
+	}
+}
+
+// A crash stays one event while its traces keep coming; a trace after
+// the crash has been quiet for 30 s is a diagnostic again.
+func TestDetectorTraceFollowsCrash(t *testing.T) {
+	d, clock, evs := detector(t)
+	d.Observe([]byte("[  5.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [sh:1]\r\n"))
+	for i := 0; i < 6; i++ { // traces 20 s apart: still the same lockup
+		*clock = clock.Add(20 * time.Second)
+		d.Observe([]byte("[  5.2] Call Trace:\r\n"))
+	}
+	*clock = clock.Add(31 * time.Second)
+	d.Observe([]byte("[  9.9] Call Trace:\r\n[  9.9] ---[ end trace 0000000000000000 ]---\r\n"))
+	if got := headlines(*evs); len(got) != 1 || got[0] != "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [sh:1]" {
+		t.Fatalf("events %q", got)
+	}
+}
+
+func TestDetectorHeadlines(t *testing.T) {
+	for _, tc := range []struct {
+		line  string
+		crash bool
+	}{
+		{"[   56.018673] Kernel panic - not syncing: sysrq triggered crash", true},
+		{"[    3.1] Oops: general protection fault, probably for non-canonical address 0xdead: 0000 [#1] PREEMPT SMP NOPTI", true},
+		{"[    3.1] BUG: kernel NULL pointer dereference, address: 0000000000000000", true},
+		{"[    3.1] kernel BUG at mm/slub.c:4321!", true},
+		{"[    3.1] watchdog: Watchdog detected hard LOCKUP on cpu 1", true},
+		{"[  245.3] INFO: task kworker/0:1:12 blocked for more than 120 seconds.", true},
+		{"[   30.2] rcu: INFO: rcu_preempt self-detected stall on CPU", true},
+		{"[   30.2] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:", true},
+		{"panic: page fault", true},
+		{"\rpanic: runtime error: index out of range [3] with length 3", true},
+		{"[  1.0] panic: vm_fault: fault on nofault entry", true},
+		{"*** STOP: 0x0000007B (0xF78D2524,0xC0000034,0x00000000,0x00000000)", true},
+		{"[    7.072709] Call Trace:", false},
+		{"[   26.747543] NMI backtrace for cpu 0", false},
+		{"[   26.756157] ---[ end trace 0000000000000000 ]---", false},
+		{"/ # grep panic: /var/log/messages", false},
+		{"[   56.019786]  panic+0x118/0x2f4", false},
+		{"[    7.071839] sysrq: Show State", false},
+	} {
+		d, _, evs := detector(t)
+		d.Observe([]byte(tc.line + "\r\n"))
+		if got := len(*evs) == 1; got != tc.crash {
+			t.Errorf("%q: crash %v, want %v", tc.line, got, tc.crash)
+		}
+	}
+}
+
+// A console printing "panic:" a thousand times in a burst is one crash.
+func TestDetectorBurst(t *testing.T) {
+	d, _, evs := detector(t)
+	feed(d, strings.Repeat("panic: again\n", 1000), 512)
+	if len(*evs) != 1 {
+		t.Fatalf("%d events", len(*evs))
 	}
 }
 
