@@ -109,7 +109,9 @@ on_panic {
 	}
 }
 
-var markLine = regexp.MustCompile(`\[-- consoled: [^\n]* --\]\n`)
+// markLine matches a mark line; a mark flagged mid-line with the "\n"
+// before it, which consoled added (see logstore's package doc).
+var markLine = regexp.MustCompile(`\n\[-- consoled: [^\n]* \(mid-line\) --\]\n|\[-- consoled: [^\n]* --\]\n`)
 
 // kill -9 consoled while the guest prints: everything consoled had read is
 // in its log, as an exact copy of what the guest printed (qemu's own

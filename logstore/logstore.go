@@ -3,18 +3,33 @@
 //
 // # Format
 //
-// The current log of console NAME is DIR/NAME.log. It holds exactly the bytes
-// the machine printed, in order, plus event marks that consoled adds. A mark
-// is always a line of its own:
+// The current log of console NAME is DIR/NAME.log. It holds the bytes the
+// machine printed, in order, and event marks that consoled adds. A mark is
+// always a line of its own:
 //
+//	[-- consoled: EVENT TIME --]
 //	[-- consoled: console up 2026-11-23T10:00:00Z --]
 //
-// Marks never split a line the machine is printing: an event that happens
-// mid-line is held and written right after the next "\n" of output (its time
-// is still the time of the event). MarkEnd is for events that end the line
-// anyway, such as the connection going down: it writes a "\n" first when
-// the console is mid-line, then any held marks, then its own. Close does the
-// same with held marks. Times are UTC, RFC 3339.
+// EVENT is one line (runs of white space become one space); TIME is when
+// the event happened, UTC, RFC 3339. A mark is never more than that line.
+//
+// An event that comes while the machine is mid-line (a shell prompt always
+// is) waits up to holdFor (50 ms) for the line to end, and is written right
+// after its "\n". When the line does not end by then, or the event ends it
+// (MarkEnd: the connection went down; consoled stops; the first mark after
+// consoled started again on a file left mid-line, e.g. by kill -9),
+// consoled ends the line itself and flags the mark "(mid-line)":
+//
+//	bash-5.2# \n
+//	[-- consoled: bob attached rw from 10.0.0.7 2026-11-23T10:00:00Z (mid-line) --]\n
+//	ls\r\n
+//
+// The flag says that the "\n" just before the mark is consoled's: the
+// machine printed "bash-5.2# ls\r\n". So what the machine printed is
+// exactly the file without its mark lines and without the "\n" before each
+// flagged mark (MachineBytes); ParseMark is the parser of a mark line. Only
+// the first of several marks written together can be flagged. A machine
+// that prints a line looking like a mark cannot be told from consoled.
 //
 // # Time index
 //
@@ -32,12 +47,14 @@
 // all consoles (max_total) removes the oldest rotated files of any console
 // when the log directory grows past it.
 //
-// # Batching
+// # Batching and durability
 //
 // Output is buffered and written by one flusher goroutine for all consoles
 // every flushEvery (90 ms), or at once when 64 KiB are pending: one write
 // system call per console per interval, and a crash of consoled loses at
-// most the last 90 ms. Close, Tail and rotation flush first.
+// most the last 90 ms. A mark is written at once (a held one as soon as it
+// is written into the log), with whatever output is buffered before it.
+// Close, Tail and rotation flush first.
 //
 // # Failure policy
 //
@@ -53,7 +70,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 )
@@ -76,10 +92,13 @@ type Log struct {
 	mu      sync.Mutex
 	f       *os.File
 	size    int64
-	midLine bool   // the last byte written was not '\n'
-	failed  error  // the last write error, until a write succeeds
-	lost    int64  // bytes not recorded since failed was set
-	held    []byte // marks waiting for the end of the current line
+	midLine bool  // the last byte written was not '\n'
+	cutLine bool  // midLine, and the line was left so by an earlier run: it will not end
+	failed  error // the last write error, until a write succeeds
+	lost    int64 // bytes not recorded since failed was set
+
+	held      []heldMark  // marks waiting for the end of the current line
+	holdTimer *time.Timer // writes held marks holdFor after the first
 
 	written   uint64 // bytes written, marks included
 	rotations uint64
@@ -129,16 +148,18 @@ func (l *Log) open() error {
 		f.Close()
 		return fmt.Errorf("opening log index: %w", err)
 	}
-	l.f, l.idx, l.size, l.midLine, l.idxSec = f, idx, st.Size(), false, 0
+	l.f, l.idx, l.size, l.idxSec = f, idx, st.Size(), 0
+	// A new file (after a rotation) goes on where the last one stopped,
+	// mid-line or not; an existing one is read to see where it stopped.
 	if l.size > 0 {
 		last := make([]byte, 1)
 		if r, err := os.Open(l.path); err == nil {
 			if _, err := r.ReadAt(last, l.size-1); err == nil {
 				l.midLine = last[0] != '\n'
 			}
-			l.fileMidLine = l.midLine
 			r.Close()
 		}
+		l.fileMidLine, l.cutLine = l.midLine, l.midLine
 	}
 	return nil
 }
@@ -153,9 +174,9 @@ func (l *Log) Write(p []byte) (int, error) {
 	if len(l.held) > 0 {
 		if i := bytes.IndexByte(p, '\n'); i >= 0 {
 			l.write(p[:i+1])
-			l.write(l.held)
-			l.held = l.held[:0]
+			l.writeHeld()
 			l.write(p[i+1:])
+			l.flush()
 			return len(p), nil
 		}
 	}
@@ -163,46 +184,65 @@ func (l *Log) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// holdFor is how long a mark waits for the machine to end its line.
+const holdFor = 50 * time.Millisecond
+
 // Mark records an event, e.g. Mark("alice attached", now): at once when the
-// console is at the start of a line, else after the line ends.
+// console is at the start of a line, else after the line ends, or flagged
+// mid-line if it does not end within holdFor (see the package doc).
 func (l *Log) Mark(event string, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.midLine {
-		l.held = append(l.held, MarkLine(event, t, false)...)
+	if l.midLine && !l.cutLine {
+		l.held = append(l.held, heldMark{event, t})
+		if l.holdTimer == nil {
+			l.holdTimer = time.AfterFunc(holdFor, l.releaseHeld)
+		}
 		return
 	}
-	l.write(MarkLine(event, t, false))
+	l.writeMark(event, t)
+	l.flush()
 }
 
 // MarkEnd records an event that ends the current line, e.g. the connection
-// going down: an unfinished line is ended with "\n" and held marks are
-// written before this one.
+// going down: held marks are written first, and the first mark is flagged
+// mid-line if the machine was.
 func (l *Log) MarkEnd(event string, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.flushHeld()
-	l.write(MarkLine(event, t, false))
+	l.writeHeld()
+	l.writeMark(event, t)
+	l.flush()
 }
 
-// flushHeld ends the current line and writes held marks; called with mu held.
-func (l *Log) flushHeld() {
-	if l.midLine {
-		l.write([]byte{'\n'})
+// releaseHeld writes the marks that waited holdFor for the line to end.
+func (l *Log) releaseHeld() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.held) == 0 {
+		return // written meanwhile
 	}
-	l.write(l.held)
+	l.writeHeld()
+	l.flush()
+}
+
+// writeHeld writes the held marks; called with mu held.
+func (l *Log) writeHeld() {
+	if l.holdTimer != nil {
+		l.holdTimer.Stop()
+		l.holdTimer = nil
+	}
+	for _, m := range l.held {
+		l.writeMark(m.event, m.t)
+	}
 	l.held = l.held[:0]
 }
 
-// MarkLine formats an event mark as it appears in the log. midLine adds the
-// leading newline that puts the mark on its own line.
-func MarkLine(event string, t time.Time, midLine bool) []byte {
-	var b []byte
-	if midLine {
-		b = append(b, '\n')
-	}
-	event = strings.Join(strings.Fields(event), " ") // a mark is one line
-	return fmt.Appendf(b, "[-- consoled: %s %s --]\n", event, t.UTC().Format(time.RFC3339))
+// writeMark writes a mark, flagged if the log is mid-line; called with mu
+// held.
+func (l *Log) writeMark(event string, t time.Time) {
+	l.write(MarkLine(event, t, l.midLine))
+	l.cutLine = false
 }
 
 // write is called with mu held.
@@ -299,9 +339,7 @@ func (l *Log) Err() error {
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.held) > 0 {
-		l.flushHeld()
-	}
+	l.writeHeld()
 	l.flush()
 	if l.f == nil {
 		return nil
