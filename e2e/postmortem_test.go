@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -112,34 +111,3 @@ on_panic {
 // markLine matches a mark line; a mark flagged mid-line with the "\n"
 // before it, which consoled added (see logstore's package doc).
 var markLine = regexp.MustCompile(`\n\[-- consoled: [^\n]* \(mid-line\) --\]\n|\[-- consoled: [^\n]* --\]\n`)
-
-// kill -9 consoled while the guest prints: everything consoled had read is
-// in its log, as an exact copy of what the guest printed (qemu's own
-// serial.log is the reference).
-func TestKill9KeepsLog(t *testing.T) {
-	g := sharedGuest(t)
-	alice := newKey(t, "alice")
-	d := startOnGuest(t, g, alice, "")
-	if _, errOut, code := d.ssh(alice, "", "send", "vm1", "i=0; while [ $i -lt 3000 ]; do echo stream-$i; i=$((i+1)); done"); code != 0 {
-		t.Fatalf("send: %d %s", code, errOut)
-	}
-	logPath := filepath.Join(d.Dir, "logs", "vm1.log")
-	readFileUntil(t, logPath, "stream-500\r\n", 30*time.Second)
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.exited
-	log, _ := os.ReadFile(logPath)
-	data := markLine.ReplaceAllString(string(log), "")
-	serial := g.SerialLog()
-	if !strings.Contains(serial, data) {
-		t.Fatalf("vm1.log (%d bytes, marks removed) is not an exact copy of a stretch of the guest's serial.log", len(data))
-	}
-	if !strings.Contains(data, "stream-500\r\n") {
-		t.Fatalf("log lost bytes")
-	}
-	t.Logf("log holds %d bytes up to the kill", len(data))
-	// let the guest finish its loop before the next test uses it
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(g.SerialLog(), "stream-2999") && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-	}
-}

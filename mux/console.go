@@ -65,12 +65,17 @@ type Config struct {
 	// IdleRead is how long output may wait in the backend (the kernel's
 	// socket or tty buffer) while nobody is attached: it only goes to the
 	// log then, so one read per interval takes what arrived in many small
-	// pieces, and goes to disk at once (the bound on what a crash loses
-	// stays about the same). 100 ms when zero; negative reads eagerly, as
-	// does a connection that is not a backend.TryReader. Attached clients
-	// always get output as soon as it arrives.
+	// pieces, and goes to disk at once. 90 ms when zero, the log's flush
+	// interval: either way output is on disk within 90 ms of arriving, which
+	// leaves room for scheduling within the README's "a crash loses at most
+	// about the last 100 ms". Negative reads eagerly, as does a connection
+	// that is not a backend.TryReader. Attached clients always get output as
+	// soon as it arrives.
 	IdleRead time.Duration
 }
+
+// DefaultIdleRead is Config.IdleRead when zero.
+const DefaultIdleRead = 90 * time.Millisecond
 
 // Console is one console and the clients attached to it.
 type Console struct {
@@ -107,7 +112,7 @@ func New(cfg Config) *Console {
 		cfg.ClientBuffer = 512 << 10
 	}
 	if cfg.IdleRead == 0 {
-		cfg.IdleRead = 100 * time.Millisecond
+		cfg.IdleRead = DefaultIdleRead
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -104,16 +104,25 @@ type sweep struct {
 const maxSweepReads = 8
 
 // step reads s's console once per tick; it says whether s stays swept.
+// What it read goes to disk before it returns, whatever it decides: output
+// waits at most one tick in the kernel and none in the log's buffer.
 func (s *sweep) step(buf []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.over {
 		return false
 	}
+	read := false
+	defer func() {
+		if read {
+			s.c.cfg.Log.Flush()
+		}
+	}()
 	for range maxSweepReads {
 		n, err := s.tr.TryRead(buf)
 		watched := false
 		if n > 0 {
+			read = true
 			watched = s.c.output(buf[:n])
 		}
 		switch {
@@ -128,7 +137,6 @@ func (s *sweep) step(buf []byte) bool {
 			s.end(nil)
 			return false
 		case n < len(buf):
-			s.c.cfg.Log.Flush() // what was read goes to disk now
 			return true
 		}
 	}
