@@ -50,6 +50,9 @@ type Event struct {
 	Console  string    `json:"console"`
 	Time     time.Time `json:"time"`
 	Headline string    `json:"headline"`
+	// Hook is what became of on_panic for this crash: HookRun,
+	// HookSuppressed (see HookLimiter), or empty when none is configured.
+	Hook string `json:"hook,omitempty"`
 }
 
 // quiet is how long after a hit further hits on the same console belong to

@@ -34,6 +34,7 @@ type Registry struct {
 	logger *slog.Logger
 	budget *logstore.Budget
 	panics *panics.Store
+	hooks  *panics.HookLimiter // on_panic: one run at a time, HookInterval apart, per console
 
 	logDir string
 
@@ -57,7 +58,7 @@ type entry struct {
 func New(cfg *config.Config, logger *slog.Logger) *Registry {
 	return &Registry{logger: logger, logDir: cfg.LogDir, budget: &logstore.Budget{MaxTotal: cfg.MaxTotal},
 		panics: panics.NewStore(filepath.Join(cfg.LogDir, "panics.jsonl")), entries: map[string]*entry{},
-		panicCount: map[string]uint64{}}
+		panicCount: map[string]uint64{}, hooks: panics.NewHookLimiter(panics.HookInterval)}
 }
 
 // Apply makes the running consoles match cfg: removed consoles stop (their
@@ -153,7 +154,7 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 		hook := r.global.OnPanic
 		r.panicCount[ev.Console]++
 		r.mu.Unlock()
-		onPanic(e.con, r.panics, hook, ev, r.logger)
+		onPanic(e.con, r.panics, r.hooks, hook, ev, r.logger)
 	})
 	mc := mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: r.logger,
 		Observers: []func([]byte){det.Observe}}
@@ -224,22 +225,37 @@ func (r *Registry) PanicCount(console string) uint64 {
 }
 
 // onPanic records a detected crash: a mark in the console's log (and to
-// attached clients), an entry for `panics`, and the on_panic hook.
-func onPanic(c *mux.Console, store *panics.Store, hook []string, ev panics.Event, logger *slog.Logger) {
+// attached clients), an entry for `panics`, and the on_panic hook if hooks
+// admits it (the entry says whether it ran).
+func onPanic(c *mux.Console, store *panics.Store, hooks *panics.HookLimiter, hook []string, ev panics.Event, logger *slog.Logger) {
 	logger.Warn("panic detected", "console", ev.Console, "headline", ev.Headline)
 	c.Announce("panic detected: " + ev.Headline)
+	var done func()
+	suppressed := 0
+	if len(hook) > 0 {
+		var ok bool
+		if done, suppressed, ok = hooks.Admit(ev.Console); ok {
+			ev.Hook = panics.HookRun
+		} else {
+			ev.Hook = panics.HookSuppressed
+			logger.Warn("on_panic not run: one already runs or ran less than "+panics.HookInterval.String()+" ago", "console", ev.Console)
+		}
+	}
 	if err := store.Add(ev); err != nil {
 		logger.Error("recording panic", "err", err)
 	}
-	if len(hook) == 0 {
+	if done == nil {
 		return
 	}
 	go func() {
+		defer done()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, hook[0], hook[1:]...)
+		cmd.WaitDelay = 5 * time.Second // a child left holding the output pipe does not hold the run open
 		cmd.Env = append(os.Environ(), "CONSOLED_CONSOLE="+ev.Console,
-			"CONSOLED_TIME="+ev.Time.Format(time.RFC3339), "CONSOLED_HEADLINE="+ev.Headline)
+			"CONSOLED_TIME="+ev.Time.Format(time.RFC3339), "CONSOLED_HEADLINE="+ev.Headline,
+			fmt.Sprintf("CONSOLED_SUPPRESSED=%d", suppressed))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			logger.Error("on_panic hook", "console", ev.Console, "err", err, "output", string(out))
 		}

@@ -97,7 +97,7 @@ func Panics(args []string, store *panics.Store, now time.Time, allowed func(stri
 		}
 		from := ev.Time.Add(-time.Minute).Format(time.RFC3339)
 		to := ev.Time.Add(5 * time.Minute).Format(time.RFC3339)
-		fmt.Fprintf(w, "%s %s %s\n    logs %s --since %s --until %s\n", ev.Console, ev.Time.Format(time.RFC3339), ev.Headline, ev.Console, from, to)
+		fmt.Fprintf(w, "%s %s %s\n    logs %s --since %s --until %s\n", ev.Console, ev.Time.Format(time.RFC3339), ev.Headline+ev.HookNote(), ev.Console, from, to)
 	}
 	return nil
 }

@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// on_panic is bounded: a console that crashes again (after 30 s of quiet,
+// so a separate crash) within the hook interval gets its entry and mark but
+// no second run, and the panic list says so. A thousand "panic:" lines in
+// a burst are one crash.
+func TestPanicHookBounded(t *testing.T) {
+	alice := newKey(t, "alice")
+	hookOut := filepath.Join(t.TempDir(), "hook.out")
+	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+on_panic {
+  command = ["/bin/sh", "-c", "echo \"$CONSOLED_HEADLINE|$CONSOLED_SUPPRESSED\" >> %s"]
+}
+console "crashy" {
+  exec { command = ["/bin/sh", "-c", "for i in $(seq 1000); do echo 'panic: first'; done; sleep 32; echo 'panic: second'; exec sleep 600"] }
+}
+`, hookOut))
+	logPath := filepath.Join(d.Dir, "logs", "crashy.log")
+	readFileUntil(t, logPath, "panic: second", 90*time.Second)
+	log := readFileUntil(t, logPath, "[-- consoled: panic detected: panic: second ", 10*time.Second)
+	if n := strings.Count(log, "[-- consoled: panic detected: "); n != 2 {
+		t.Errorf("%d panic marks, want 2 (a thousand lines in a burst are one crash)", n)
+	}
+	out, _, code := d.ssh(alice, "", "panics")
+	lines := trimLines(out)
+	if code != 0 || len(lines) != 4 ||
+		!strings.HasSuffix(lines[0], " panic: second (on_panic not run: one per console at a time, 5m0s apart)") ||
+		!strings.HasSuffix(lines[2], " panic: first") {
+		t.Errorf("panics: exit %d\n%s", code, out)
+	}
+	jl, _ := os.ReadFile(filepath.Join(d.Dir, "logs", "panics.jsonl"))
+	if strings.Count(string(jl), `"hook":"run"`) != 1 || strings.Count(string(jl), `"hook":"suppressed"`) != 1 {
+		t.Errorf("panics.jsonl:\n%s", jl)
+	}
+	hook, _ := os.ReadFile(hookOut)
+	if strings.TrimSpace(string(hook)) != "panic: first|0" {
+		t.Errorf("hook runs: %q", hook)
+	}
+}
