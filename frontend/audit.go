@@ -14,8 +14,9 @@ type AuditEvent struct {
 	User    string    `json:"user"`
 	Key     string    `json:"key,omitempty"` // SHA256 fingerprint of the key used
 	From    string    `json:"from"`
+	Via     string    `json:"via,omitempty"` // the transport, e.g. ssh
 	Console string    `json:"console,omitempty"`
-	Action  string    `json:"action"` // login, lookup, attach, detach, takeover, type, break, send, power, note
+	Action  string    `json:"action"` // login, lookup, attach, detach, takeover, type, break, send, power, note, reload, revoke, demote
 	Detail  string    `json:"detail,omitempty"`
 	Result  string    `json:"result"` // ok, refused: why, failed: why
 }

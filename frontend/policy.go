@@ -1,8 +1,25 @@
 // Package frontend is what people may do with the consoles, whatever the
-// transport: who may see, watch, type on, BREAK or power a console, and the
-// audit record of every such action. The transports (frontend/sshd, the SSH
-// server) are adapters on it; it knows consoles only through the mux package.
+// transport: attach (read-write, read-only, takeover), BREAK and break
+// sequences, power, send, note, who, list, logs, panics and reload. Each
+// action is one function of Core or Session that decides it against the
+// policy in force at that moment (not a copy taken when a session began),
+// records it in the audit log and carries it out. A reload that takes
+// rights away acts on running sessions at once: a removed user is cut off,
+// a demoted writer becomes a viewer and is told.
+//
+// Transports are adapters on it: frontend/sshd is the SSH server; a web
+// terminal or a gateway forwarding for another would be more. They parse
+// what people type, call the core with an Identity, and render its answer;
+// refusals come back as errors matching ErrDenied. The core knows consoles
+// only through the mux package.
 package frontend
+
+import (
+	"errors"
+	"fmt"
+
+	"consoled/breakseq"
+)
 
 // Access is what a user may do on a console.
 type Access int
@@ -20,3 +37,73 @@ func (a Access) String() string {
 
 // AccessFunc says what user may do on console.
 type AccessFunc func(user, console string) Access
+
+// Identity is who asks for an action, the same person whatever the
+// transport.
+type Identity struct {
+	User string // the configured user
+	Key  string // SHA256 fingerprint of the key they proved, "" for none
+	From string // where from, e.g. the client's address
+	Via  string // the transport, e.g. "ssh"
+}
+
+// Policy is the part of the configuration a reload changes. Every action
+// is decided against the policy in force when it happens.
+type Policy struct {
+	Access AccessFunc // nil: every known user has rw everywhere
+	// Keys maps each configured user to the fingerprints of their keys. An
+	// identity whose user is not here, or whose key is no longer theirs,
+	// may do nothing. Nil: no user check (every identity stands).
+	Keys   map[string]map[string]bool
+	Breaks map[int]breakseq.Seq // ^Ecl1..9, break --seq N
+	Escape []byte               // e.g. {0x05, 'c'} for ^Ec
+	Replay int                  // lines of recent output shown on interactive attach
+	Admins map[string]bool      // may run reload
+}
+
+// Errors the core's actions return; refusals by the policy match ErrDenied.
+var (
+	ErrDenied    = errors.New("refused")
+	ErrNoConsole = errors.New("no such console")
+	// ErrNoPower: the console has no power control configured.
+	ErrNoPower = errors.New("no power control configured")
+	// ErrUnavailable: the action is not offered here (no config file to
+	// reload, no panic list).
+	ErrUnavailable = errors.New("not available")
+)
+
+// DeniedError is an action the policy refuses; Why is for people.
+type DeniedError struct{ Why string }
+
+func (e *DeniedError) Error() string { return e.Why }
+
+// Unwrap makes a DeniedError match ErrDenied.
+func (e *DeniedError) Unwrap() error { return ErrDenied }
+
+func denied(format string, a ...any) error { return &DeniedError{Why: fmt.Sprintf(format, a...)} }
+
+// stands says why id may do nothing under p, or nil if it still stands.
+func (p *Policy) stands(id Identity) error {
+	if p.Keys == nil {
+		return nil
+	}
+	keys, ok := p.Keys[id.User]
+	switch {
+	case !ok:
+		return denied("user %s is no longer in the configuration", id.User)
+	case id.Key != "" && !keys[id.Key]:
+		return denied("key %s is no longer configured for %s", id.Key, id.User)
+	}
+	return nil
+}
+
+// access is what id may do on console under p.
+func (p *Policy) access(id Identity, console string) Access {
+	if p.stands(id) != nil {
+		return NoAccess
+	}
+	if p.Access == nil {
+		return ReadWrite
+	}
+	return p.Access(id.User, console)
+}

@@ -222,6 +222,23 @@ func (cl *Client) Close() {
 	cl.c.removeLocked(cl, ErrDetached)
 }
 
+// Detach cuts the client off with cause (e.g. its access was removed):
+// Next and Cause return cause, and the console's log records it.
+func (cl *Client) Detach(cause error) {
+	cl.c.mu.Lock()
+	defer cl.c.mu.Unlock()
+	cl.c.removeLocked(cl, cause)
+}
+
+// Tell queues a notice for this client alone, in order with its output.
+func (cl *Client) Tell(text string) {
+	cl.c.mu.Lock()
+	defer cl.c.mu.Unlock()
+	if cl.cause == nil {
+		cl.push(Item{Notice: text}, cl.c.cfg.ClientBuffer+len(text))
+	}
+}
+
 // ClientInfo describes an attached client for "who is on this console".
 type ClientInfo struct {
 	Who    string

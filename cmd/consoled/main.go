@@ -160,9 +160,10 @@ func serve(cfg *config.Config, path, hint string, logger *slog.Logger) error {
 		return fmt.Errorf("listening for ssh: %w", err)
 	}
 	d := &daemon{cfg: cfg, path: path, reg: reg, logger: logger}
-	d.fe = sshd.New(sshd.Options{Consoles: reg, Keys: keys, HostKey: signer, Logger: logger,
-		Audit: frontend.NewAuditor(auditFile, logger), LogDir: cfg.LogDir, Panics: reg.Panics(),
-		Policy: policy(cfg), Reload: d.reloadFunc()})
+	d.core = frontend.New(frontend.Options{Consoles: reg, Audit: frontend.NewAuditor(auditFile, logger),
+		Logger: logger, LogDir: cfg.LogDir, Panics: reg.Panics(), Policy: frontend.PolicyFrom(cfg),
+		Reload: d.reloadFunc()})
+	d.fe = sshd.New(sshd.Options{Core: d.core, Keys: keys, HostKey: signer, Logger: logger})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- d.fe.Serve(ln) }()
 	var metricsSrv *http.Server
@@ -222,6 +223,7 @@ type daemon struct {
 	cfg    *config.Config
 	path   string // "" for the embedded default: nothing to reload
 	reg    *registry.Registry
+	core   *frontend.Core
 	fe     *sshd.Server
 	logger *slog.Logger
 }
@@ -258,7 +260,7 @@ func (d *daemon) reload() (summary string, err error) {
 		return "", err
 	}
 	d.fe.SetKeys(keys)
-	d.fe.SetPolicy(policy(cfg))
+	d.core.SetPolicy(frontend.PolicyFrom(cfg))
 	summary = diff.String()
 	if later := restartOnly(d.cfg, cfg); len(later) > 0 {
 		summary += "; " + strings.Join(later, ", ") + " take effect on restart"
@@ -289,13 +291,4 @@ func keyring(cfg *config.Config) (*sshd.Keyring, error) {
 		users[u.Name] = append(users[u.Name], u.Keys...)
 	}
 	return sshd.NewKeyring(users)
-}
-
-func policy(cfg *config.Config) sshd.Policy {
-	admins := map[string]bool{}
-	for _, a := range cfg.Admins {
-		admins[a] = true
-	}
-	return sshd.Policy{Access: accessFunc(cfg), Breaks: cfg.Breaks, Escape: cfg.Escape,
-		Replay: cfg.ReplayLines, Admins: admins}
 }

@@ -9,32 +9,10 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/config"
-	"consoled/frontend"
 	"consoled/frontend/sshd"
 )
 
 type gosshPublicKey = gossh.PublicKey
-
-// accessFunc answers what a user may do on a console, from the config's
-// rw and ro lists.
-func accessFunc(cfg *config.Config) frontend.AccessFunc {
-	byName := map[string]config.Access{}
-	for _, c := range cfg.Consoles {
-		byName[c.Name] = c.Access
-	}
-	return func(user, console string) frontend.Access {
-		a, ok := byName[console]
-		switch {
-		case !ok:
-			return frontend.NoAccess
-		case a.Open || a.RW[user]:
-			return frontend.ReadWrite
-		case a.RO[user]:
-			return frontend.ReadOnly
-		}
-		return frontend.NoAccess
-	}
-}
 
 // localUser is the user running consoled, with the public keys in ~/.ssh:
 // authorized_keys and id_*.pub. When there are none (a fresh machine), a

@@ -29,8 +29,7 @@ const (
 type attachment struct {
 	s   *Server
 	ss  *session
-	con *consoleRef
-	cl  *mux.Client
+	cs  *frontend.Session
 	pty bool
 	// The escape prefix as the session started with it: a reload changes
 	// it for new sessions only.
@@ -54,15 +53,29 @@ const (
 
 // attach runs NAME [--force|--spy]: an interactive session with a pty, raw
 // bytes for scripts without one.
-func (s *Server) attach(ss *session, con *consoleRef) int {
+func (s *Server) attach(ss *session) int {
+	name := ss.args[0]
 	a0, err := cmdargs.Parse(ss.args[1:], nil, []string{"force", "spy"})
 	if err != nil || len(a0.Pos) > 0 {
-		fmt.Fprintf(ss.Stderr(), "usage: %s [--force|--spy]\n", con.Name())
+		if s.core.Access(ss.id, name) == frontend.NoAccess {
+			return s.noSuch(ss, name)
+		}
+		fmt.Fprintf(ss.Stderr(), "usage: %s [--force|--spy]\n", name)
 		return 2
 	}
-	force, spy := a0.Flags["force"] != "", a0.Flags["spy"] != ""
-	if force && con.access != frontend.ReadWrite {
-		return s.refuse(ss, con.Name(), "takeover", "attach --force", "read-only access")
+	mode := frontend.Write
+	switch {
+	case a0.Flags["force"] != "":
+		mode = frontend.Force
+	case a0.Flags["spy"] != "":
+		mode = frontend.Watch
+	}
+	cs, err := s.core.Attach(ss.id, name, mode)
+	switch {
+	case errors.Is(err, frontend.ErrNoConsole):
+		return s.noSuch(ss, name)
+	case err != nil:
+		return s.fail(ss, "takeover attach --force", name, err)
 	}
 	_, winch, pty := ss.Pty()
 	if pty {
@@ -71,23 +84,14 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 			}
 		}()
 	}
-	a := &attachment{s: s, ss: ss, con: con, pty: pty, esc: s.pol().Escape}
+	a := &attachment{s: s, ss: ss, cs: cs, pty: pty, esc: s.pol().Escape}
 	a.escStr = caret(a.esc)
-	a.cl = con.Attach(ss.user, ss.RemoteAddr().String(), con.access == frontend.ReadWrite && !spy)
-	if force && !a.cl.Writer() {
-		prev, _ := a.cl.TakeWrite(true)
-		s.audit(ss, con.Name(), "takeover", "from "+prev, "ok")
+	defer cs.Close()
+	how := "ro"
+	if cs.Writer() {
+		how = "rw"
 	}
-	mode := "ro"
-	if a.cl.Writer() {
-		mode = "rw"
-	}
-	s.audit(ss, con.Name(), "attach", mode, "ok")
-	defer func() {
-		a.cl.Close()
-		s.audit(ss, con.Name(), "detach", "", "ok")
-	}()
-	s.log.Info("attached", "user", ss.user, "console", con.Name(), "from", ss.RemoteAddr().String(), "mode", mode, "pty", pty)
+	s.log.Info("attached", "user", ss.id.User, "console", name, "from", ss.id.From, "mode", how, "pty", pty)
 	a.lastOut.Store(time.Now().UnixNano())
 	a.replayOnAttach()
 	a.greet()
@@ -105,21 +109,23 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 		select {
 		case <-breaks:
 			a.sendBreak(0)
-		case <-a.cl.Done(): // cut off by the mux: too slow, console gone, shutdown
-			a.farewell("disconnected: " + a.cl.Cause().Error())
+		case <-cs.Done(): // cut off by the mux or the policy: too slow, console gone, access removed, shutdown
+			a.farewell("disconnected: " + cs.Cause().Error())
+			ss.told = true
 			return 1
 		case err := <-pumpDone:
 			a.farewell("disconnected: " + err.Error())
 			return 1
 		case <-ss.ctx.Done():
 			cause := context.Cause(ss.ctx)
-			if errors.Is(cause, ErrShutdown) {
+			if errors.Is(cause, ErrShutdown) || errors.Is(cause, frontend.ErrRevoked) {
 				a.notice("disconnected: " + cause.Error())
+				ss.told = true
 			}
 			return 1
 		case end := <-inDone:
 			if end == inputDetach {
-				a.notice("detached from " + con.Name())
+				a.notice("detached from " + name)
 				return 0
 			}
 			if !a.pty {
@@ -128,6 +134,12 @@ func (s *Server) attach(ss *session, con *consoleRef) int {
 			return 0
 		}
 	}
+}
+
+// noSuch says console name does not exist (for this user).
+func (s *Server) noSuch(ss *session, name string) int {
+	fmt.Fprintf(ss.Stderr(), "consoled: no console or command %q; try 'list' or 'help'\n", name)
+	return 2
 }
 
 // farewell tells the client why it is being disconnected. A client that
@@ -140,27 +152,27 @@ func (a *attachment) farewell(text string) {
 	case <-told:
 	case <-time.After(2 * time.Second):
 		if conn, ok := a.ss.Context().Value(ssh.ContextKeyConn).(gossh.Conn); ok {
-			a.s.log.Info("closing connection of a client that does not read", "user", a.ss.user, "from", a.ss.RemoteAddr().String())
+			a.s.log.Info("closing connection of a client that does not read", "user", a.ss.id.User, "from", a.ss.id.From)
 			conn.Close()
 		}
 	}
 }
 
 func (a *attachment) greet() {
-	name, e := a.con.Name(), a.escStr
+	name, e := a.cs.Name(), a.escStr
 	switch {
-	case a.cl.Writer():
+	case a.cs.Writer():
 		if a.pty {
 			a.notice(fmt.Sprintf("attached to %s read-write; %s? for help", name, e))
 		}
-	case a.con.access != frontend.ReadWrite:
+	case a.cs.Access() != frontend.ReadWrite:
 		a.notice(fmt.Sprintf("attached to %s read-only (you may watch this console, not type on it)", name))
-	case a.cl.WriterName() == "":
+	case a.cs.WriterName() == "":
 		a.notice(fmt.Sprintf("attached to %s as a spy; %sa takes write access", name, e))
 	case a.pty:
-		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access; %s? for help", name, a.cl.WriterName(), e))
+		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access; %s? for help", name, a.cs.WriterName(), e))
 	default:
-		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access (--force takes it); input is discarded", name, a.cl.WriterName()))
+		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access (--force takes it); input is discarded", name, a.cs.WriterName()))
 	}
 }
 
@@ -196,7 +208,7 @@ func (a *attachment) pump(ctx context.Context) error {
 		return nil
 	}
 	for {
-		items, err := a.cl.Next(ctx)
+		items, err := a.cs.Next(ctx)
 		if err != nil {
 			return err
 		}
@@ -298,18 +310,16 @@ func (a *attachment) input() inputEnd {
 
 // send writes keystrokes to the console, warning once when they go nowhere.
 func (a *attachment) send(p []byte) {
-	if a.con.access != frontend.ReadWrite {
-		if !a.warnedRO {
-			a.warnedRO = true
-			a.notice("read-only: you may watch " + a.con.Name() + ", not type on it; keystrokes are not sent")
-			a.s.audit(a.ss, a.con.Name(), "type", "", "refused: read-only access")
-		}
-		return
-	}
-	_, err := a.cl.Write(p)
+	_, err := a.cs.Write(p)
+	var d *frontend.DeniedError
 	switch {
 	case err == nil:
 		a.warnedRO, a.warnedDown = false, false
+	case errors.As(err, &d):
+		if !a.warnedRO {
+			a.warnedRO = true
+			a.notice("read-only: you may watch " + a.cs.Name() + ", not type on it; keystrokes are not sent")
+		}
 	case errors.Is(err, mux.ErrReadOnly):
 		if !a.warnedRO {
 			a.warnedRO = true
@@ -327,4 +337,18 @@ func (a *attachment) send(p []byte) {
 	default:
 		a.notice("sending to console: " + err.Error())
 	}
+}
+
+// replayOnAttach shows the last lines of the log, dimmed, before live output.
+func (a *attachment) replayOnAttach() {
+	n := a.s.pol().Replay
+	if n <= 0 || !a.pty {
+		return
+	}
+	b, err := a.cs.Recent(n)
+	if err != nil || len(b) == 0 {
+		return
+	}
+	text := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n", "\r\n")
+	a.echo("\x1b[2m" + text + "\x1b[0m")
 }

@@ -69,8 +69,8 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 		s.limiter.failed(ctx.RemoteAddr())
 		fp := gossh.FingerprintSHA256(key)
 		s.log.Info("ssh auth refused", "login", ctx.User(), "from", ctx.RemoteAddr().String(), "key", fp)
-		s.opts.Audit.Record(frontend.AuditEvent{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(),
-			Action: "login", Result: "refused: unknown key"})
+		s.core.Record(frontend.Identity{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(), Via: "ssh"},
+			"", "login", "", "refused: unknown key")
 		return false
 	}
 	s.authOK.Add(1)

@@ -1,166 +1,230 @@
 package sshd
 
 import (
-	"bytes"
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
+	"io"
 	"strings"
-	"sync"
 	"time"
 
-	"consoled/breakseq"
 	"consoled/frontend"
 	"consoled/internal/cmdargs"
+	"consoled/internal/logcmd"
 	"consoled/mux"
 )
 
-// consoleRef is a console as one user sees it.
-type consoleRef struct {
-	*mux.Console
-	access frontend.Access
-}
-
-// takeWriter finds console name, attaches a script session and gets it
-// write access: free, or taken with force. It returns the client, or an
-// exit status.
-func (s *Server) takeWriter(ss *session, name, action string, force bool) (*mux.Client, int) {
-	con, ok := s.lookup(ss, name)
-	if !ok {
-		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", name)
-		return nil, 2
-	}
-	if con.access != frontend.ReadWrite {
-		return nil, s.refuse(ss, con.Name(), action, "", "read-only access")
-	}
-	cl := con.Attach(ss.user, ss.RemoteAddr().String(), true)
-	if cl.Writer() {
-		return cl, 0
-	}
-	if !force {
-		who := cl.WriterName()
-		cl.Close()
-		return nil, s.refuse(ss, con.Name(), action, "", who+" has write access (--force takes it)")
-	}
-	prev, _ := cl.TakeWrite(true)
-	s.audit(ss, con.Name(), "takeover", "from "+prev, "ok")
-	return cl, 0
-}
-
-// sendSeq sends break sequence n (0 = a plain BREAK).
-func (s *Server) sendSeq(ctx context.Context, cl *mux.Client, n int) error {
-	if n == 0 {
-		return cl.Break()
-	}
-	bs, ok := s.pol().Breaks[n]
-	if !ok {
-		return fmt.Errorf("no break sequence %d", n)
-	}
-	return breakseq.Send(ctx, cl, bs)
-}
-
-// breakCmd: break NAME [KEYS] [--seq N] [--wait D] [--expect RE] [--force].
-// Exit 0 when RE matched (or, without --expect, after the wait), 1 on
-// timeout, 2 on refusal or error.
-func (s *Server) breakCmd(ss *session) int {
-	a, err := cmdargs.Parse(ss.args[1:], []string{"wait", "expect...", "seq"}, []string{"force"})
-	if err != nil || len(a.Pos) < 1 || len(a.Pos) > 2 {
-		fmt.Fprintf(ss.Stderr(), "usage: break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]\n")
-		return 2
-	}
-	wait := 10 * time.Second
-	if _, given := a.Flags["wait"]; !given && a.Flags["expect"] == "" {
-		wait = 2 * time.Second
-	}
-	if w, ok := a.Flags["wait"]; ok {
-		if wait, err = time.ParseDuration(w); err != nil || wait <= 0 {
-			fmt.Fprintf(ss.Stderr(), "consoled: --wait %q: want a duration such as 10s\n", w)
-			return 2
-		}
-	}
-	var re *regexp.Regexp
-	if e, ok := a.Flags["expect"]; ok {
-		if re, err = regexp.Compile(e); err != nil {
-			fmt.Fprintf(ss.Stderr(), "consoled: --expect: %v\n", err)
-			return 2
-		}
-	}
-	seq := 0
-	if v, ok := a.Flags["seq"]; ok {
-		if seq, err = strconv.Atoi(v); err != nil || seq < 1 || seq > 9 {
-			fmt.Fprintf(ss.Stderr(), "consoled: --seq %q: want 1 to 9\n", v)
-			return 2
-		}
-	}
-	name := a.Pos[0]
-	cl, code := s.takeWriter(ss, name, "break", a.Flags["force"] != "")
-	if cl == nil {
-		return code
-	}
-	defer cl.Close()
-
-	// Everything the console prints from now on goes to stdout and is
-	// searched for the expected text.
-	var mu sync.Mutex
-	var seen bytes.Buffer
-	matched := make(chan struct{})
-	var once sync.Once
-	ctx, cancel := context.WithCancel(ss.ctx)
-	defer cancel()
-	go func() {
-		for {
-			items, err := cl.Next(ctx)
-			if err != nil {
-				return
-			}
-			for _, it := range items {
-				if it.Data == nil {
-					continue
-				}
-				ss.Write(it.Data)
-				mu.Lock()
-				seen.Write(it.Data)
-				if re != nil && re.Match(seen.Bytes()) {
-					once.Do(func() { close(matched) })
-				}
-				mu.Unlock()
-			}
-		}
-	}()
-
-	detail := "BREAK"
-	if seq > 0 {
-		detail = fmt.Sprintf("break sequence %d", seq)
-	}
-	if err := s.sendSeq(ss.ctx, cl, seq); err != nil {
-		s.audit(ss, name, "break", detail, "failed: "+err.Error())
-		fmt.Fprintf(ss.Stderr(), "consoled: %s on %s: %v\n", detail, name, err)
-		return 2
-	}
-	s.audit(ss, name, "break", detail, "ok")
-	if len(a.Pos) == 2 {
-		time.Sleep(200 * time.Millisecond) // well inside the 5 s SysRq window
-		if _, err := cl.Write([]byte(a.Pos[1])); err != nil {
-			fmt.Fprintf(ss.Stderr(), "consoled: sending %q: %v\n", a.Pos[1], err)
-			return 2
-		}
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-matched:
+// dispatch runs the command line and returns the exit status.
+func (s *Server) dispatch(ss *session) int {
+	if len(ss.args) == 0 {
+		s.help(ss)
 		return 0
-	case <-timer.C:
-		if re == nil {
-			return 0
+	}
+	switch ss.args[0] {
+	case "list":
+		return s.list(ss)
+	case "help", "-h", "--help":
+		s.help(ss)
+		return 0
+	case "power":
+		return s.power(ss)
+	case "break":
+		return s.breakCmd(ss)
+	case "send":
+		return s.send(ss)
+	case "who":
+		return s.who(ss)
+	case "logs":
+		return s.logs(ss)
+	case "panics":
+		return s.panicList(ss)
+	case "reload":
+		return s.reload(ss)
+	case "attach", "console":
+		if len(ss.args) < 2 {
+			fmt.Fprintf(ss.Stderr(), "usage: %s NAME [--force|--spy]\n", ss.args[0])
+			return 2
 		}
-		fmt.Fprintf(ss.Stderr(), "consoled: %q not seen within %v\n", re.String(), wait)
-		return 1
-	case <-ss.ctx.Done():
+		ss.args = ss.args[1:]
+	}
+	return s.attach(ss)
+}
+
+// fail tells the user why an action on console did not happen and returns
+// the exit status: 2 for a refusal or an unknown console, 1 otherwise.
+// what names the action as people asked for it ("power cycle").
+func (s *Server) fail(ss *session, what, console string, err error) int {
+	var d *frontend.DeniedError
+	switch {
+	case errors.As(err, &d):
+		if console != "" {
+			what += " " + console
+		}
+		fmt.Fprintf(ss.Stderr(), "consoled: %s refused: %s\n", what, d.Why)
+		return 2
+	case errors.Is(err, frontend.ErrNoConsole):
+		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", console)
 		return 2
 	}
+	fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
+	return 1
+}
+
+func (s *Server) help(ss *session) {
+	nl := "\n"
+	if _, _, pty := ss.Pty(); pty {
+		nl = "\r\n"
+	}
+	lines := []string{
+		"consoled: serial consoles over SSH",
+		"",
+		"  ssh -t console@HOST NAME     interactive console NAME (" + s.escapeStr() + "? inside for escapes)",
+		"  ssh console@HOST NAME        raw bytes in and out, for scripts (no escapes)",
+		"  ssh console@HOST list        consoles: name backend state writer viewers [problem]",
+		"  ssh console@HOST list --json",
+		"  ssh console@HOST NAME --force      scripts: take write access from whoever has it",
+		"  ssh console@HOST NAME --spy        watch only",
+		"  ssh console@HOST who NAME",
+		"  ssh console@HOST send [--force] [-n] NAME TEXT   type TEXT (and Enter, unless -n)",
+		"  ssh console@HOST break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]",
+		"                               BREAK (or sequence N), then KEYS; exit 0 if REGEX matched, 1 if not, 2 if refused",
+		"  ssh console@HOST power NAME status|on|off|cycle|reset",
+		"  ssh console@HOST logs NAME [--since 2h|2026-11-23T03:00] [--until T] [--tail N] [--grep REGEX]",
+		"                               [--context N] [--follow] [--timestamps] [--raw]",
+		"  ssh console@HOST panics [--since 24h] [NAME...]   crashes seen on the consoles, newest first",
+		"  ssh console@HOST reload      re-read the configuration (admins only)",
+		"  ssh console@HOST help        this text",
+		"",
+	}
+	for _, l := range lines {
+		io.WriteString(ss, l+nl)
+	}
+	s.writeList(ss, nl)
+}
+
+func (s *Server) list(ss *session) int {
+	switch {
+	case len(ss.args) == 1:
+		s.writeList(ss, "\n")
+	case len(ss.args) == 2 && ss.args[1] == "--json":
+		s.writeJSONList(ss)
+	default:
+		fmt.Fprintf(ss.Stderr(), "usage: list [--json]\n")
+		return 2
+	}
+	return 0
+}
+
+func (s *Server) writeJSONList(ss *session) {
+	type entry struct {
+		Name    string    `json:"name"`
+		Backend string    `json:"backend"`
+		Detail  string    `json:"detail,omitempty"`
+		State   string    `json:"state"`
+		Since   time.Time `json:"since"`
+		Error   string    `json:"error,omitempty"`
+		LogErr  string    `json:"log_error,omitempty"`
+		Writer  string    `json:"writer,omitempty"`
+		Viewers int       `json:"viewers"`
+		Access  string    `json:"access"`
+	}
+	out := []entry{}
+	for _, st := range s.core.List(ss.id) {
+		e := entry{Name: st.Name, Backend: st.Kind, Detail: st.Detail, State: string(st.State), Since: st.Since.UTC(),
+			Writer: st.Writer, Viewers: st.Viewers, Access: st.Access.String()}
+		if st.State != mux.StateUp && st.Err != nil {
+			e.Error = frontend.OneLine(st.Err.Error())
+		}
+		if st.LogErr != nil {
+			e.LogErr = frontend.OneLine(st.LogErr.Error())
+		}
+		out = append(out, e)
+	}
+	enc := json.NewEncoder(ss)
+	enc.SetIndent("", "  ")
+	enc.Encode(out)
+}
+
+func (s *Server) writeList(ss *session, nl string) {
+	list := s.core.List(ss.id)
+	width := 4
+	for _, st := range list {
+		width = max(width, len(st.Name))
+	}
+	for _, st := range list {
+		writer := st.Writer
+		if writer == "" {
+			writer = "-"
+		}
+		line := fmt.Sprintf("%-*s %-7s %-10s %-10s %d", width, st.Name, st.Kind, st.State, writer, st.Viewers)
+		if st.State != mux.StateUp && st.Err != nil {
+			line += fmt.Sprintf("  since %s: %s", st.Since.UTC().Format(time.RFC3339), frontend.OneLine(st.Err.Error()))
+		}
+		if st.LogErr != nil {
+			line += "  LOG NOT WRITTEN: " + frontend.OneLine(st.LogErr.Error())
+		}
+		io.WriteString(ss, line+nl)
+	}
+}
+
+// caret shows bytes in caret notation: {0x05,'c'} -> "^Ec".
+func caret(b []byte) string {
+	var out []byte
+	for _, c := range b {
+		switch {
+		case c < 0x20:
+			out = append(out, '^', c+'@')
+		case c == 0x7f:
+			out = append(out, '^', '?')
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+// who: who NAME lists the people attached.
+func (s *Server) who(ss *session) int {
+	if len(ss.args) != 2 {
+		fmt.Fprintf(ss.Stderr(), "usage: who NAME\n")
+		return 2
+	}
+	clients, err := s.core.Who(ss.id, ss.args[1])
+	if err != nil {
+		return s.fail(ss, "who", ss.args[1], err)
+	}
+	for _, ci := range clients {
+		fmt.Fprintf(ss, "%s\n", whoLine(ci))
+	}
+	return 0
+}
+
+// whoLine describes one attached client.
+func whoLine(ci mux.ClientInfo) string {
+	mode := "ro"
+	if ci.Writer {
+		mode = "rw"
+	}
+	return fmt.Sprintf("%-12s %s since %s from %s", ci.Who, mode, ci.Since.UTC().Format(time.RFC3339), ci.From)
+}
+
+// power is the `power NAME ACTION` command.
+func (s *Server) power(ss *session) int {
+	if len(ss.args) != 3 || !frontend.PowerActions[ss.args[2]] {
+		fmt.Fprintf(ss.Stderr(), "usage: power NAME status|on|off|cycle|reset\n")
+		return 2
+	}
+	name, action := ss.args[1], ss.args[2]
+	res, err := s.core.Power(ss.ctx, ss.id, name, action)
+	switch {
+	case errors.Is(err, frontend.ErrNoPower):
+		fmt.Fprintf(ss.Stderr(), "consoled: console %s has no power control (add power { ipmi { ... } } to its config)\n", name)
+		return 2
+	case err != nil:
+		return s.fail(ss, "power "+action, name, err)
+	}
+	fmt.Fprintf(ss, "%s: %s\n", name, res)
+	return 0
 }
 
 // send: send [--force] [-n] NAME TEXT... types TEXT, then Enter unless -n.
@@ -172,44 +236,69 @@ func (s *Server) send(ss *session) int {
 		return 2
 	}
 	name := a.Pos[0]
-	cl, code := s.takeWriter(ss, name, "send", a.Flags["force"] != "")
-	if cl == nil {
-		return code
-	}
-	defer cl.Close()
 	text := strings.Join(a.Pos[1:], " ")
 	if a.Flags["n"] == "" {
 		text += "\r"
 	}
-	if _, err := cl.Write([]byte(text)); err != nil {
-		s.audit(ss, name, "send", "", "failed: "+err.Error())
-		fmt.Fprintf(ss.Stderr(), "consoled: sending to %s: %v\n", name, err)
-		if errors.Is(err, mux.ErrNotUp) {
+	err = s.core.Send(ss.id, name, []byte(text), a.Flags["force"] != "")
+	var d *frontend.DeniedError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &d), errors.Is(err, frontend.ErrNoConsole):
+		return s.fail(ss, "send", name, err)
+	}
+	fmt.Fprintf(ss.Stderr(), "consoled: sending to %s: %v\n", name, err)
+	if errors.Is(err, mux.ErrNotUp) {
+		return 1
+	}
+	return 2
+}
+
+// logs runs `logs NAME ...` on the log directory, for consoles the user may see.
+func (s *Server) logs(ss *session) int {
+	if err := s.core.Logs(ss.ctx, ss.id, ss.args[1:], ss); err != nil {
+		if errors.Is(err, frontend.ErrRevoked) || errors.Is(err, frontend.ErrDenied) {
+			fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
+			ss.told = true
 			return 1
 		}
+		if ss.ctx.Err() != nil { // --follow ended by the client
+			return 0
+		}
+		fmt.Fprintf(ss.Stderr(), "consoled: %v\n%s\n", err, logcmd.LogsUsage)
 		return 2
 	}
-	s.audit(ss, name, "send", fmt.Sprintf("%d bytes", len(text)), "ok")
 	return 0
 }
 
-// who: who NAME lists the people attached.
-func (s *Server) who(ss *session) int {
-	if len(ss.args) != 2 {
-		fmt.Fprintf(ss.Stderr(), "usage: who NAME\n")
+// panicList runs `panics [--since D] [NAME...]`.
+func (s *Server) panicList(ss *session) int {
+	if err := s.core.Panics(ss.id, ss.args[1:], ss); err != nil {
+		fmt.Fprintf(ss.Stderr(), "consoled: %v\n%s\n", err, logcmd.PanicsUsage)
 		return 2
 	}
-	con, ok := s.lookup(ss, ss.args[1])
-	if !ok {
-		fmt.Fprintf(ss.Stderr(), "consoled: no console %q\n", ss.args[1])
-		return 2
+	return 0
+}
+
+// reload re-reads the configuration for an admin.
+func (s *Server) reload(ss *session) int {
+	summary, err := s.core.Reload(ss.id)
+	var d *frontend.DeniedError
+	switch {
+	case errors.As(err, &d):
+		return s.fail(ss, "reload", "", err)
+	case errors.Is(err, frontend.ErrUnavailable):
+		fmt.Fprintf(ss.Stderr(), "consoled: reload is not available (no config file)\n")
+		return 1
+	case err != nil && summary == "":
+		fmt.Fprintf(ss.Stderr(), "consoled: reload refused, the running configuration stays:\n%v\n", err)
+		return 1
+	case err != nil:
+		fmt.Fprintf(ss, "%s\n", summary)
+		fmt.Fprintf(ss.Stderr(), "consoled: reload applied in part: %v\n", err)
+		return 1
 	}
-	for _, ci := range con.Clients() {
-		mode := "ro"
-		if ci.Writer {
-			mode = "rw"
-		}
-		fmt.Fprintf(ss, "%-12s %s since %s from %s\n", ci.Who, mode, ci.Since.UTC().Format(time.RFC3339), ci.From)
-	}
+	fmt.Fprintf(ss, "%s\n", summary)
 	return 0
 }

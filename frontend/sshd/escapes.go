@@ -27,39 +27,39 @@ func (a *attachment) escape(c, arg byte) bool {
 			a.notice(fmt.Sprintf("no break sequence %q; %sl? lists them", printable(arg), e))
 		}
 	case 'a':
-		if !a.mayWrite("attach", "rw") {
-			break
-		}
-		if _, err := a.cl.TakeWrite(false); err != nil {
+		_, err := a.cs.TakeWrite(false)
+		switch {
+		case a.refused("attach rw", err):
+		case err != nil:
 			a.notice(err.Error() + "; " + e + "f forces")
-		} else {
-			a.s.audit(a.ss, a.con.Name(), "attach", "rw", "ok")
+		default:
 			a.notice("attached read-write")
 		}
 	case 'f':
-		if !a.mayWrite("takeover", "force") {
-			break
-		}
-		prev, _ := a.cl.TakeWrite(true)
-		if prev != "" && prev != a.ss.user {
-			a.s.audit(a.ss, a.con.Name(), "takeover", "from "+prev, "ok")
+		prev, err := a.cs.TakeWrite(true)
+		switch {
+		case a.refused("takeover force", err):
+		case err != nil:
+			a.notice("taking write access: " + err.Error())
+		case prev != "" && prev != a.ss.id.User:
 			a.notice("attached read-write; " + prev + " is now read-only")
-		} else {
+		default:
 			a.notice("attached read-write")
 		}
 	case 's':
-		a.cl.DropWrite()
+		a.cs.DropWrite()
 		a.notice("now read-only (spy)")
 	case 'w':
-		var b strings.Builder
-		for _, ci := range a.con.Clients() {
-			mode := "ro"
-			if ci.Writer {
-				mode = "rw"
-			}
-			fmt.Fprintf(&b, "\n  %-12s %s since %s from %s", ci.Who, mode, ci.Since.UTC().Format(time.RFC3339), ci.From)
+		clients, err := a.cs.Who()
+		if err != nil {
+			a.notice("who: " + err.Error())
+			break
 		}
-		a.notice("on " + a.con.Name() + ":" + b.String())
+		var b strings.Builder
+		for _, ci := range clients {
+			b.WriteString("\n  " + whoLine(ci))
+		}
+		a.notice("on " + a.cs.Name() + ":" + b.String())
 	case 'r':
 		a.replay(20)
 	case 'p':
@@ -69,12 +69,12 @@ func (a *attachment) escape(c, arg byte) bool {
 	case '!':
 		a.powerEscape(arg)
 	case 'x':
-		st := a.con.Status()
+		st := a.cs.Console().Status()
 		detail := st.Detail
 		if detail == "" {
 			detail = st.Kind
 		}
-		a.notice(fmt.Sprintf("%s: %s; %s since %s", a.con.Name(), detail, st.State, st.Since.UTC().Format(time.RFC3339)))
+		a.notice(fmt.Sprintf("%s: %s; %s since %s", a.cs.Name(), detail, st.State, st.Since.UTC().Format(time.RFC3339)))
 	case '?':
 		a.notice(strings.Join([]string{"escapes:",
 			"  " + e + ".   disconnect",
@@ -95,43 +95,30 @@ func (a *attachment) escape(c, arg byte) bool {
 	return false
 }
 
-// mayWrite refuses (and records) a write action of a read-only user.
-func (a *attachment) mayWrite(action, detail string) bool {
-	if a.con.access == frontend.ReadWrite {
-		return true
+// refused tells the user that the policy refused what (e.g. "break
+// BREAK"); it reports whether err was such a refusal.
+func (a *attachment) refused(what string, err error) bool {
+	var d *frontend.DeniedError
+	if !errors.As(err, &d) {
+		return false
 	}
-	what := action
-	if detail != "" {
-		what += " " + detail
-	}
-	a.notice(what + " refused: you have read-only access to " + a.con.Name())
-	a.s.audit(a.ss, a.con.Name(), action, detail, "refused: read-only access")
-	return false
+	a.notice(fmt.Sprintf("%s refused: you have %s to %s", what, d.Why, a.cs.Name()))
+	return true
 }
 
 // sendBreak sends a BREAK (n = 0) or break sequence n.
 func (a *attachment) sendBreak(n int) {
-	detail := "BREAK"
-	if n > 0 {
-		detail = fmt.Sprintf("break sequence %d", n)
-	}
-	if !a.mayWrite("break", detail) {
-		return
-	}
-	if _, ok := a.s.pol().Breaks[n]; n > 0 && !ok {
-		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.escStr))
-		return
-	}
-	err := a.s.sendSeq(a.ss.ctx, a.cl, n)
+	detail := frontend.BreakDetail(n)
+	err := a.cs.Break(a.ss.ctx, n)
 	switch {
 	case err == nil:
-		a.s.audit(a.ss, a.con.Name(), "break", detail, "ok")
 		a.notice("sent " + detail)
+	case a.refused("break "+detail, err):
+	case errors.Is(err, frontend.ErrNoSequence):
+		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.escStr))
 	case errors.Is(err, mux.ErrBreakUnsupported):
-		a.s.audit(a.ss, a.con.Name(), "break", detail, "failed: "+err.Error())
 		a.notice("BREAK refused: " + err.Error())
 	default:
-		a.s.audit(a.ss, a.con.Name(), "break", detail, "failed: "+err.Error())
 		a.notice(detail + " not sent: " + err.Error())
 	}
 }
@@ -153,13 +140,13 @@ func (a *attachment) listBreaks() {
 
 // replay shows the last n lines the console printed.
 func (a *attachment) replay(n int) {
-	b, err := a.con.Recent(n)
+	b, err := a.cs.Recent(n)
 	if err != nil {
 		a.notice("replay: " + err.Error())
 		return
 	}
 	text := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n", "\r\n")
-	a.notice(fmt.Sprintf("last %d lines of %s:", n, a.con.Name()))
+	a.notice(fmt.Sprintf("last %d lines of %s:", n, a.cs.Name()))
 	a.echo(text)
 	a.notice("end of replay")
 }
@@ -167,15 +154,17 @@ func (a *attachment) replay(n int) {
 // note asks for a line of text and writes it into the console's log.
 func (a *attachment) note() {
 	var line []byte
-	a.echo("\r\n[consoled: note for " + a.con.Name() + "'s log (Enter to save, ^C to cancel): ")
+	a.echo("\r\n[consoled: note for " + a.cs.Name() + "'s log (Enter to save, ^C to cancel): ")
 	a.intercept = func(b byte) bool {
 		switch {
 		case b == '\r' || b == '\n':
 			a.echo("]\r\n")
 			if len(line) > 0 {
-				a.con.Note(a.ss.user, string(line))
-				a.s.audit(a.ss, a.con.Name(), "note", string(line), "ok")
-				a.notice("note saved")
+				if err := a.cs.Note(string(line)); err != nil {
+					a.notice("note not saved: " + err.Error())
+				} else {
+					a.notice("note saved")
+				}
 			}
 			return true
 		case b == 0x03 || b == 0x1b:
@@ -193,6 +182,49 @@ func (a *attachment) note() {
 		}
 		return false
 	}
+}
+
+// powerKeys maps the key after the power escape to an action.
+var powerKeys = map[byte]string{'s': "status", '1': "on", '0': "off", 'c': "cycle", 'r': "reset"}
+
+// powerEscape handles ^Ec! KEY. Actions other than status ask first; the
+// answer is the next key typed.
+func (a *attachment) powerEscape(key byte) {
+	action, ok := powerKeys[key]
+	if !ok {
+		a.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset", a.escStr))
+		return
+	}
+	if action != "status" && a.refused("power "+action, a.cs.MayWrite("power", action)) {
+		return
+	}
+	if a.cs.Console().Power() == nil {
+		a.notice("power: " + a.cs.Name() + " has no power control configured")
+		return
+	}
+	run := func() { // decided again as it runs: the answer may come after a reload
+		go func() {
+			res, err := a.cs.Power(a.ss.ctx, action)
+			switch {
+			case a.refused("power "+action, err):
+			case err != nil:
+				a.notice("power " + action + " failed: " + err.Error())
+			case action == "status":
+				a.notice(a.cs.Name() + ": " + res)
+			}
+		}()
+	}
+	if action == "status" {
+		run()
+		return
+	}
+	a.prompt(fmt.Sprintf("power %s %s? [y/N] ", action, a.cs.Name()), func(answer byte) {
+		if strings.ContainsRune("yY", rune(answer)) {
+			run()
+		} else {
+			a.notice("power " + action + " cancelled")
+		}
+	})
 }
 
 // prompt asks a yes/no question; the next key typed is the answer.

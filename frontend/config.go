@@ -1,0 +1,49 @@
+package frontend
+
+import (
+	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/config"
+)
+
+// PolicyFrom is the policy a configuration sets: its users and their keys,
+// the consoles' rw and ro lists, break sequences, escape, replay and
+// admins.
+func PolicyFrom(cfg *config.Config) Policy {
+	keys := map[string]map[string]bool{}
+	for _, u := range cfg.Users {
+		if keys[u.Name] == nil {
+			keys[u.Name] = map[string]bool{}
+		}
+		for _, k := range u.Keys {
+			keys[u.Name][gossh.FingerprintSHA256(k)] = true
+		}
+	}
+	admins := map[string]bool{}
+	for _, a := range cfg.Admins {
+		admins[a] = true
+	}
+	return Policy{Access: accessFunc(cfg), Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
+		Replay: cfg.ReplayLines, Admins: admins}
+}
+
+// accessFunc answers what a user may do on a console, from the config's
+// rw and ro lists.
+func accessFunc(cfg *config.Config) AccessFunc {
+	byName := map[string]config.Access{}
+	for _, c := range cfg.Consoles {
+		byName[c.Name] = c.Access
+	}
+	return func(user, console string) Access {
+		a, ok := byName[console]
+		switch {
+		case !ok:
+			return NoAccess
+		case a.Open || a.RW[user]:
+			return ReadWrite
+		case a.RO[user]:
+			return ReadOnly
+		}
+		return NoAccess
+	}
+}
