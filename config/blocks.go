@@ -1,14 +1,15 @@
 package config
 
 import (
-	"fmt"
+	"errors"
 	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
-	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/authkeys"
 )
 
 var userSchema = &hcl.BodySchema{
@@ -23,19 +24,25 @@ func (p *parser) user(b *hcl.Block) User {
 		var keys []string
 		p.strList(a.Expr, &keys)
 		for _, k := range keys {
-			pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(k))
+			key, err := authkeys.Parse(k)
 			if err != nil {
 				p.errorf(a.Expr.Range(), "Invalid public key", "user %q: %q: %v", u.Name, abbrev(k), err)
 				continue
 			}
-			u.Keys = append(u.Keys, pk)
+			u.Keys = append(u.Keys, key)
 		}
 	}
 	if a, ok := content.Attributes["keys_file"]; ok {
 		var file string
 		p.str(a.Expr, &file)
 		keys, err := ReadAuthorizedKeys(p.path(file))
-		if err != nil {
+		var le *authkeys.LineError
+		switch {
+		case errors.As(err, &le):
+			// The subject is the refused line of the keys file itself.
+			r := hcl.Range{Filename: le.Path, Start: hcl.Pos{Line: le.Line, Column: 1}, End: hcl.Pos{Line: le.Line, Column: 1}}
+			p.errorf(r, "Invalid public key", "%v (keys_file of user %q at %s)", le.Err, u.Name, a.Expr.Range())
+		case err != nil:
 			p.errorf(a.Expr.Range(), "Cannot read keys_file", "user %q: %v", u.Name, err)
 		}
 		u.Keys = append(u.Keys, keys...)
@@ -44,25 +51,10 @@ func (p *parser) user(b *hcl.Block) User {
 }
 
 // ReadAuthorizedKeys parses a file in OpenSSH authorized_keys format
-// (comments and blank lines allowed). Options before a key are ignored.
-func ReadAuthorizedKeys(path string) ([]gossh.PublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var keys []gossh.PublicKey
-	for lineNo, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
-		if err != nil {
-			return keys, fmt.Errorf("%s:%d: %w", path, lineNo+1, err)
-		}
-		keys = append(keys, pk)
-	}
-	return keys, nil
+// (comments and blank lines allowed). Key options are honoured or refused
+// as package authkeys describes; an error names the file and line.
+func ReadAuthorizedKeys(path string) ([]authkeys.Key, error) {
+	return authkeys.ReadFile(path)
 }
 
 func abbrev(s string) string {

@@ -12,8 +12,9 @@ import (
 	"regexp"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"consoled/authkeys"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/breakseq"
 )
@@ -51,7 +52,8 @@ type Config struct {
 // User is a person who may log in.
 type User struct {
 	Name string
-	Keys []gossh.PublicKey
+	// Keys with their authorized_keys options (from=, expiry-time, ...).
+	Keys []authkeys.Key
 }
 
 // Console is one console and its backend. Exactly one of the backend

@@ -106,8 +106,12 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		{"on-panic-missing.hcl", `testdata/on-panic-missing.hcl:5,13-37: Command cannot be run; on_panic: /nonexistent/page-me: no such file or directory`},
 		{"no-users.hcl", `testdata/no-users.hcl:1,1-1: Nobody can log in; no user is configured`},
 		{"keyless-users.hcl", `testdata/keyless-users.hcl:1,1-1: Nobody can log in; no configured user has a key`},
+		{"bad-option-file.hcl", "ABS/bad-option.keys:3,1-1: Invalid public key; option command= is not supported"},
+		{"bad-option-inline.hcl", "testdata/bad-option-inline.hcl:2,10-129: Invalid public key; user \"erin\": \"from=\\\"*.example.com\\\" ssh...\": option from=\"*.example.com\": \"*.example.com\" is a host name pattern"},
 	}
+	abs, _ := filepath.Abs("testdata") // a keys_file is named by its full path
 	for _, tc := range cases {
+		tc.want = strings.Replace(tc.want, "ABS", abs, 1)
 		_, diags := Load(filepath.Join("testdata", tc.file))
 		if !diags.HasErrors() {
 			t.Errorf("%s: no error", tc.file)
@@ -157,6 +161,29 @@ func TestConsoleFile(t *testing.T) {
 		if got := ConsoleFile("/l", "audit", path); got != want {
 			t.Errorf("ConsoleFile(/l, audit, %s) = %v", path, got)
 		}
+	}
+}
+
+// Key options are kept with the key (and enforced at login by authkeys).
+func TestKeyOptions(t *testing.T) {
+	cfg, diags := Load("testdata/key-options.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	carol, dave := cfg.Users[0].Keys, cfg.Users[1].Keys
+	if len(carol) != 1 || len(dave) != 1 {
+		t.Fatalf("keys: carol %d dave %d", len(carol), len(dave))
+	}
+	c := carol[0]
+	if !c.NoPTY || c.From.String() != "10.20.0.0/16,!10.20.0.1" || !c.Expires.Equal(time.Date(2030, 12, 31, 0, 0, 0, 0, time.UTC)) ||
+		!strings.HasSuffix(c.Where, "key-options.keys:2") {
+		t.Errorf("carol: %+v", c)
+	}
+	if c.Permit("10.20.3.4", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) != nil || c.Permit("10.20.0.1", time.Now()) == nil {
+		t.Errorf("carol's from= not applied")
+	}
+	if dave[0].Permit("127.0.0.1", time.Now()) != nil || dave[0].Permit("127.0.0.2", time.Now()) == nil {
+		t.Errorf("dave's inline from= not applied: %+v", dave[0])
 	}
 }
 

@@ -263,8 +263,16 @@ type term struct {
 
 func (d *daemon) interactive(k key, login string, remote ...string) *term {
 	d.t.Helper()
+	return d.interactiveWith(nil, k, login, remote...)
+}
+
+// interactiveWith is interactive with ssh options that come first (and so
+// win over sshArgs' defaults, e.g. "-o", "LogLevel=INFO").
+func (d *daemon) interactiveWith(opts []string, k key, login string, remote ...string) *term {
+	d.t.Helper()
 	need(d.t, "ssh (openssh-client)", have("ssh"))
-	cmd := exec.Command("ssh", append(d.sshArgs(k, login, "-t"), remote...)...)
+	args := append(append(append([]string{}, opts...), d.sshArgs(k, login, "-t")...), remote...)
+	cmd := exec.Command("ssh", args...)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
 		d.t.Fatal(err)

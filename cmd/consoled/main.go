@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"consoled/authkeys"
 	"consoled/config"
 	"consoled/frontend"
 	"consoled/frontend/sshd"
@@ -285,10 +286,10 @@ func restartOnly(old, cfg *config.Config) []string {
 	return later
 }
 
-func keyring(cfg *config.Config) (*sshd.Keyring, error) {
-	users := map[string][]gosshPublicKey{}
+func keyring(cfg *config.Config) (*authkeys.Keyring, error) {
+	users := map[string][]authkeys.Key{}
 	for _, u := range cfg.Users {
 		users[u.Name] = append(users[u.Name], u.Keys...)
 	}
-	return sshd.NewKeyring(users)
+	return authkeys.NewKeyring(users)
 }

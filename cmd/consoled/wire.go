@@ -6,13 +6,10 @@ import (
 	"os/user"
 	"path/filepath"
 
-	gossh "golang.org/x/crypto/ssh"
-
+	"consoled/authkeys"
 	"consoled/config"
 	"consoled/frontend/sshd"
 )
-
-type gosshPublicKey = gossh.PublicKey
 
 // localUser is the user running consoled, with the public keys in ~/.ssh:
 // authorized_keys and id_*.pub. When there are none (a fresh machine), a
@@ -47,7 +44,7 @@ func localUser(dataDir string) (u config.User, hint string, err error) {
 	if err != nil {
 		return u, "", fmt.Errorf("no ssh public key found in %s, and creating a client key: %w", filepath.Join(home, ".ssh"), err)
 	}
-	u.Keys = append(u.Keys, signer.PublicKey())
+	u.Keys = append(u.Keys, authkeys.Key{PublicKey: signer.PublicKey()})
 	return u, "ssh -i " + keyPath + " -p PORT -t console@127.0.0.1 demo", nil
 }
 

@@ -6,79 +6,201 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"consoled/authkeys"
 	"consoled/frontend"
 )
 
-// Keyring maps public keys to the users who own them. Only public-key
-// authentication exists: there is no password, keyboard-interactive or
-// "none" login.
-type Keyring struct {
-	byKey map[string]string // ssh wire form of the key -> user
-	users map[string]bool
-}
-
-// NewKeyring builds a keyring from user name -> keys. A key listed for two
-// users is an error: it could not say who is typing.
-func NewKeyring(users map[string][]gossh.PublicKey) (*Keyring, error) {
-	k := &Keyring{byKey: map[string]string{}, users: map[string]bool{}}
-	for name, keys := range users {
-		k.users[name] = true
-		for _, key := range keys {
-			w := string(key.Marshal())
-			if other, dup := k.byKey[w]; dup && other != name {
-				return nil, fmt.Errorf("key %s is listed for both %s and %s", gossh.FingerprintSHA256(key), other, name)
-			}
-			k.byKey[w] = name
-		}
-	}
-	return k, nil
-}
-
-// Lookup returns the user a key belongs to. loginName is the name given to
-// ssh (user@host): if it is a configured user, the key must be that user's;
-// any other login name ("console") identifies the person by key alone.
-func (k *Keyring) Lookup(loginName string, key gossh.PublicKey) (string, bool) {
-	user, ok := k.byKey[string(key.Marshal())]
-	if !ok {
-		return "", false
-	}
-	if k.users[loginName] && loginName != user {
-		return "", false
-	}
-	return user, true
-}
-
 type ctxKey string
 
-const userKey ctxKey = "consoled-user"
+const (
+	userKey      ctxKey = "consoled-user"
+	authStateKey ctxKey = "consoled-auth" // *connState
+)
 
-// publicKeyHandler authenticates by key and remembers who it was.
-func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
-	if s.limiter.blocked(ctx.RemoteAddr()) {
-		return false // one connection trying key after key
+// maxKeysPerConn is how many keys one connection may offer before it is
+// disconnected: more than an ssh-agent usually holds (OpenSSH's own
+// MaxAuthTries of 6 locks out an agent with 8 keys).
+const maxKeysPerConn = 30
+
+// connState is what one connection did before and during authentication.
+// A connection that ends without logging in counts once against its source
+// address and is audited once, whatever number of keys it offered.
+type connState struct {
+	ctx     ssh.Context
+	from    string // source address, without the port
+	remote  string // address:port
+	blocked string // non-empty: the address is blocked, and why (for the banner)
+
+	mu      sync.Mutex
+	login   string   // the name given to ssh
+	refused []string // "fingerprint: reason", the first few refused keys
+	nKeys   int      // keys refused
+	authed  bool     // a key was verified: the connection logged in
+	key     authkeys.Key
+	ended   bool
+}
+
+// trackedConn tells the server when a connection closes.
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	st   *connState
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() { c.s.connEnded(c.st) })
+	return c.Conn.Close()
+}
+
+// admit starts tracking a connection. One from a blocked address is still
+// let through the SSH handshake so that it can be told why it is refused
+// (a banner); none of its keys is looked at.
+func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
+	st := &connState{ctx: ctx, from: host(conn.RemoteAddr()), remote: conn.RemoteAddr().String()}
+	if until, n := s.limiter.admit(st.from); n > 0 {
+		st.blocked = fmt.Sprintf("consoled: too many failed logins from %s (%d within %v); refused until it has been quiet for %v (%s)",
+			st.from, n, failureWindow, failureWindow, until.UTC().Format(time.RFC3339))
 	}
-	user, ok := s.keys.Load().Lookup(ctx.User(), key)
-	if !ok {
-		s.authFailed.Add(1)
-		s.limiter.failed(ctx.RemoteAddr())
-		fp := gossh.FingerprintSHA256(key)
-		s.log.Info("ssh auth refused", "login", ctx.User(), "from", ctx.RemoteAddr().String(), "key", fp)
-		s.core.Record(frontend.Identity{User: ctx.User(), Key: fp, From: ctx.RemoteAddr().String(), Via: "ssh"},
-			"", "login", "", "refused: unknown key")
+	ctx.SetValue(authStateKey, st)
+	tc := &trackedConn{Conn: conn, s: s, st: st}
+	s.track(ctx, tc)
+	return tc
+}
+
+func stateOf(ctx ssh.Context) *connState {
+	st, _ := ctx.Value(authStateKey).(*connState)
+	return st
+}
+
+// serverConfig is the per-connection x/crypto configuration: the key limit,
+// the banner for a blocked address, and the notice of a verified login.
+func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
+	st := stateOf(ctx)
+	return &gossh.ServerConfig{
+		MaxAuthTries: maxKeysPerConn,
+		BannerCallback: func(gossh.ConnMetadata) string {
+			if st.blocked == "" {
+				return ""
+			}
+			return st.blocked + "\r\n"
+		},
+		AuthLogCallback: func(_ gossh.ConnMetadata, method string, err error) {
+			if err == nil && method == "publickey" { // called after the signature is verified
+				st.mu.Lock()
+				st.authed = true
+				st.mu.Unlock()
+				s.authOK.Add(1)
+				s.limiter.succeeded(st.from)
+			}
+		},
+	}
+}
+
+// publicKeyHandler looks a key up (it is called before the client proves it
+// holds the key, and again never for the same key on one connection).
+func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
+	st := stateOf(ctx)
+	if st.blocked != "" {
 		return false
 	}
-	s.authOK.Add(1)
+	user, line, err := s.keys.Load().Lookup(ctx.User(), key, st.from, time.Now())
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.login = ctx.User()
+	if err != nil {
+		st.nKeys++
+		if len(st.refused) < 5 {
+			reason := "unknown key"
+			if errors.Is(err, authkeys.ErrNotPermitted) {
+				reason = fmt.Sprintf("key of %s %v", user, strings.TrimPrefix(err.Error(), authkeys.ErrNotPermitted.Error()+": "))
+			}
+			st.refused = append(st.refused, gossh.FingerprintSHA256(key)+": "+reason)
+		}
+		return false
+	}
+	st.key = line
 	ctx.SetValue(userKey, user)
 	return true
 }
 
-// AuthCounts reports successful and refused key authentications.
+// connEnded counts, logs and audits a connection that never logged in,
+// and says why a logged-in one was dropped by the SSH layer.
+func (s *Server) connEnded(st *connState) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.authed && !st.ended {
+		st.ended = true
+		if sc, ok := st.ctx.Value(ssh.ContextKeyConn).(*gossh.ServerConn); ok {
+			go s.explainDrop(sc, st)
+		}
+	}
+	if st.authed || st.ended {
+		return
+	}
+	st.ended = true
+	s.authFailed.Add(1)
+	why := st.blocked
+	switch {
+	case why != "":
+		why = "address blocked: too many failed logins"
+	case st.nKeys == 0:
+		why = "no key offered"
+	default:
+		why = fmt.Sprintf("%d key(s) refused: %s", st.nKeys, strings.Join(st.refused, "; "))
+		if st.nKeys > len(st.refused) {
+			why += "; ..."
+		}
+	}
+	if n := s.limiter.failed(st.from); n > 0 {
+		s.log.Warn("ssh address blocked: too many connections ended without logging in; it is refused until quiet",
+			"from", st.from, "failures", n, "window", failureWindow)
+	}
+	s.log.Info("ssh login refused", "login", st.login, "from", st.remote, "reason", why)
+	s.core.Record(frontend.Identity{User: st.login, From: st.remote, Via: "ssh"}, "", "login", "", "refused: "+why)
+}
+
+// explainDrop logs and audits a connection x/crypto ended because the
+// client sent a packet over the SSH maximum (256 KiB, as in OpenSSH): the
+// usual cause is a huge command line, which cannot be answered then.
+func (s *Server) explainDrop(sc *gossh.ServerConn, st *connState) {
+	err := sc.Wait()
+	if err == nil || !strings.Contains(err.Error(), "packet too large") {
+		return
+	}
+	user, _ := st.ctx.Value(userKey).(string)
+	fp := ""
+	if st.key.PublicKey != nil {
+		fp = gossh.FingerprintSHA256(st.key)
+	}
+	why := fmt.Sprintf("connection dropped: the client sent an SSH packet over 256 KiB (a command line may be at most %d bytes)", maxCommand)
+	s.log.Warn("ssh "+why, "user", user, "from", st.remote)
+	s.core.Record(frontend.Identity{User: user, Key: fp, From: st.remote, Via: "ssh"}, "", "command", "", "refused: "+why)
+}
+
+// ptyAllowed refuses a terminal to a key whose line says restrict or no-pty.
+func (s *Server) ptyAllowed(ctx ssh.Context, _ ssh.Pty) bool {
+	st := stateOf(ctx)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.key.NoPTY {
+		s.log.Info("ssh pty refused: the key's line says restrict or no-pty", "user", ctx.Value(userKey), "key", st.key.Where)
+		return false
+	}
+	return true
+}
+
+// AuthCounts reports logins and connections that ended without one.
 func (s *Server) AuthCounts() (ok, failed uint64) { return s.authOK.Load(), s.authFailed.Load() }
 
 // LoadOrCreateHostKey reads an OpenSSH private key from path, or creates an

@@ -11,19 +11,22 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/anmitsu/go-shlex"
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"consoled/authkeys"
 	"consoled/frontend"
 )
 
 // Options configure a Server.
 type Options struct {
 	Core    *frontend.Core // decides, records and carries out every action
-	Keys    *Keyring
+	Keys    *authkeys.Keyring
 	HostKey gossh.Signer
 	Logger  *slog.Logger
 }
@@ -39,7 +42,7 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	core *frontend.Core
-	keys atomic.Pointer[Keyring]
+	keys atomic.Pointer[authkeys.Keyring]
 
 	authOK, authFailed atomic.Uint64
 	limiter            *authLimiter
@@ -65,31 +68,23 @@ func New(opts Options) *Server {
 	opts.Core.Watch(s.recheck)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.ssh = &ssh.Server{
-		Handler:          s.guard(s.route),
-		PublicKeyHandler: s.publicKeyHandler,
-		HostSigners:      []ssh.Signer{opts.HostKey},
-		ConnCallback:     s.admit,
-		Version:          "consoled",
-		// No forwarding callbacks and no subsystems: port, agent and X11
-		// forwarding and sftp are all refused.
+		Handler:              s.guard(s.route),
+		PublicKeyHandler:     s.publicKeyHandler,
+		HostSigners:          []ssh.Signer{opts.HostKey},
+		ConnCallback:         s.admit,
+		ServerConfigCallback: s.serverConfig,
+		PtyCallback:          s.ptyAllowed,
+		Version:              "consoled",
+		// No forwarding callbacks and no subsystems: port forwarding and
+		// sftp are refused; agent, X11 and env requests by sessionHandler.
+		ChannelHandlers: map[string]ssh.ChannelHandler{"session": s.sessionHandler},
 	}
 	return s
 }
 
-// admit drops connections from addresses that keep failing to log in.
-func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
-	if s.limiter.blocked(conn.RemoteAddr()) {
-		s.log.Warn("ssh connection refused: too many failed logins", "from", conn.RemoteAddr().String())
-		conn.Close()
-		return nil
-	}
-	s.track(ctx, conn)
-	return conn
-}
-
 // SetKeys replaces the keyring (on config reload, before the core's
 // SetPolicy: connections whose key is gone are then closed).
-func (s *Server) SetKeys(k *Keyring) { s.keys.Store(k) }
+func (s *Server) SetKeys(k *authkeys.Keyring) { s.keys.Store(k) }
 
 func (s *Server) pol() *frontend.Policy { return s.core.Policy() }
 
@@ -191,12 +186,20 @@ func (s *Server) route(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
-	ss := &session{Session: sess, id: id, args: sess.Command(), ctx: ctx}
 	if len(sess.RawCommand()) > maxCommand {
 		fmt.Fprintf(sess.Stderr(), "consoled: command line too long (%d bytes; at most %d)\n", len(sess.RawCommand()), maxCommand)
 		sess.Exit(2)
 		return
 	}
+	// Split here rather than with sess.Command(), which drops the error of
+	// an unbalanced quote and runs what it could parse.
+	args, err := shlex.Split(sess.RawCommand(), true)
+	if err != nil {
+		fmt.Fprintf(sess.Stderr(), "consoled: cannot read the command line: %s\n", strings.ToLower(err.Error()))
+		sess.Exit(2)
+		return
+	}
+	ss := &session{Session: sess, id: id, args: args, ctx: ctx}
 	code := s.dispatch(ss)
 	if cause := context.Cause(ctx); errors.Is(cause, frontend.ErrRevoked) && !ss.told {
 		fmt.Fprintf(sess.Stderr(), "consoled: disconnected: %v\n", cause)

@@ -1,0 +1,6 @@
+user "erin" {
+  keys_file = "bad-option.keys"
+}
+console "demo" {
+  demo {}
+}
