@@ -131,6 +131,7 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	}
 	st.key = line
 	ctx.SetValue(userKey, user)
+	s.connOf(ctx, frontend.Identity{User: user, Key: gossh.FingerprintSHA256(key), From: ctx.RemoteAddr().String(), Via: "ssh"})
 	return true
 }
 

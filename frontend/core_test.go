@@ -1,0 +1,332 @@
+package frontend_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/config"
+	"consoled/frontend"
+	"consoled/mux"
+	"consoled/registry"
+)
+
+// person is a user with a key of their own.
+type person struct {
+	name string
+	pub  gossh.PublicKey
+}
+
+func newPerson(t *testing.T, name string) person {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := gossh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return person{name: name, pub: k}
+}
+
+func (p person) block(extra ...gossh.PublicKey) string {
+	var keys []string
+	for _, k := range append([]gossh.PublicKey{p.pub}, extra...) {
+		keys = append(keys, fmt.Sprintf("%q", strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))))
+	}
+	return fmt.Sprintf("user %q {\n  keys = [%s]\n}\n", p.name, strings.Join(keys, ", "))
+}
+
+func (p person) id() frontend.Identity {
+	return frontend.Identity{User: p.name, Key: gossh.FingerprintSHA256(p.pub), From: "192.0.2.1:1000", Via: "test"}
+}
+
+// lockedBuffer is an audit log the test reads while the core writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// gateway is a core on a registry of demo consoles, reloadable.
+type gateway struct {
+	t     *testing.T
+	dir   string
+	reg   *registry.Registry
+	core  *frontend.Core
+	audit *lockedBuffer
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(new(lockedBuffer), nil)) }
+
+func (g *gateway) parse(src string) *config.Config {
+	g.t.Helper()
+	cfg, diags := config.Parse([]byte("log_dir = \"logs\"\n"+src), "test.hcl", g.dir)
+	if diags.HasErrors() {
+		g.t.Fatalf("config: %v", diags)
+	}
+	return cfg
+}
+
+func start(t *testing.T, src string) *gateway {
+	t.Helper()
+	g := &gateway{t: t, dir: t.TempDir(), audit: &lockedBuffer{}}
+	cfg := g.parse(src)
+	g.reg = registry.New(cfg, quiet())
+	if _, err := g.reg.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.reg.StopAll(errors.New("test over")) })
+	g.core = frontend.New(frontend.Options{Consoles: g.reg, Audit: frontend.NewAuditor(g.audit, nil),
+		Logger: quiet(), LogDir: cfg.LogDir, Policy: frontend.PolicyFrom(cfg)})
+	return g
+}
+
+// reload applies src as consoled's reload does.
+func (g *gateway) reload(src string) {
+	g.t.Helper()
+	cfg := g.parse(src)
+	if _, err := g.reg.Apply(cfg); err != nil {
+		g.t.Fatal(err)
+	}
+	g.core.SetPolicy(frontend.PolicyFrom(cfg))
+}
+
+func (g *gateway) waitUp(name string) {
+	g.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, ok := g.reg.Console(name); ok && c.Status().State == mux.StateUp {
+			return
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("console %s not up", name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+const demo = "  demo {}\n"
+
+func console(name, lists string) string {
+	return fmt.Sprintf("console %q {\n%s%s}\n", name, demo, lists)
+}
+
+// waitNotice waits for a notice containing text among s's output.
+func waitNotice(t *testing.T, s *frontend.Session, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		items, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("no notice %q: %v", text, err)
+		}
+		for _, it := range items {
+			if strings.Contains(it.Notice, text) {
+				return
+			}
+		}
+	}
+}
+
+func mustDeny(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, frontend.ErrDenied) {
+		t.Errorf("%s after the reload: %v, want a refusal", what, err)
+	}
+}
+
+// A writer demoted to ro by a reload is a viewer at once and is told; from
+// then on typing, BREAK, takeover, power and send are refused, and the
+// audit log says so.
+func TestReloadDemotesWriter(t *testing.T) {
+	alice := newPerson(t, "alice")
+	g := start(t, alice.block()+console("m", `  rw = ["alice"]`+"\n"))
+	g.waitUp("m")
+	s, err := g.core.Attach(alice.id(), "m", frontend.Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.Writer() {
+		t.Fatal("alice is not the writer")
+	}
+	if _, err := s.Write([]byte("\r")); err != nil {
+		t.Fatalf("typing before the reload: %v", err)
+	}
+
+	g.reload(alice.block() + console("m", `  ro = ["alice"]`+"\n"))
+	if s.Writer() {
+		t.Error("demoted alice still has write access")
+	}
+	waitNotice(t, s, "your access to m is now read-only")
+	_, err = s.Write([]byte("reboot\r"))
+	mustDeny(t, "typing", err)
+	mustDeny(t, "BREAK", s.Break(context.Background(), 0))
+	_, err = s.TakeWrite(true)
+	mustDeny(t, "takeover", err)
+	_, err = s.TakeWrite(false)
+	mustDeny(t, "taking free write access", err)
+	_, err = g.core.Power(context.Background(), alice.id(), "m", "cycle")
+	mustDeny(t, "power cycle", err)
+	mustDeny(t, "send", g.core.Send(alice.id(), "m", []byte("x"), true))
+	if _, err := g.core.Attach(alice.id(), "m", frontend.Force); !errors.Is(err, frontend.ErrDenied) {
+		t.Errorf("attach --force after the reload: %v", err)
+	}
+	select {
+	case <-s.Done():
+		t.Errorf("a viewer was cut off: %v", s.Cause())
+	default:
+	}
+	audit := g.audit.String()
+	for _, want := range []string{`"action":"demote"`, `"action":"type","result":"refused: read-only access"`,
+		`"action":"break","detail":"BREAK","result":"refused: read-only access"`} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit log lacks %s:\n%s", want, audit)
+		}
+	}
+}
+
+// A viewer removed from a console's ro list is cut off at once, with a
+// cause that says why, and is no longer in who; the console is then gone
+// for them.
+func TestReloadRemovesViewer(t *testing.T) {
+	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
+	users := alice.block() + bob.block()
+	g := start(t, users+console("m", `  rw = ["alice"]`+"\n"+`  ro = ["bob"]`+"\n"))
+	s, err := g.core.Attach(bob.id(), "m", frontend.Watch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	g.reload(users + console("m", `  rw = ["alice"]`+"\n"))
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("bob still watching after his access was removed")
+	}
+	if !errors.Is(s.Cause(), frontend.ErrRevoked) || !strings.Contains(s.Cause().Error(), "bob may no longer use m") {
+		t.Errorf("cut off with %v", s.Cause())
+	}
+	who, err := g.core.Who(alice.id(), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ci := range who {
+		if ci.Who == "bob" {
+			t.Error("bob still in who")
+		}
+	}
+	if _, err := g.core.Attach(bob.id(), "m", frontend.Watch); !errors.Is(err, frontend.ErrNoConsole) {
+		t.Errorf("bob attaching again: %v", err)
+	}
+	if !strings.Contains(g.audit.String(), `"user":"bob","key":"`+bob.id().Key) ||
+		!strings.Contains(g.audit.String(), `"action":"revoke"`) {
+		t.Errorf("revocation not audited:\n%s", g.audit)
+	}
+}
+
+// A user deleted from the configuration, or whose key was removed, may do
+// nothing at all on a session opened before: cut off, and every action
+// refused, even on a console open to every user.
+func TestReloadRemovesUserAndKey(t *testing.T) {
+	alice, bob, spare := newPerson(t, "alice"), newPerson(t, "bob"), newPerson(t, "spare")
+	g := start(t, alice.block(spare.pub)+bob.block()+console("open", ""))
+	g.waitUp("open")
+	aliceSpare := alice.id()
+	aliceSpare.Key = gossh.FingerprintSHA256(spare.pub)
+	sa, err := g.core.Attach(aliceSpare, "open", frontend.Watch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sa.Close()
+	sb, err := g.core.Attach(bob.id(), "open", frontend.Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+
+	g.reload(alice.block() + console("open", "")) // bob deleted, alice's spare key removed
+	for who, s := range map[string]*frontend.Session{"bob": sb, "alice (removed key)": sa} {
+		select {
+		case <-s.Done():
+			if !errors.Is(s.Cause(), frontend.ErrRevoked) {
+				t.Errorf("%s cut off with %v", who, s.Cause())
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s still attached", who)
+		}
+	}
+	if err := g.core.Stands(bob.id()); err == nil || !strings.Contains(err.Error(), "no longer in the configuration") {
+		t.Errorf("bob stands: %v", err)
+	}
+	if err := g.core.Stands(aliceSpare); err == nil || !strings.Contains(err.Error(), "is no longer configured for alice") {
+		t.Errorf("alice with her removed key stands: %v", err)
+	}
+	if err := g.core.Stands(alice.id()); err != nil {
+		t.Errorf("alice with her remaining key: %v", err)
+	}
+	_, err = sb.Write([]byte("x"))
+	mustDeny(t, "bob typing", err)
+	_, err = sb.TakeWrite(false)
+	mustDeny(t, "bob taking write access", err)
+	if _, err := g.core.Attach(bob.id(), "open", frontend.Write); !errors.Is(err, frontend.ErrNoConsole) {
+		t.Errorf("bob attaching: %v", err)
+	}
+	if l := g.core.List(bob.id()); len(l) != 0 {
+		t.Errorf("bob lists %v", l)
+	}
+	_, err = g.core.Reload(bob.id())
+	mustDeny(t, "bob reloading", err)
+}
+
+// A log follow ends when a reload takes the console away from its reader.
+func TestReloadEndsLogFollow(t *testing.T) {
+	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
+	users := alice.block() + bob.block()
+	g := start(t, users+console("m", `  rw = ["alice"]`+"\n"+`  ro = ["bob"]`+"\n"))
+	g.waitUp("m")
+	done := make(chan error, 1)
+	var out lockedBuffer
+	go func() { done <- g.core.Logs(context.Background(), bob.id(), []string{"m", "--follow"}, &out) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "console up") { // following
+		if time.Now().After(deadline) {
+			t.Fatalf("no output from logs --follow: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.reload(users + console("m", `  rw = ["alice"]`+"\n"))
+	select {
+	case err := <-done:
+		if !errors.Is(err, frontend.ErrRevoked) {
+			t.Errorf("follow ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("bob still follows m's log after his access was removed")
+	}
+}
