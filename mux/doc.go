@@ -10,4 +10,19 @@
 // One client at a time is the writer; its keystrokes and BREAKs reach the
 // backend. The others watch. The mux knows nothing of SSH: a client is a
 // name and an address.
+//
+// # Who reads a console: the idle clock's hand-off
+//
+// A console's own goroutine (serve) reads its backend while someone is
+// attached. When a read finds nobody attached and less than a buffer full,
+// serve hands the console to the idle clock (sweepIdle: one sweep per
+// console, one clock per IdleRead interval shared by all) and waits on the
+// sweep's done channel. At each tick the clock TryReads every console
+// handed to it, logs what it got, and keeps a console only while it still
+// has output and nobody watches; otherwise it ends the sweep, and serve
+// takes the console back and blocks in Read again, so a quiet console costs
+// nothing. Attach stops a sweep at once (sweep.stop, which waits for a read
+// in progress under sweep.mu), so an attached client never waits for a
+// tick. A read error ends the sweep with that error, and serve, which owns
+// the connection, closes it. Console.sweeping is the sweep in progress.
 package mux
