@@ -136,7 +136,7 @@ break "5" {
 		t.Errorf("list --json: %v %q", err, out)
 	}
 	log, _ := os.ReadFile(filepath.Join(d.Dir, "logs", "sh1.log"))
-	if !strings.Contains(string(log), "[-- consoled: note by alice: swapping the disk in slot 3 ") {
+	if !strings.Contains(string(log), `[-- consoled: note by alice: "swapping the disk in slot 3" `) {
 		t.Errorf("note not in the log")
 	}
 }

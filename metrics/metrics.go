@@ -40,8 +40,8 @@ func newCollector(src Source, auth func() (uint64, uint64), panics func(string) 
 		logBytes:   prometheus.NewDesc("consoled_log_bytes_written_total", "Bytes written to the console's log, marks included.", c, nil),
 		rotations:  prometheus.NewDesc("consoled_log_rotations_total", "Log rotations.", c, nil),
 		panicCount: prometheus.NewDesc("consoled_panics_detected_total", "Crashes detected on the console.", c, nil),
-		authOK:     prometheus.NewDesc("consoled_ssh_auth_success_total", "Successful SSH authentications.", nil, nil),
-		authFailed: prometheus.NewDesc("consoled_ssh_auth_failures_total", "Refused SSH authentication attempts.", nil, nil),
+		authOK:     prometheus.NewDesc("consoled_ssh_auth_success_total", "SSH logins (a key verified).", nil, nil),
+		authFailed: prometheus.NewDesc("consoled_ssh_auth_failures_total", "SSH connections that ended without logging in (one per connection, however many keys it offered).", nil, nil),
 	}
 }
 
