@@ -165,6 +165,16 @@ func parse(src []byte, filename, dir, file string, needUsers bool) (*Config, hcl
 	return cfg, p.diags
 }
 
+// Message is d on one line: "file:line,col: Summary; detail", or
+// "Summary: detail" for a diagnostic that points at no source text (a config
+// file that cannot be read, whose detail names the file and the OS error).
+func Message(d *hcl.Diagnostic) string {
+	if d.Subject == nil {
+		return d.Summary + ": " + d.Detail
+	}
+	return d.Error()
+}
+
 type parser struct {
 	dir   string
 	file  string // the config file, for the world-readable check; "" if none

@@ -231,3 +231,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A config that cannot be read is reported with its name and the OS error,
+// not as "<nil>: ...".
+func TestMissingFileMessage(t *testing.T) {
+	_, diags := Load("testdata/no-such.hcl")
+	if !diags.HasErrors() {
+		t.Fatal("no error")
+	}
+	if got := Message(diags[0]); got != "Cannot read config: open testdata/no-such.hcl: no such file or directory" {
+		t.Errorf("message %q", got)
+	}
+}

@@ -191,6 +191,12 @@ func TestConfigCheck(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "ok: 1 consoles") {
 		t.Errorf("-check: %v\n%s", err, out)
 	}
+	// A file that cannot be read: its name and the OS error.
+	missing := filepath.Join(dir, "missing.hcl")
+	out, err = exec.Command(binary, "-check", "-config", missing).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Cannot read config: open "+missing+": no such file or directory") || strings.Contains(string(out), "<nil>") {
+		t.Errorf("-check of a missing file: %v\n%s", err, out)
+	}
 	// What cannot work is refused by -check too, with file:line.
 	for name, c := range map[string]struct{ src, want string }{
 		"nousers.hcl": {vm1, ":1,1-1: Nobody can log in"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"consoled/internal/logcmd"
+	"consoled/mux"
 )
 
 // PowerActions are the actions Power knows.
@@ -52,8 +53,9 @@ func (c *Core) Power(ctx context.Context, id Identity, name, action string) (str
 }
 
 // Script attaches id to console name as its writer, for a scripted action
-// (send, break): write access if free, or taken from whoever has it with
-// force. action names the refusal in the audit log.
+// (send, break): write access if free or held by id's own other session,
+// or taken from whoever has it with force. action names the refusal in the
+// audit log.
 func (c *Core) Script(id Identity, name, action string, force bool) (*Session, error) {
 	_, acc, err := c.lookup(id, name)
 	if err != nil {
@@ -69,13 +71,14 @@ func (c *Core) Script(id Identity, name, action string, force bool) (*Session, e
 	if s.Writer() {
 		return s, nil
 	}
-	if !force {
+	// The user's own other session (a window they type in) needs no
+	// --force: it gets write access back when this one ends.
+	if _, err := s.TakeWrite(force); err != nil {
 		who := s.WriterName()
 		s.Close()
-		return nil, c.refuse(id, name, action, "", who+" has write access (--force takes it)")
-	}
-	if _, err := s.TakeWrite(true); err != nil {
-		s.Close()
+		if errors.Is(err, mux.ErrReadOnly) {
+			return nil, c.refuse(id, name, action, "", who+" has write access (--force takes it)")
+		}
 		return nil, err
 	}
 	return s, nil

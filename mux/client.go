@@ -26,6 +26,7 @@ type Client struct {
 	queue  []Item
 	queued int
 	cause  error
+	lender *Client // the writer cl took write access from: it gets it back
 
 	notify chan struct{} // cap 1: something was queued
 	done   chan struct{} // closed when detached
@@ -74,7 +75,7 @@ func (c *Console) removeLocked(cl *Client, cause error) {
 	}
 	delete(c.clients, cl)
 	if c.writer == cl {
-		c.writer = nil
+		c.giveBackLocked(cl, "ended")
 	}
 	cl.cause = cause
 	cl.queue, cl.queued = nil, 0
@@ -183,9 +184,11 @@ func (cl *Client) withConn(f func(backend.Conn) error) error {
 	return f(conn)
 }
 
-// TakeWrite gives cl write access: if nobody writes, or if force is set (the
-// previous writer becomes a viewer). It returns the previous writer's name
-// when one was displaced, and ErrReadOnly when not forced and taken.
+// TakeWrite gives cl write access: if nobody writes, if the writer is the
+// same person (Who) in another session, or if force is set. The previous
+// writer becomes a viewer until cl's write access ends, then gets it back.
+// It returns the previous writer's name when one was displaced, and
+// ErrReadOnly when someone else writes and force is not set.
 func (cl *Client) TakeWrite(force bool) (displaced string, err error) {
 	c := cl.c
 	c.mu.Lock()
@@ -193,12 +196,13 @@ func (cl *Client) TakeWrite(force bool) (displaced string, err error) {
 	switch {
 	case c.writer == cl:
 		return "", nil
-	case c.writer != nil && !force:
+	case c.writer != nil && !force && c.writer.Who != cl.Who:
 		return "", fmt.Errorf("%w (%s)", ErrReadOnly, c.writer.Who)
 	case c.writer != nil:
 		displaced = c.writer.Who
-		c.writer.push(Item{Notice: fmt.Sprintf("write access taken over by %s; you are now read-only", cl.Who)}, c.cfg.ClientBuffer)
+		c.writer.push(Item{Notice: fmt.Sprintf("write access taken over by %s from %s; you are now read-only until that session ends", cl.Who, cl.From)}, c.cfg.ClientBuffer)
 	}
+	cl.lender = c.writer
 	c.writer = cl
 	c.cfg.Log.Mark(fmt.Sprintf("%s took write access", cl.Who), time.Now())
 	return displaced, nil
@@ -210,9 +214,24 @@ func (cl *Client) DropWrite() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.writer == cl {
-		c.writer = nil
 		c.cfg.Log.Mark(fmt.Sprintf("%s gave up write access", cl.Who), time.Now())
+		c.giveBackLocked(cl, "gave it up")
 	}
+}
+
+// giveBackLocked ends cl's write access: the writer it took write access
+// from, if still attached, gets it back and is told; otherwise nobody
+// writes. Called with c.mu held.
+func (c *Console) giveBackLocked(cl *Client, why string) {
+	c.writer = nil
+	lender := cl.lender
+	cl.lender = nil
+	if _, attached := c.clients[lender]; lender == nil || !attached {
+		return
+	}
+	c.writer = lender
+	lender.push(Item{Notice: fmt.Sprintf("write access is yours again (%s's session from %s %s)", cl.Who, cl.From, why)}, c.cfg.ClientBuffer)
+	c.cfg.Log.Mark(fmt.Sprintf("%s has write access again", lender.Who), time.Now())
 }
 
 // Close detaches the client.

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"consoled/authkeys"
 	"consoled/config"
 	"consoled/frontend"
@@ -127,6 +129,10 @@ func loadConfig(path, dataDir string) (cfg *config.Config, hint string, err erro
 func diagError(diags interface{ Errs() []error }) error {
 	var lines []string
 	for _, e := range diags.Errs() {
+		if d, ok := e.(*hcl.Diagnostic); ok {
+			lines = append(lines, config.Message(d))
+			continue
+		}
 		lines = append(lines, e.Error())
 	}
 	return errors.New(strings.Join(lines, "\nconsoled: "))

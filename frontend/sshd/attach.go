@@ -37,6 +37,7 @@ type attachment struct {
 	escStr string
 
 	wmu     sync.Mutex   // one writer to the SSH channel at a time
+	asking  question     // guarded by wmu: a prompt waiting for its answer
 	lastOut atomic.Int64 // unix nanos of the last output sent
 
 	// input goroutine only:
@@ -161,14 +162,17 @@ func (a *attachment) farewell(text string) {
 func (a *attachment) greet() {
 	name, e := a.cs.Name(), a.escStr
 	switch {
+	case a.cs.Writer() && a.pty:
+		a.notice(fmt.Sprintf("attached to %s read-write; %s? for help", name, e))
 	case a.cs.Writer():
-		if a.pty {
-			a.notice(fmt.Sprintf("attached to %s read-write; %s? for help", name, e))
-		}
+		// One line on stderr: a person who forgot -t learns why escapes do nothing.
+		a.notice(fmt.Sprintf("attached to %s read-write without a terminal: raw bytes, no escapes (ssh -t for an interactive session)", name))
 	case a.cs.Access() != frontend.ReadWrite:
 		a.notice(fmt.Sprintf("attached to %s read-only (you may watch this console, not type on it)", name))
-	case a.cs.WriterName() == "":
+	case a.cs.WriterName() == "" && a.pty:
 		a.notice(fmt.Sprintf("attached to %s as a spy; %sa takes write access", name, e))
+	case a.cs.WriterName() == "":
+		a.notice(fmt.Sprintf("attached to %s as a spy: input is discarded (attach without --spy to write)", name))
 	case a.pty:
 		a.notice(fmt.Sprintf("attached to %s read-only: %s has write access; %s? for help", name, a.cs.WriterName(), e))
 	default:
@@ -202,6 +206,9 @@ func (a *attachment) pump(ctx context.Context) error {
 	write := func(p []byte) error {
 		a.wmu.Lock()
 		defer a.wmu.Unlock()
+		if p = a.asking.hold(p); len(p) == 0 {
+			return nil
+		}
 		if _, err := a.ss.Write(p); err != nil {
 			return fmt.Errorf("writing to client: %w", err)
 		}
@@ -257,7 +264,7 @@ func (a *attachment) notice(text string) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if a.pty {
-		fmt.Fprintf(a.ss, "\r\n[consoled: %s]\r\n", strings.ReplaceAll(text, "\n", "\r\n"))
+		fmt.Fprintf(a.ss, "\r\n[consoled: %s]\r\n%s", strings.ReplaceAll(text, "\n", "\r\n"), a.asking.again())
 	} else {
 		fmt.Fprintf(a.ss.Stderr(), "consoled: %s\n", text)
 	}

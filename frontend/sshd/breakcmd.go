@@ -60,7 +60,7 @@ func parseBreak(args []string) (breakArgs, error) {
 
 // breakCmd: break NAME [KEYS] [--seq N] [--wait D] [--expect RE] [--force].
 // Exit 0 when RE matched (or, without --expect, after the wait), 1 on
-// timeout, 2 on refusal or error.
+// timeout, 2 on refusal or error, 130 when stopped with ^C.
 func (s *Server) breakCmd(ss *session) int {
 	b, err := parseBreak(ss.args[1:])
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *Server) doBreak(ss *session, b breakArgs) int {
 	var seen bytes.Buffer
 	matched := make(chan struct{})
 	var once sync.Once
-	ctx, cancel := context.WithCancel(ss.ctx)
+	ctx, cancel := ss.interruptible(ss.ctx) // ^C under ssh -t stops the wait
 	defer cancel()
 	go func() {
 		for {
@@ -138,7 +138,11 @@ func (s *Server) doBreak(ss *session, b breakArgs) int {
 		}
 		fmt.Fprintf(ss.Stderr(), "consoled: %q not seen within %v\n", b.expect.String(), b.wait)
 		return 1
-	case <-ss.ctx.Done():
+	case <-ctx.Done():
+		if errors.Is(context.Cause(ctx), errInterrupted) {
+			fmt.Fprintf(ss.Stderr(), "consoled: break: %v\n", errInterrupted)
+			return exitInterrupted
+		}
 		return 2
 	}
 }

@@ -219,7 +219,7 @@ func (s *Server) power(ss *session) int {
 	switch {
 	case errors.Is(err, frontend.ErrNoPower):
 		fmt.Fprintf(ss.Stderr(), "consoled: console %s has no power control (add power { ipmi { ... } } to its config)\n", name)
-		return 2
+		return 1 // as a power action that failed: the README's "1 with the reason"
 	case err != nil:
 		return s.fail(ss, "power "+action, name, err)
 	}

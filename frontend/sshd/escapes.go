@@ -227,16 +227,6 @@ func (a *attachment) powerEscape(key byte) {
 	})
 }
 
-// prompt asks a yes/no question; the next key typed is the answer.
-func (a *attachment) prompt(question string, answer func(byte)) {
-	a.echo("\r\n[consoled: " + question)
-	a.intercept = func(b byte) bool {
-		a.echo(string(printable(b)) + "]\r\n")
-		answer(b)
-		return true
-	}
-}
-
 func printable(b byte) byte {
 	if b < 0x20 || b >= 0x7f {
 		return '?'
