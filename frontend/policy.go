@@ -1,17 +1,3 @@
-// Package frontend is what people may do with the consoles, whatever the
-// transport: attach (read-write, read-only, takeover), BREAK and break
-// sequences, power, send, note, who, list, logs, panics and reload. Each
-// action is one function of Core or Session that decides it against the
-// policy in force at that moment (not a copy taken when a session began),
-// records it in the audit log and carries it out. A reload that takes
-// rights away acts on running sessions at once: a removed user is cut off,
-// a demoted writer becomes a viewer and is told.
-//
-// Transports are adapters on it: frontend/sshd is the SSH server; a web
-// terminal or a gateway forwarding for another would be more. They parse
-// what people type, call the core with an Identity, and render its answer;
-// refusals come back as errors matching ErrDenied. The core knows consoles
-// only through the mux package.
 package frontend
 
 import (
@@ -31,6 +17,7 @@ const (
 	ReadWrite               // also type, BREAK, power, take over
 )
 
+// String is the access level as listings show it: none, ro or rw.
 func (a Access) String() string {
 	return [...]string{"none", "ro", "rw"}[a]
 }
@@ -75,6 +62,7 @@ var (
 // DeniedError is an action the policy refuses; Why is for people.
 type DeniedError struct{ Why string }
 
+// Error is why the action was refused.
 func (e *DeniedError) Error() string { return e.Why }
 
 // Unwrap makes a DeniedError match ErrDenied.

@@ -1,7 +1,10 @@
-// Package sshd is consoled's SSH server: it authenticates people by
-// public key, routes the command line ("list", "help", or a console name)
-// and attaches sessions to consoles in the mux. It knows consoles only
-// through the mux package, and what people may do through package frontend.
+// Package sshd is consoled's SSH server, an adapter on package frontend's
+// core: it authenticates people by public key, parses the command line
+// ("list", "help", a console name, ...) and the escapes typed in an
+// interactive session, calls the core with the person's Identity, and
+// renders the answer (text, exit status). Who may do what is decided by the
+// core, never here; after a reload, the connections of a user who no longer
+// stands are closed (see conns.go).
 package sshd
 
 import (
@@ -178,17 +181,17 @@ func (s *Server) route(sess ssh.Session) {
 		stopConn := context.AfterFunc(cn.ctx, func() { cancel(context.Cause(cn.ctx)) })
 		defer stopConn()
 	}
+	if len(sess.RawCommand()) > maxCommand {
+		fmt.Fprintf(sess.Stderr(), "consoled: command line too long (%d bytes; at most %d)\n", len(sess.RawCommand()), maxCommand)
+		sess.Exit(2)
+		return
+	}
 	// A connection opened earlier (e.g. an OpenSSH ControlMaster) may
 	// outlive its user's access: each new session is decided now.
 	if err := s.core.Stands(id); err != nil {
 		s.core.Record(id, "", "session", sess.RawCommand(), "refused: "+err.Error())
 		fmt.Fprintf(sess.Stderr(), "consoled: %v\n", err)
 		sess.Exit(1)
-		return
-	}
-	if len(sess.RawCommand()) > maxCommand {
-		fmt.Fprintf(sess.Stderr(), "consoled: command line too long (%d bytes; at most %d)\n", len(sess.RawCommand()), maxCommand)
-		sess.Exit(2)
 		return
 	}
 	// Split here rather than with sess.Command(), which drops the error of

@@ -1,0 +1,22 @@
+// Package frontend is what people may do with the consoles, whatever the
+// transport: attach (read-write, read-only, takeover), BREAK and break
+// sequences, power, send, note, who, list, logs, panics and reload. Each
+// action is one function of Core or Session that decides it against the
+// policy in force at that moment (not a copy taken when a session began),
+// records it in the audit log and carries it out. A reload that takes
+// rights away acts on running sessions at once: a removed user is cut off,
+// a demoted writer becomes a viewer and is told.
+//
+// Transports are adapters on it: frontend/sshd is the SSH server; a web
+// terminal or a gateway forwarding for another would be more. They parse
+// what people type, call the core with an Identity, and render its answer;
+// refusals come back as errors matching ErrDenied. The core knows consoles
+// only through the mux package.
+//
+// The pieces: Core (core.go) holds the policy in force and the actions
+// that need no attachment (list, who, power, send, logs, panics, reload);
+// Session (session.go) is one person attached to one console, with the
+// actions made there (typing, BREAK, takeover, note); the Auditor
+// (audit.go) writes the audit log; PolicyFrom (config.go) builds a Policy
+// from a configuration.
+package frontend
