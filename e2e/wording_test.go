@@ -156,3 +156,20 @@ func lastBusy(s string) int {
 	}
 	return n
 }
+
+// The audit log stays where it was opened until a restart: a reload that
+// moves audit_log cannot add a console that would log into the old file.
+func TestReloadKeepsAuditLogOutOfConsoles(t *testing.T) {
+	alice := newKey(t, "alice")
+	users := userBlock("alice", alice) + "admins = [\"alice\"]\n"
+	d := startConsoled(t, users+"audit_log = \"logs/x.log\"\n"+demoConsole)
+	d.waitState(alice, "demo", "up")
+	cfgPath := filepath.Join(d.Dir, "consoled.hcl")
+	os.WriteFile(cfgPath, []byte(users+"audit_log = \"logs/audit.log\"\n"+demoConsole+"console \"x\" {\n  demo {}\n}\n"), 0o600)
+	if _, errOut, code := d.ssh(alice, "", "reload"); code != 1 || !strings.Contains(errOut, `console "x": its log files would include `+filepath.Join(d.Dir, "logs", "x.log")+", the audit log") {
+		t.Errorf("reload adding console x over the running audit log: %d %q", code, errOut)
+	}
+	if out, _, _ := d.ssh(alice, "", "list"); strings.Contains(out, "x ") {
+		t.Errorf("console x runs: %q", out)
+	}
+}

@@ -258,6 +258,13 @@ func (d *daemon) reload() (summary string, err error) {
 	if diags.HasErrors() {
 		return "", diagError(diags)
 	}
+	// The audit log stays where it was opened until a restart: no console
+	// may log into it, whatever the new audit_log says.
+	for _, c := range cfg.Consoles {
+		if config.ConsoleFile(cfg.LogDir, c.Name, d.cfg.AuditLog) {
+			return "", fmt.Errorf("console %q: its log files would include %s, the audit log consoled writes until a restart; rename the console", c.Name, d.cfg.AuditLog)
+		}
+	}
 	keys, err := keyring(cfg)
 	if err != nil {
 		return "", err
