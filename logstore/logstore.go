@@ -40,12 +40,17 @@
 //
 // # Rotation
 //
-// When writing would take NAME.log past MaxSize, NAME.log becomes
-// NAME.log.1 (compressed to NAME.log.1.gz in the background), NAME.log.1.gz
-// becomes NAME.log.2.gz and so on, each with its .idx (offsets are in
-// uncompressed bytes); NAME.log.Keep is the oldest kept. A Budget shared by
-// all consoles (max_total) removes the oldest rotated files of any console
-// when the log directory grows past it.
+// NAME.log rotates at a line end: at the first "\n" that takes it into the
+// last eighth of MaxSize (at most the last 64 KiB), so a file holds whole
+// lines; only a line longer than that is cut, at MaxSize, which no file
+// passes. NAME.log becomes NAME.log.1 (compressed to NAME.log.1.gz in the
+// background, the gzip header comment saying "consoled log of console
+// NAME"), NAME.log.1.gz becomes NAME.log.2.gz and so on, each with its .idx
+// (offsets are in uncompressed bytes); NAME.log.Keep is the oldest kept.
+// The stream goes on across files: a line cut at MaxSize goes on at the
+// start of the next file, and a mark there is flagged mid-line as usual.
+// A Budget shared by all consoles (max_total) bounds the console logs of
+// the directory: see Budget for exactly what it counts and removes.
 //
 // # Batching and durability
 //
@@ -86,6 +91,7 @@ const DefaultMaxSize = 64 << 20
 
 // Log is one console's log. Its methods are safe for concurrent use.
 type Log struct {
+	name string
 	path string
 	opts Options
 
@@ -96,6 +102,9 @@ type Log struct {
 	cutLine bool  // midLine, and the line was left so by an earlier run: it will not end
 	failed  error // the last write error, until a write succeeds
 	lost    int64 // bytes not recorded since failed was set
+
+	failedAt    time.Time // when failed was set
+	writeErrors uint64    // writes that failed
 
 	held      []heldMark  // marks waiting for the end of the current line
 	holdTimer *time.Timer // writes held marks holdFor after the first
@@ -123,10 +132,11 @@ func Open(dir, name string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
-	l := &Log{path: filepath.Join(dir, name+".log"), opts: opts, now: time.Now}
+	l := &Log{name: name, path: filepath.Join(dir, name+".log"), opts: opts, now: time.Now}
 	if err := l.open(); err != nil {
 		return nil, err
 	}
+	opts.Budget.register(l, true)
 	return l, nil
 }
 
@@ -245,89 +255,6 @@ func (l *Log) writeMark(event string, t time.Time) {
 	l.cutLine = false
 }
 
-// write is called with mu held.
-func (l *Log) write(p []byte) {
-	if len(p) == 0 {
-		return
-	}
-	if l.f == nil {
-		if err := l.open(); err != nil {
-			l.fail(err, len(p))
-			return
-		}
-	}
-	if l.size > 0 && l.size+int64(len(p)) > l.opts.MaxSize {
-		if err := l.rotate(); err != nil {
-			l.fail(err, len(p))
-			return
-		}
-	}
-	if sec := l.now().Unix(); sec != l.idxSec {
-		l.idxSec = sec
-		l.pendIdx = append(l.pendIdx, indexEntry(sec, l.size)...)
-	}
-	if l.pend == nil {
-		l.pendBox = pendPool.Get().(*[]byte)
-		l.pend = *l.pendBox
-	}
-	l.pend = append(l.pend, p...)
-	l.size += int64(len(p))
-	l.midLine = p[len(p)-1] != '\n'
-	if len(l.pend) >= flushSize {
-		l.flush()
-	} else if !l.queued {
-		l.queued = true
-		flusher.add(l)
-	}
-}
-
-// flush writes what is buffered; called with mu held. After a failed
-// write, the next successful one starts with a mark saying what is missing.
-func (l *Log) flush() {
-	if len(l.pendIdx) > 0 && l.idx != nil {
-		l.idx.Write(l.pendIdx) // best effort: the log matters more
-	}
-	l.pendIdx = l.pendIdx[:0]
-	if len(l.pend) == 0 || l.f == nil {
-		return
-	}
-	out := l.pend
-	if l.failed != nil {
-		gap := fmt.Sprintf("log gap: %d bytes not recorded: %v", l.lost, l.failed)
-		out = append(MarkLine(gap, time.Now(), l.fileMidLine), l.pend...)
-	}
-	n, err := l.f.Write(out)
-	l.written += uint64(n)
-	if n > 0 {
-		l.fileMidLine = out[n-1] != '\n'
-	}
-	if err != nil {
-		lost := len(l.pend)
-		if extra := len(out) - len(l.pend); n > extra {
-			lost -= n - extra // the part of the output that made it
-		}
-		l.fail(fmt.Errorf("writing %s: %w", l.path, err), lost)
-		if st, serr := l.f.Stat(); serr == nil {
-			l.size = st.Size() // the index is approximate across a failure
-		}
-	} else {
-		l.failed, l.lost = nil, 0
-	}
-	// Give the buffer back: a thousand idle consoles should not each hold one.
-	if cap(l.pend) <= 4*flushSize {
-		*l.pendBox = l.pend[:0]
-		pendPool.Put(l.pendBox)
-	}
-	l.pend, l.pendBox = nil, nil
-}
-
-func (l *Log) fail(err error, lost int) {
-	if l.failed == nil {
-		l.failed = err
-	}
-	l.lost += int64(lost)
-}
-
 // Err reports the write failure that is losing bytes right now, if any.
 func (l *Log) Err() error {
 	l.mu.Lock()
@@ -348,6 +275,7 @@ func (l *Log) Close() error {
 	l.idx.Close()
 	l.f, l.idx = nil, nil
 	l.gzip.Wait()
+	l.opts.Budget.register(l, false)
 	return err
 }
 
@@ -397,15 +325,16 @@ func (l *Log) Tail(n int) ([]byte, error) {
 
 // Stats are counters for metrics.
 type Stats struct {
-	Written   uint64 // bytes written to disk, marks included
-	Rotations uint64
+	Written     uint64 // bytes written to disk, marks included
+	Rotations   uint64
+	WriteErrors uint64 // writes that failed (each losing what it held)
 }
 
 // Stats reports the log's counters.
 func (l *Log) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return Stats{Written: l.written, Rotations: l.rotations}
+	return Stats{Written: l.written, Rotations: l.rotations, WriteErrors: l.writeErrors}
 }
 
 // pendPool recycles write buffers between flushes.

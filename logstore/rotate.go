@@ -8,11 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
-	"sync"
 )
 
 func indexEntry(sec, off int64) []byte {
@@ -37,16 +33,36 @@ func (l *Log) rotate() error {
 	}
 	l.idx.Close()
 	l.f, l.idx = nil, nil
+	if err := l.shift(); err != nil {
+		return err
+	}
+	if l.opts.Keep > 0 {
+		l.gzip.Add(1)
+		go func(src string) {
+			defer l.gzip.Done()
+			if err := l.compress(src); err != nil {
+				slog.Error("compressing rotated log", "path", src, "err", err)
+			}
+		}(l.rotated(1))
+	}
+	return l.open()
+}
+
+// shift renames the rotated files one up (removing the current file when
+// none are kept), with the budget's lock held so that it never removes a
+// file that is being renamed.
+func (l *Log) shift() error {
+	defer l.opts.Budget.renaming()()
 	if l.opts.Keep <= 0 {
 		for _, p := range []string{l.path, l.path + ".idx"} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := l.opts.Budget.removeLocked(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("rotating %s: %w", l.path, err)
 			}
 		}
-		return l.open()
+		return nil
 	}
 	for _, suffix := range []string{".gz", "", ".idx"} {
-		os.Remove(l.rotatedWith(l.opts.Keep, suffix))
+		l.opts.Budget.removeLocked(l.rotatedWith(l.opts.Keep, suffix))
 	}
 	for k := l.opts.Keep - 1; k >= 1; k-- {
 		for _, suffix := range []string{".gz", "", ".idx"} {
@@ -59,23 +75,21 @@ func (l *Log) rotate() error {
 		return fmt.Errorf("rotating %s: %w", l.path, err)
 	}
 	os.Rename(l.path+".idx", l.rotatedWith(1, ".idx"))
-	l.gzip.Add(1)
-	go func(src string) {
-		defer l.gzip.Done()
-		if err := compress(src); err != nil {
-			slog.Error("compressing rotated log", "path", src, "err", err)
-		}
-		l.opts.Budget.enforce(filepath.Dir(l.path))
-	}(l.rotated(1))
-	return l.open()
+	return nil
 }
 
 // rotatedWith names rotated file k with a suffix: "" (being compressed),
 // ".gz" or ".idx". The index of NAME.log.k is NAME.log.k.idx either way.
 func (l *Log) rotatedWith(k int, suffix string) string { return l.rotated(k) + suffix }
 
-// compress writes src.gz and removes src.
-func compress(src string) error {
+// gzipComment is the gzip header comment of every rotated log consoled
+// writes, followed by the console's name: max_total removes only files
+// that carry it.
+const gzipComment = "consoled log of console "
+
+// compress writes src.gz (its header saying consoled wrote it) and removes
+// src; what it writes is charged to the budget as it is written.
+func (l *Log) compress(src string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -86,75 +100,37 @@ func compress(src string) error {
 	if err != nil {
 		return err
 	}
-	zw := gzip.NewWriter(out)
-	if _, err := io.Copy(zw, in); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
+	zw := gzip.NewWriter(&charged{l: l, w: out})
+	zw.Comment = gzipComment + l.name
+	_, err = io.Copy(zw, in)
+	if err == nil {
+		err = zw.Close()
 	}
-	if err := zw.Close(); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
+	if cerr := out.Close(); err == nil {
+		err = cerr
 	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, src+".gz"); err != nil {
-		return err
-	}
-	return os.Remove(src)
-}
-
-// Budget bounds the total size of a log directory (max_total): past it,
-// the oldest rotated files of any console are removed. Current logs are
-// never removed.
-type Budget struct {
-	MaxTotal int64
-	mu       sync.Mutex
-}
-
-func (b *Budget) enforce(dir string) {
-	if b == nil || b.MaxTotal <= 0 {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return
+		l.opts.Budget.remove(tmp)
+		return err
 	}
-	type file struct {
-		path string
-		size int64
-		mod  int64
+	unlock := l.opts.Budget.renaming()
+	err = os.Rename(tmp, src+".gz")
+	unlock()
+	if err != nil {
+		return err
 	}
-	var total int64
-	var rotated []file
-	for _, e := range ents {
-		info, err := e.Info()
-		if err != nil || !info.Mode().IsRegular() {
-			continue
-		}
-		total += info.Size()
-		if strings.HasSuffix(e.Name(), ".gz") {
-			rotated = append(rotated, file{filepath.Join(dir, e.Name()), info.Size(), info.ModTime().UnixNano()})
-		}
-	}
-	sort.Slice(rotated, func(i, j int) bool { return rotated[i].mod < rotated[j].mod })
-	for _, f := range rotated {
-		if total <= b.MaxTotal {
-			return
-		}
-		idx := strings.TrimSuffix(f.path, ".gz") + ".idx"
-		if os.Remove(f.path) == nil {
-			total -= f.size
-			if st, err := os.Stat(idx); err == nil {
-				total -= st.Size()
-			}
-			os.Remove(idx)
-			slog.Warn("log directory over max_total: removed the oldest rotated log", "path", f.path)
-		}
-	}
+	return l.opts.Budget.remove(src)
+}
+
+// charged is a writer whose writes are charged to the log's budget first.
+type charged struct {
+	l *Log
+	w io.Writer
+}
+
+func (c *charged) Write(p []byte) (int, error) {
+	c.l.opts.Budget.charge(c.l, int64(len(p)))
+	n, err := c.w.Write(p)
+	c.l.opts.Budget.wrote(int64(len(p)), int64(n))
+	return n, err
 }

@@ -56,7 +56,7 @@ type entry struct {
 // New returns an empty registry for cfg's log directory; Apply starts the
 // consoles.
 func New(cfg *config.Config, logger *slog.Logger) *Registry {
-	return &Registry{logger: logger, logDir: cfg.LogDir, budget: &logstore.Budget{MaxTotal: cfg.MaxTotal},
+	return &Registry{logger: logger, logDir: cfg.LogDir, budget: logstore.NewBudget(cfg.MaxTotal),
 		panics: panics.NewStore(filepath.Join(cfg.LogDir, "panics.jsonl")), entries: map[string]*entry{},
 		panicCount: map[string]uint64{}, hooks: panics.NewHookLimiter(panics.HookInterval)}
 }
@@ -103,7 +103,7 @@ func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 	// Apply.
 	r.mu.Lock()
 	r.global = cfg
-	r.budget.MaxTotal = cfg.MaxTotal
+	r.budget.SetMaxTotal(cfg.MaxTotal)
 	var stop []*entry
 	var stopCause []error
 	for _, name := range d.Removed {

@@ -1,0 +1,230 @@
+package logstore
+
+import (
+	"compress/gzip"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Budget bounds the console logs in one directory (max_total): the bytes
+// of every console's current log, its rotated logs (compressed, being
+// compressed, or waiting for it) and their indexes together never pass
+// MaxTotal. Before a write (a flush, an index entry, a piece of a gzip
+// file) that would pass it, the oldest rotated logs, of any console, are
+// removed until the write fits. Consoles that are no longer configured
+// count with their rotated logs (and those go first, being older).
+//
+// Only rotated logs that consoled wrote are counted and removed: a
+// NAME.log.K.gz whose gzip header says "consoled log of console NAME"
+// (every rotation writes that), with its NAME.log.K.idx. Nothing else in
+// the directory (other .gz files, the audit log, panics.jsonl) is counted
+// or ever removed.
+//
+// Current logs are never removed, so the bound holds as long as MaxTotal
+// leaves room for them (each up to its max_size, a rotation's files on
+// top): when only current logs are left, the write happens anyway and
+// consoled logs a warning.
+type Budget struct {
+	max atomic.Int64
+
+	mu      sync.Mutex
+	dir     string
+	open    map[string]int // consoles with an open Log, by name
+	used    int64          // bytes counted in dir at the last scan, plus writes since
+	pending int64          // bytes charged whose writes have not returned yet
+	counted bool           // used is from a scan of dir
+	old     []rotatedFile  // removal candidates from the last scan, oldest last
+	short   bool           // the last write did not fit (warned)
+}
+
+type rotatedFile struct {
+	path string
+	mod  int64
+}
+
+// NewBudget returns a budget of maxTotal bytes (0: no bound).
+func NewBudget(maxTotal int64) *Budget {
+	b := &Budget{open: map[string]int{}}
+	b.max.Store(maxTotal)
+	return b
+}
+
+// SetMaxTotal changes the bound (a reload); 0 removes it.
+func (b *Budget) SetMaxTotal(n int64) { b.max.Store(n) }
+
+// renaming takes the budget's lock and returns its unlock: rotations
+// rename files with it held, so that a scan never sees a file under two
+// names nor the budget removes one being renamed; the next charge scans
+// again, its list of the oldest files being out of date.
+func (b *Budget) renaming() func() {
+	if b == nil {
+		return func() {}
+	}
+	b.mu.Lock()
+	b.counted = false
+	return b.mu.Unlock
+}
+
+// register counts l's files from now on (Open); unregister stops (Close).
+func (b *Budget) register(l *Log, open bool) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open == nil {
+		b.open = map[string]int{}
+	}
+	if open {
+		b.open[l.name]++
+	} else if b.open[l.name]--; b.open[l.name] <= 0 {
+		delete(b.open, l.name)
+	}
+	b.counted = false
+}
+
+// charge makes room for n more bytes of l's files, removing the oldest
+// rotated logs if needed, and counts them; wrote must follow once the
+// write returns.
+func (b *Budget) charge(l *Log, n int64) {
+	if b == nil || n <= 0 {
+		return
+	}
+	max := b.max.Load()
+	if max <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if dir := filepath.Dir(l.path); dir != b.dir {
+		b.dir, b.counted = dir, false
+	}
+	if !b.counted || b.used+n > max && !b.short {
+		b.scan() // (when short, nothing has changed since the last one)
+	}
+	for b.used+n > max && len(b.old) > 0 {
+		f := b.old[len(b.old)-1]
+		b.old = b.old[:len(b.old)-1]
+		if !writtenByConsoled(f.path) {
+			continue
+		}
+		if b.removeLocked(f.path) == nil {
+			b.removeLocked(strings.TrimSuffix(f.path, ".gz") + ".idx")
+			slog.Info("console logs at max_total: removed the oldest rotated log", "path", f.path)
+		}
+	}
+	if over := b.used+n > max; over && !b.short {
+		slog.Warn("console logs over max_total with no rotated log left to remove: max_total must leave room for every console's current log (max_size each)",
+			"dir", b.dir, "max_total", max, "bytes", b.used+n)
+		b.short = true
+	} else if !over {
+		b.short = false
+	}
+	b.used += n
+	b.pending += n
+}
+
+// wrote settles a charge of n bytes of which written were written.
+func (b *Budget) wrote(n, written int64) {
+	if b == nil || n <= 0 || b.max.Load() <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending -= n
+	b.used -= n - written
+}
+
+// remove removes a file and uncounts it.
+func (b *Budget) remove(path string) error {
+	if b != nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+	}
+	return b.removeLocked(path)
+}
+
+// removeLocked is remove with the lock held (or b nil).
+func (b *Budget) removeLocked(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	if b != nil && b.counted && filepath.Dir(path) == b.dir {
+		b.used -= st.Size()
+	}
+	return nil
+}
+
+// rotatedName is NAME.log.K with a suffix: "" (being compressed), ".gz",
+// ".gz.tmp" (compressing) or ".idx".
+var rotatedName = regexp.MustCompile(`^(.+)\.log\.[0-9]+(\.gz|\.gz\.tmp|\.idx)?$`)
+
+// scan counts the budget's files in dir and lists the rotated logs that
+// may go, oldest last; called with mu held.
+func (b *Budget) scan() {
+	ents, err := os.ReadDir(b.dir)
+	if err != nil {
+		return
+	}
+	var used int64
+	var old []rotatedFile
+	ours := map[string]bool{} // NAME.log.K.gz written by consoled, of consoles not open
+	for _, e := range ents {
+		name := e.Name()
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		m := rotatedName.FindStringSubmatch(name)
+		switch {
+		case m == nil:
+			if c, ok := strings.CutSuffix(strings.TrimSuffix(name, ".idx"), ".log"); ok && b.open[c] > 0 {
+				used += info.Size() // a current log or its index
+			}
+			continue
+		case m[2] == ".gz":
+			old = append(old, rotatedFile{filepath.Join(b.dir, name), info.ModTime().UnixNano()})
+		}
+		if b.open[m[1]] == 0 {
+			gz := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, ".tmp"), ".gz"), ".idx") + ".gz"
+			yes, seen := ours[gz]
+			if !seen {
+				yes = writtenByConsoled(filepath.Join(b.dir, gz))
+				ours[gz] = yes
+			}
+			if !yes {
+				continue
+			}
+		}
+		used += info.Size()
+	}
+	sort.Slice(old, func(i, j int) bool { return old[i].mod > old[j].mod })
+	// A write charged but not done may or may not be in the sizes: count it
+	// (at worst twice, until the next scan).
+	b.used, b.old, b.counted = used+b.pending, old, true
+}
+
+// writtenByConsoled says whether a gzip file's header names consoled as
+// its writer.
+func writtenByConsoled(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(zr.Comment, gzipComment)
+}
