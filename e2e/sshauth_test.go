@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,6 +107,14 @@ func TestRefusedLoginAuditedOnce(t *testing.T) {
 	alice := newKey(t, "alice")
 	d := startConsoled(t, userBlock("alice", alice)+demoConsole)
 	a := startAgent(t, strangers(t, 3)...)
+	// A port probe (connect, read the banner, hang up) is no login attempt.
+	probe, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(d.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe.SetReadDeadline(time.Now().Add(10 * time.Second))
+	probe.Read(make([]byte, 64))
+	probe.Close()
 	if _, errOut, code := d.sshVia(a, "127.0.0.1", "list"); code != 255 || !strings.Contains(errOut, "Permission denied") {
 		t.Fatalf("unknown keys: exit %d %q", code, errOut)
 	}

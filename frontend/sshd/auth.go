@@ -33,8 +33,9 @@ const (
 const maxKeysPerConn = 30
 
 // connState is what one connection did before and during authentication.
-// A connection that ends without logging in counts once against its source
-// address and is audited once, whatever number of keys it offered.
+// A connection that asks to log in and ends without doing so counts once
+// against its source address and is audited once, whatever number of keys
+// it offered; one that never asks (a port probe) is neither.
 type connState struct {
 	ctx     ssh.Context
 	from    string // source address, without the port
@@ -45,6 +46,7 @@ type connState struct {
 	login   string   // the name given to ssh
 	refused []string // "fingerprint: reason", the first few refused keys
 	nKeys   int      // keys refused
+	tried   bool     // the client asked to authenticate
 	authed  bool     // a key was verified: the connection logged in
 	key     authkeys.Key
 	ended   bool
@@ -89,7 +91,11 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	st := stateOf(ctx)
 	return &gossh.ServerConfig{
 		MaxAuthTries: maxKeysPerConn,
-		BannerCallback: func(gossh.ConnMetadata) string {
+		// Called once, at the connection's first authentication request.
+		BannerCallback: func(cm gossh.ConnMetadata) string {
+			st.mu.Lock()
+			st.tried, st.login = true, cm.User()
+			st.mu.Unlock()
 			if st.blocked == "" {
 				return ""
 			}
@@ -150,6 +156,11 @@ func (s *Server) connEnded(st *connState) {
 		return
 	}
 	st.ended = true
+	if !st.tried {
+		// A port probe or health check: no login was attempted.
+		s.log.Debug("ssh connection closed before asking to log in", "from", st.remote)
+		return
+	}
 	s.authFailed.Add(1)
 	why := st.blocked
 	switch {
