@@ -23,8 +23,7 @@ type Client struct {
 	Since time.Time
 
 	// guarded by c.mu
-	queue  []Item
-	queued int
+	out    outbox
 	cause  error
 	lender *Client // the writer cl took write access from: it gets it back
 
@@ -53,19 +52,31 @@ func (c *Console) Attach(who, from string, wantWrite bool) *Client {
 	return cl
 }
 
-// push queues it unless that would exceed limit bytes; called with c.mu held.
-func (cl *Client) push(it Item, limit int) bool {
-	n := len(it.Data) + len(it.Notice)
-	if cl.queued+n > limit {
-		return false
+// sendLocked queues it for cl, or cuts cl off if it has stopped reading or
+// fallen too far behind (see Config.StallAfter, Config.ClientBuffer): the
+// console never waits for a client. Called with c.mu held.
+func (c *Console) sendLocked(cl *Client, it Item, now time.Time) {
+	if err := cl.out.admit(itemSize(it), now, c.cfg.StallAfter, c.cfg.ClientBuffer); err != nil {
+		c.removeLocked(cl, err)
+		return
 	}
-	cl.queue = append(cl.queue, it)
-	cl.queued += n
+	cl.out.put(it, now)
+	cl.wake()
+}
+
+// tellLocked queues a notice for cl alone; called with c.mu held. A notice
+// of its own always gets through, whatever waits before it.
+func (cl *Client) tellLocked(text string) {
+	cl.out.put(Item{Notice: text}, time.Now())
+	cl.wake()
+}
+
+// wake tells Next that something was queued.
+func (cl *Client) wake() {
 	select {
 	case cl.notify <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // removeLocked detaches cl with cause; called with c.mu held.
@@ -78,7 +89,7 @@ func (c *Console) removeLocked(cl *Client, cause error) {
 		c.giveBackLocked(cl, "ended")
 	}
 	cl.cause = cause
-	cl.queue, cl.queued = nil, 0
+	cl.out.reset()
 	close(cl.done)
 	// Mark takes only the log's own lock, so marking under c.mu is safe.
 	if cause == ErrDetached {
@@ -89,8 +100,10 @@ func (c *Console) removeLocked(cl *Client, cause error) {
 	c.cfg.Log.Mark(fmt.Sprintf("%s cut off: %v", cl.Who, cause), time.Now())
 }
 
-// Next waits for output and returns everything queued so far, oldest first.
-// It fails with the detach cause once the client is detached, or ctx's error.
+// Next waits for output and returns what waits for the client, oldest
+// first: all of it, or about 32 KiB of it when more waits (each call shows
+// that the client is still taking output; see Config.StallAfter). It fails
+// with the detach cause once the client is detached, or ctx's error.
 func (cl *Client) Next(ctx context.Context) ([]Item, error) {
 	for {
 		cl.c.mu.Lock()
@@ -99,9 +112,7 @@ func (cl *Client) Next(ctx context.Context) ([]Item, error) {
 			cl.c.mu.Unlock()
 			return nil, err
 		}
-		if len(cl.queue) > 0 {
-			items := cl.queue
-			cl.queue, cl.queued = nil, 0
+		if items := cl.out.take(maxTake, time.Now()); items != nil {
 			cl.c.mu.Unlock()
 			return items, nil
 		}
@@ -200,7 +211,7 @@ func (cl *Client) TakeWrite(force bool) (displaced string, err error) {
 		return "", fmt.Errorf("%w (%s)", ErrReadOnly, c.writer.Who)
 	case c.writer != nil:
 		displaced = c.writer.Who
-		c.writer.push(Item{Notice: fmt.Sprintf("write access taken over by %s from %s; you are now read-only until that session ends", cl.Who, cl.From)}, c.cfg.ClientBuffer)
+		c.writer.tellLocked(fmt.Sprintf("write access taken over by %s from %s; you are now read-only until that session ends", cl.Who, cl.From))
 	}
 	cl.lender = c.writer
 	c.writer = cl
@@ -230,7 +241,7 @@ func (c *Console) giveBackLocked(cl *Client, why string) {
 		return
 	}
 	c.writer = lender
-	lender.push(Item{Notice: fmt.Sprintf("write access is yours again (%s's session from %s %s)", cl.Who, cl.From, why)}, c.cfg.ClientBuffer)
+	lender.tellLocked(fmt.Sprintf("write access is yours again (%s's session from %s %s)", cl.Who, cl.From, why))
 	c.cfg.Log.Mark(fmt.Sprintf("%s has write access again", lender.Who), time.Now())
 }
 
@@ -254,7 +265,7 @@ func (cl *Client) Tell(text string) {
 	cl.c.mu.Lock()
 	defer cl.c.mu.Unlock()
 	if cl.cause == nil {
-		cl.push(Item{Notice: text}, cl.c.cfg.ClientBuffer+len(text))
+		cl.tellLocked(text)
 	}
 }
 

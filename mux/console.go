@@ -30,7 +30,12 @@ const (
 var (
 	ErrReadOnly = errors.New("read-only: another user has write access")
 	ErrNotUp    = errors.New("console is not connected")
-	ErrTooSlow  = errors.New("output was not being read fast enough; disconnected so the console is not held up")
+	// ErrStalled is why a client that stopped reading was cut off: it took
+	// no output for Config.StallAfter while output waited for it.
+	ErrStalled = errors.New("output was not being read")
+	// ErrTooSlow is why a client that reads, but more slowly than the
+	// console prints, was cut off: Config.ClientBuffer bytes waited for it.
+	ErrTooSlow  = errors.New("output was not being read fast enough")
 	ErrDetached = errors.New("detached")
 	// ErrBreakUnsupported is Client.Break's error when the console's
 	// backend has no way to send a BREAK (the backend's own error, so
@@ -58,7 +63,16 @@ type Config struct {
 	// StableAfter is how long a connection must last for the backoff to
 	// start again from MinBackoff; 10 s when zero.
 	StableAfter time.Duration
-	// ClientBuffer bounds the bytes queued for one client; 512 KiB when zero.
+	// StallAfter is how long a client may take no output while output
+	// waits for it before it is cut off (ErrStalled): it has stopped
+	// reading. 10 s when zero. A client that reads is never cut off for a
+	// burst, however large, as long as it takes some of it in time.
+	StallAfter time.Duration
+	// ClientBuffer bounds the bytes waiting for one client, as a bound on
+	// memory: a client that falls further behind is cut off (ErrTooSlow).
+	// What waits is shared by the clients of a console (each holds the
+	// same chunks), so it bounds a console's memory too, however many
+	// clients lag. 64 MiB when zero.
 	ClientBuffer int
 	// Observers see every byte of output right after it is logged, on the
 	// goroutine that read it (the console's, or its idle clock's, which
@@ -110,8 +124,11 @@ func New(cfg Config) *Console {
 	if cfg.StableAfter <= 0 {
 		cfg.StableAfter = 10 * time.Second
 	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = 10 * time.Second
+	}
 	if cfg.ClientBuffer <= 0 {
-		cfg.ClientBuffer = 512 << 10
+		cfg.ClientBuffer = 64 << 20
 	}
 	if cfg.IdleRead == 0 {
 		cfg.IdleRead = DefaultIdleRead
@@ -274,10 +291,9 @@ func (c *Console) output(p []byte) bool {
 		return false
 	}
 	chunk := append([]byte(nil), p...) // shared, read-only, by all clients
+	now := time.Now()
 	for cl := range c.clients {
-		if !cl.push(Item{Data: chunk}, c.cfg.ClientBuffer) {
-			c.removeLocked(cl, ErrTooSlow)
-		}
+		c.sendLocked(cl, Item{Data: chunk}, now)
 	}
 	return true
 }
@@ -292,10 +308,9 @@ func (c *Console) event(text string, endsLine bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := time.Now()
 	for cl := range c.clients {
-		if !cl.push(Item{Notice: text}, c.cfg.ClientBuffer) {
-			c.removeLocked(cl, ErrTooSlow)
-		}
+		c.sendLocked(cl, Item{Notice: text}, now)
 	}
 }
 

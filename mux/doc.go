@@ -3,9 +3,13 @@
 // backend produces to the console's log first, whether or not anyone is
 // attached, and then fans it out to attached clients.
 //
-// Each client has a bounded outbox. The reader never waits for a client: a
-// client whose outbox overflows is cut off with ErrTooSlow, so one stalled
-// viewer cannot slow the backend, the log or the other viewers.
+// Each client has an outbox. The reader never waits for a client: output
+// waits in the outbox while the client sends what came before. A client
+// that takes nothing from its outbox for Config.StallAfter while output
+// waits (it stopped reading) is cut off with ErrStalled; one that reads,
+// however large a burst, stays. As a bound on memory, a client with
+// Config.ClientBuffer bytes waiting is cut off with ErrTooSlow. So one
+// stalled viewer cannot slow the backend, the log or the other viewers.
 //
 // One client at a time is the writer; its keystrokes and BREAKs reach the
 // backend. The others watch. The mux knows nothing of SSH: a client is a

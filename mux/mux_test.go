@@ -57,13 +57,21 @@ func (d *pipeDialer) Dial(ctx context.Context) (backend.Conn, error) {
 
 func newTestConsole(t *testing.T, d backend.Dialer, clientBuf int) (*Console, string, context.CancelCauseFunc, chan struct{}) {
 	t.Helper()
+	return newTunedConsole(t, d, func(c *Config) { c.ClientBuffer = clientBuf })
+}
+
+// newTunedConsole is newTestConsole with tune applied to the config.
+func newTunedConsole(t *testing.T, d backend.Dialer, tune func(*Config)) (*Console, string, context.CancelCauseFunc, chan struct{}) {
+	t.Helper()
 	dir := t.TempDir()
 	lg, err := logstore.Open(dir, "m1", logstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(Config{Name: "m1", Dialer: d, Log: lg, MinBackoff: 20 * time.Millisecond,
-		MaxBackoff: 80 * time.Millisecond, ClientBuffer: clientBuf})
+	cfg := Config{Name: "m1", Dialer: d, Log: lg, MinBackoff: 20 * time.Millisecond,
+		MaxBackoff: 80 * time.Millisecond}
+	tune(&cfg)
+	c := New(cfg)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
@@ -82,8 +90,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// A client that never reads is cut off; the backend, the log and a reading
-// client get every byte regardless.
+// A client that never reads is cut off when more than ClientBuffer bytes
+// wait for it (the bound on memory), before its stall time is up; the
+// backend, the log and a reading client get every byte regardless.
 func TestSlowClientDoesNotBlock(t *testing.T) {
 	d := &pipeDialer{machines: make(chan net.Conn, 1)}
 	c, logPath, _, _ := newTestConsole(t, d, 256<<10)
