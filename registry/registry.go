@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"consoled/backend/ipmi"
@@ -49,6 +51,7 @@ type entry struct {
 	cfg    config.Console
 	con    *mux.Console
 	log    *logstore.Log
+	det    atomic.Pointer[panics.Detector] // replaced when panic_patterns change
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 }
@@ -102,6 +105,7 @@ func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 
 	// Apply.
 	r.mu.Lock()
+	newPatterns := r.global != nil && !samePatterns(r.global.PanicPatterns, cfg.PanicPatterns)
 	r.global = cfg
 	r.budget.SetMaxTotal(cfg.MaxTotal)
 	var stop []*entry
@@ -115,7 +119,11 @@ func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 		delete(r.entries, name)
 	}
 	for _, name := range d.Unchanged {
-		r.entries[name].cfg = want[name] // access lists may differ: they are read per request
+		e := r.entries[name]
+		e.cfg = want[name] // access lists may differ: they are read per request
+		if newPatterns {
+			e.det.Store(r.detector(e, cfg))
+		}
 	}
 	for _, name := range d.Added {
 		r.entries[name] = r.run(want[name], cfg, logs[name])
@@ -149,15 +157,9 @@ func (r *Registry) openLog(cc config.Console) (*logstore.Log, error) {
 // run starts console cc, logging to lg.
 func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) *entry {
 	e := &entry{cfg: cc, log: lg, done: make(chan struct{})}
-	det := panics.NewDetector(cc.Name, cfg.PanicPatterns, func(ev panics.Event) {
-		r.mu.Lock()
-		hook := r.global.OnPanic
-		r.panicCount[ev.Console]++
-		r.mu.Unlock()
-		onPanic(e.con, r.panics, r.hooks, hook, ev, r.logger)
-	})
+	e.det.Store(r.detector(e, cfg))
 	mc := mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: r.logger,
-		Observers: []func([]byte){det.Observe}}
+		Observers: []func([]byte){func(p []byte) { e.det.Load().Observe(p) }}}
 	if cc.Power != nil {
 		mc.Power = &ipmi.Power{Options: ipmiOptions(cc.Power)}
 	}
@@ -169,6 +171,30 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 		e.con.Run(ctx)
 	}()
 	return e
+}
+
+// detector watches e's output for crashes with cfg's patterns.
+func (r *Registry) detector(e *entry, cfg *config.Config) *panics.Detector {
+	return panics.NewDetector(e.cfg.Name, cfg.PanicPatterns, func(ev panics.Event) {
+		r.mu.Lock()
+		hook := r.global.OnPanic
+		r.panicCount[ev.Console]++
+		r.mu.Unlock()
+		onPanic(e.con, r.panics, r.hooks, hook, ev, r.logger)
+	})
+}
+
+// samePatterns reports whether two panic_patterns lists are the same.
+func samePatterns(a, b []*regexp.Regexp) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].String() != b[i].String() {
+			return false
+		}
+	}
+	return true
 }
 
 // stop ends a console: its clients are told cause, its log is closed.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -280,5 +281,64 @@ console "b" {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "elsewhere")); err == nil {
 		t.Error("the new log_dir was created")
+	}
+}
+
+// panic_patterns apply at once to every console, unchanged ones too (they
+// are not restarted for it).
+func TestApplyPanicPatternsToRunningConsoles(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, parse(t, dir, `console "d" {
+  demo {}
+}
+`))
+	d := console(t, r, "d")
+	deadline := time.Now().Add(20 * time.Second)
+	for d.Status().State != mux.StateUp {
+		if time.Now().After(deadline) {
+			t.Fatal("console d not up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cl := d.Attach("alice", "test", true)
+	defer cl.Close()
+	waitOutput(t, cl, "d:~# ") // booted: the demo machine takes keys
+	diff, err := r.Apply(parse(t, dir, `panic_patterns = ["OURCRASH"]
+console "d" {
+  demo {}
+}
+`))
+	if err != nil || len(diff.Unchanged) != 1 {
+		t.Fatalf("Apply: %v %v", diff, err)
+	}
+	if c := console(t, r, "d"); c != d {
+		t.Fatal("console d restarted for new panic_patterns")
+	}
+	if _, err := cl.Write([]byte("OURCRASH in the wild\r")); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for r.PanicCount("d") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a line matching the reloaded panic_patterns was not detected on an unchanged console")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitOutput reads cl's output until it contains want.
+func waitOutput(t *testing.T, cl *mux.Client, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var got []byte
+	for !strings.Contains(string(got), want) {
+		items, err := cl.Next(ctx)
+		if err != nil {
+			t.Fatalf("no %q in the output %q: %v", want, got, err)
+		}
+		for _, it := range items {
+			got = append(got, it.Data...)
+		}
 	}
 }
