@@ -64,9 +64,13 @@
 // # Failure policy
 //
 // Recording never stops the console: when a write fails (disk full, I/O
-// error) the bytes are counted as lost, Err reports the failure, and the
-// first successful write afterwards is preceded by a mark that says how many
-// bytes are missing and why.
+// error) the bytes are counted as lost, Err reports the failure, it is
+// logged (slog) when it starts and when writing works again, Stats counts
+// each failed write, and the first successful write afterwards is preceded
+// by a mark that says how many bytes are missing, when writing stopped and
+// when it resumed, and why:
+//
+//	[-- consoled: log gap: 1234 bytes not recorded: writing stopped at T1 and resumed at T2: ERROR TIME --]
 package logstore
 
 import (

@@ -24,8 +24,8 @@ type collector struct {
 	auth   func() (ok, failed uint64)
 	panics func(console string) uint64
 
-	bytesIn, bytesOut, state, reconnects, readers, writers, logBytes, rotations, panicCount *prometheus.Desc
-	authOK, authFailed                                                                      *prometheus.Desc
+	bytesIn, bytesOut, state, reconnects, readers, writers, logBytes, rotations, logErrors, panicCount *prometheus.Desc
+	authOK, authFailed                                                                                 *prometheus.Desc
 }
 
 func newCollector(src Source, auth func() (uint64, uint64), panics func(string) uint64) *collector {
@@ -39,6 +39,7 @@ func newCollector(src Source, auth func() (uint64, uint64), panics func(string) 
 		writers:    prometheus.NewDesc("consoled_console_writers", "Attached clients with write access (0 or 1).", c, nil),
 		logBytes:   prometheus.NewDesc("consoled_log_bytes_written_total", "Bytes written to the console's log, marks included.", c, nil),
 		rotations:  prometheus.NewDesc("consoled_log_rotations_total", "Log rotations.", c, nil),
+		logErrors:  prometheus.NewDesc("consoled_log_write_errors_total", "Writes to the console's log that failed (disk full, I/O error): what each held is missing from the log.", c, nil),
 		panicCount: prometheus.NewDesc("consoled_panics_detected_total", "Crashes detected on the console.", c, nil),
 		authOK:     prometheus.NewDesc("consoled_ssh_auth_success_total", "SSH logins (a key verified).", nil, nil),
 		authFailed: prometheus.NewDesc("consoled_ssh_auth_failures_total", "SSH connections that ended without logging in (one per connection, however many keys it offered).", nil, nil),
@@ -46,7 +47,7 @@ func newCollector(src Source, auth func() (uint64, uint64), panics func(string) 
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.bytesIn, c.bytesOut, c.state, c.reconnects, c.readers, c.writers, c.logBytes, c.rotations, c.panicCount, c.authOK, c.authFailed} {
+	for _, d := range []*prometheus.Desc{c.bytesIn, c.bytesOut, c.state, c.reconnects, c.readers, c.writers, c.logBytes, c.rotations, c.logErrors, c.panicCount, c.authOK, c.authFailed} {
 		ch <- d
 	}
 }
@@ -77,6 +78,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.writers, prometheus.GaugeValue, writers, n)
 		ch <- prometheus.MustNewConstMetric(c.logBytes, prometheus.CounterValue, float64(st.Log.Written), n)
 		ch <- prometheus.MustNewConstMetric(c.rotations, prometheus.CounterValue, float64(st.Log.Rotations), n)
+		ch <- prometheus.MustNewConstMetric(c.logErrors, prometheus.CounterValue, float64(st.Log.WriteErrors), n)
 		if c.panics != nil {
 			ch <- prometheus.MustNewConstMetric(c.panicCount, prometheus.CounterValue, float64(c.panics(n)), n)
 		}
