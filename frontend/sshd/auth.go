@@ -202,6 +202,9 @@ func (s *Server) explainDrop(sc *gossh.ServerConn, st *connState) {
 
 // ptyAllowed refuses a terminal to a key whose line says restrict or no-pty.
 func (s *Server) ptyAllowed(ctx ssh.Context, _ ssh.Pty) bool {
+	if s.keyStands(ctx) != nil {
+		return false // the session request that follows is refused with the reason
+	}
 	st := stateOf(ctx)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -210,6 +213,29 @@ func (s *Server) ptyAllowed(ctx ssh.Context, _ ssh.Pty) bool {
 		return false
 	}
 	return true
+}
+
+// keyStands decides again, for a new session on a connection opened
+// earlier (an OpenSSH ControlMaster), whether its key admits it: under the
+// keys in force now (a reload may have changed the key's from= or options)
+// and at this time (expiry-time). The line that admits it then decides the
+// session's terminal.
+func (s *Server) keyStands(ctx ssh.Context) error {
+	st := stateOf(ctx)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.key.PublicKey == nil {
+		return errors.New("no key admitted this connection")
+	}
+	_, line, err := s.keys.Load().Lookup(st.login, st.key.PublicKey, st.from, time.Now())
+	if err != nil {
+		return fmt.Errorf("the key this connection logged in with no longer admits it: %w", err)
+	}
+	st.key = line
+	return nil
 }
 
 // AuthCounts reports logins and connections that ended without one.

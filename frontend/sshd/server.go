@@ -188,7 +188,11 @@ func (s *Server) route(sess ssh.Session) {
 	}
 	// A connection opened earlier (e.g. an OpenSSH ControlMaster) may
 	// outlive its user's access: each new session is decided now.
-	if err := s.core.Stands(id); err != nil {
+	err := s.core.Stands(id)
+	if err == nil {
+		err = s.keyStands(sess.Context()) // expiry-time, and from= as configured now
+	}
+	if err != nil {
 		s.core.Record(id, "", "session", sess.RawCommand(), "refused: "+err.Error())
 		fmt.Fprintf(sess.Stderr(), "consoled: %v\n", err)
 		sess.Exit(1)

@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -41,6 +42,13 @@ func newSigner(t *testing.T) gossh.Signer {
 // authorized_keys options given as opts) and returns its address.
 func startServer(t *testing.T, alice gossh.Signer, opts string) string {
 	t.Helper()
+	addr, _ := startServerAt(t, alice, opts)
+	return addr
+}
+
+// keyring has alice's key with authorized_keys options opts.
+func keyring(t *testing.T, alice gossh.Signer, opts string) *authkeys.Keyring {
+	t.Helper()
 	k, err := authkeys.Parse(strings.TrimSpace(opts + " " + string(gossh.MarshalAuthorizedKey(alice.PublicKey()))))
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +57,12 @@ func startServer(t *testing.T, alice gossh.Signer, opts string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return kr
+}
+
+func startServerAt(t *testing.T, alice gossh.Signer, opts string) (string, *Server) {
+	t.Helper()
+	kr := keyring(t, alice, opts)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := New(Options{Core: frontend.New(frontend.Options{Consoles: noConsoles{}, Logger: log}), Keys: kr,
 		HostKey: newSigner(t), Logger: log})
@@ -57,8 +71,60 @@ func startServer(t *testing.T, alice gossh.Signer, opts string) string {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown(t.Context()) })
-	return ln.Addr().String()
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return ln.Addr().String(), srv
+}
+
+// run runs cmd in a new session on c: exit status and stderr.
+func run(t *testing.T, c *gossh.Client, cmd string) (int, string) {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var stderr bytes.Buffer
+	sess.Stderr = &stderr
+	err = sess.Run(cmd)
+	var exit *gossh.ExitError
+	switch {
+	case err == nil:
+		return 0, stderr.String()
+	case errors.As(err, &exit):
+		return exit.ExitStatus(), stderr.String()
+	}
+	t.Fatalf("%s: %v", cmd, err)
+	return -1, ""
+}
+
+// A new session on a connection opened earlier (a ControlMaster) is
+// decided by the keys in force now and the time now: a reload that changes
+// the key's from=, or its expiry-time passing, refuses it.
+func TestKeyDecidedPerSession(t *testing.T) {
+	alice := newSigner(t)
+	addr, srv := startServerAt(t, alice, `from="127.0.0.1"`)
+	c := dial(t, addr, alice)
+	if code, errOut := run(t, c, "help"); code != 0 {
+		t.Fatalf("help: %d %q", code, errOut)
+	}
+	srv.SetKeys(keyring(t, alice, `from="127.0.0.2"`))
+	if code, errOut := run(t, c, "help"); code != 1 || !strings.Contains(errOut, "not from 127.0.0.1") {
+		t.Errorf("after from= changed: %d %q", code, errOut)
+	}
+
+	expiry := time.Now().Add(3*time.Second).UTC().Format("20060102150405") + "Z"
+	addr, _ = startServerAt(t, alice, `expiry-time="`+expiry+`"`)
+	c = dial(t, addr, alice)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		code, errOut := run(t, c, "help")
+		if code == 1 && strings.Contains(errOut, "expired") {
+			break
+		}
+		if code != 0 || time.Now().After(deadline) {
+			t.Fatalf("session after expiry-time %s: %d %q", expiry, code, errOut)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func dial(t *testing.T, addr string, key gossh.Signer) *gossh.Client {
