@@ -64,18 +64,25 @@ on_panic {
 		!strings.HasPrefix(lines[1], "logs vm1 --since ") {
 		t.Fatalf("panics: exit %d\n%s", code, out)
 	}
+	// The logs command it suggests shows the crash.
+	if win, _, _ := d.ssh(alice, "", strings.Fields(lines[1])...); !strings.Contains(win, "Kernel panic - not syncing: sysrq triggered crash") {
+		t.Errorf("%s:\n%s", lines[1], win)
+	}
 	out, _, _ = d.ssh(alice, "", "logs", "vm1", "--grep", "Kernel panic", "--context", "5")
 	if !strings.Contains(out, "sysrq: Trigger a crash") || !strings.Contains(out, "Kernel panic - not syncing: sysrq triggered crash") {
 		t.Errorf("logs --grep --context:\n%s", out)
 	}
 	out, _, _ = d.ssh(alice, "", "logs", "vm1", "--since", "1m", "--timestamps", "--grep", "sysrq")
-	stamp := regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) `)
+	stamp := regexp.MustCompile(`^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.\.)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|\d\d:\d\d:\d\dZ) `)
 	n := 0
 	for _, l := range trimLines(out) {
 		m := stamp.FindStringSubmatch(l)
 		if m == nil {
 			t.Errorf("line without a timestamp: %q", l)
 			continue
+		}
+		if !strings.Contains(m[1], "T") { // the last byte's time of day, after the first's date
+			m[1] = l[:len("2006-01-02T")] + m[1]
 		}
 		ts, _ := time.Parse(time.RFC3339, m[1])
 		if time.Since(ts) > time.Minute || time.Since(ts) < -time.Second {
@@ -111,3 +118,90 @@ on_panic {
 // markLine matches a mark line; a mark flagged mid-line with the "\n"
 // before it, which consoled added (see logstore's package doc).
 var markLine = regexp.MustCompile(`\n\[-- consoled: [^\n]* \(mid-line\) --\]\n|\[-- consoled: [^\n]* --\]\n`)
+
+// The logs command over ssh, on an exec console whose reply ends a line
+// that a prompt began seconds earlier: a range that holds only the reply
+// finds the line and --timestamps shows both ends; --raw gives the log's
+// bytes exactly; panics for an unknown console is an error.
+func TestLogsRangeAndRawOverSSH(t *testing.T) {
+	alice := newKey(t, "alice")
+	gate := filepath.Join(t.TempDir(), "reply")
+	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+console "box" {
+  exec { command = ["/bin/sh", "-c", "printf 'prompt# '; while [ ! -e %s ]; do sleep 0.05; done; printf 'late reply\n'; printf 'bare\\rcr\n'; printf 'unended'; exec sleep 3600"] }
+}
+`, gate))
+	logPath := filepath.Join(d.Dir, "logs", "box.log")
+	readFileUntil(t, logPath, "prompt# ", 20*time.Second)
+	// The reply comes in a later second than the prompt, two at least.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(2 * time.Second)))
+	since := time.Now().Truncate(time.Second)
+	os.WriteFile(gate, nil, 0o600)
+	readFileUntil(t, logPath, "unended", 20*time.Second)
+	until := time.Now().Add(time.Second)
+	out, errOut, code := d.ssh(alice, "", "logs", "box", "--since", since.Format(time.RFC3339), "--until", until.UTC().Format(time.RFC3339), "--grep", "late reply", "--timestamps")
+	stamped := regexp.MustCompile(`^(\S+)Z\.\.(\S+)Z prompt# late reply$`)
+	m := stamped.FindStringSubmatch(strings.TrimSpace(out))
+	if code != 0 || m == nil {
+		t.Fatalf("logs box --since %s --grep 'late reply' --timestamps: exit %d\n%q\n%s", since.Format(time.RFC3339), code, out, errOut)
+	}
+	if first, _ := time.Parse("2006-01-02T15:04:05", m[1]); !first.Before(since) {
+		t.Errorf("the line's first byte is stamped %s, not before %s", m[1], since.Format(time.RFC3339))
+	}
+	if last := m[2]; last != since.UTC().Format("15:04:05") && last != since.Add(time.Second).UTC().Format("15:04:05") {
+		t.Errorf("the line's last byte is stamped %s, want %s or a second later", last, since.UTC().Format("15:04:05"))
+	}
+	if out, _, code = d.ssh(alice, "", "logs", "box", "--since", "1d", "--grep", "late"); code != 0 || strings.TrimSpace(out) != "prompt# late reply" {
+		t.Errorf("logs box --since 1d --grep late: exit %d %q", code, out)
+	}
+	// The console prints nothing more (its command sleeps): the file is
+	// what --raw must give back.
+	want, _ := os.ReadFile(logPath)
+	out, errOut, code = d.ssh(alice, "", "logs", "box", "--raw")
+	if code != 0 || out != string(want) || !strings.HasSuffix(out, "prompt# late reply\r\nbare\rcr\r\nunended") {
+		t.Errorf("logs --raw: exit %d\n%q\nwant the recorded bytes\n%q\n%s", code, out, want, errOut)
+	}
+	out, errOut, code = d.ssh(alice, "", "panics", "nosuch")
+	if code == 0 || !strings.Contains(errOut, `no console "nosuch"`) {
+		t.Errorf("panics nosuch: exit %d %q %q", code, out, errOut)
+	}
+}
+
+// The offline commands: flags in any order, days in --since, an unknown
+// console is an error, and consoled -h lists them.
+func TestOfflineCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	crash := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	os.WriteFile(filepath.Join(dir, "vm1.log"), []byte("login: Kernel panic - not syncing\r\n"), 0o640)
+	ev := fmt.Sprintf(`{"console":"vm1","time":%q,"headline":"Kernel panic - not syncing"}`+"\n", crash.Format(time.RFC3339))
+	os.WriteFile(filepath.Join(dir, "panics.jsonl"), []byte(ev), 0o640)
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	for _, args := range [][]string{
+		{"panics", "--since", "2h", "-data", dir},
+		{"panics", "-data", dir, "--since", "1d"},
+		{"panics", "vm1", "--data=" + dir},
+	} {
+		if out, code := run(args...); code != 0 || !strings.Contains(out, "vm1 "+crash.Format(time.RFC3339)+" Kernel panic") {
+			t.Errorf("consoled %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+	if out, code := run("logs", "vm1", "--grep", "panic", "-data", dir); code != 0 || out != "login: Kernel panic - not syncing\n" {
+		t.Errorf("consoled logs vm1 --grep panic -data DIR: exit %d %q", code, out)
+	}
+	if out, code := run("panics", "-data", dir, "nosuch"); code != 2 || !strings.Contains(out, `no console "nosuch"`) {
+		t.Errorf("consoled panics -data DIR nosuch: exit %d %q", code, out)
+	}
+	if out, code := run("-h"); code != 0 || !strings.Contains(out, "consoled logs -data DIR NAME") || !strings.Contains(out, "consoled panics -data DIR") {
+		t.Errorf("consoled -h: exit %d\n%s", code, out)
+	}
+}

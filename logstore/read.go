@@ -2,387 +2,209 @@ package logstore
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"regexp"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// segment is one file of a console's log, oldest first in Segments.
-type segment struct {
-	path  string // NAME.log, NAME.log.K or NAME.log.K.gz
-	index []indexRec
-	file  *os.File // if set, path already open (follow holds it across a rotation)
-}
-
-type indexRec struct{ sec, off int64 }
-
-// Segments lists a console's log files in order, oldest first, with their
-// time indexes.
-func Segments(dir, name string) ([]segment, error) {
-	base := filepath.Join(dir, name+".log")
-	matches, _ := filepath.Glob(base + ".*")
-	ks := map[int]string{}
-	for _, m := range matches {
-		rest := strings.TrimPrefix(m, base+".")
-		num := strings.TrimSuffix(rest, ".gz")
-		k, err := strconv.Atoi(num)
-		if err != nil || k < 1 {
-			continue
-		}
-		if prev, ok := ks[k]; !ok || strings.HasSuffix(prev, ".gz") {
-			ks[k] = m // prefer the uncompressed file while its .gz is being written
-		}
-	}
-	var order []int
-	for k := range ks {
-		order = append(order, k)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(order)))
-	var segs []segment
-	for _, k := range order {
-		segs = append(segs, segment{path: ks[k], index: readIndex(base + "." + strconv.Itoa(k) + ".idx")})
-	}
-	if _, err := os.Stat(base); err == nil {
-		segs = append(segs, segment{path: base, index: readIndex(base + ".idx")})
-	}
-	if len(segs) == 0 {
-		return nil, fmt.Errorf("no log for console %q in %s", name, dir)
-	}
-	return segs, nil
-}
-
-func readIndex(path string) []indexRec {
-	b, _ := os.ReadFile(path)
-	recs := make([]indexRec, 0, len(b)/16)
-	for i := 0; i+16 <= len(b); i += 16 {
-		recs = append(recs, indexRec{int64(binary.LittleEndian.Uint64(b[i:])), int64(binary.LittleEndian.Uint64(b[i+8:]))})
-	}
-	return recs
-}
-
-// timeAt is the time of the byte at off: that of the last index entry at
-// or before it.
-func (s *segment) timeAt(off int64) time.Time {
-	i := sort.Search(len(s.index), func(i int) bool { return s.index[i].off > off })
-	if i == 0 {
-		if len(s.index) > 0 {
-			return time.Unix(s.index[0].sec, 0).UTC()
-		}
-		return time.Time{}
-	}
-	return time.Unix(s.index[i-1].sec, 0).UTC()
-}
-
-// offsetAt is where output from time t onwards starts (0 if unknown).
-func (s *segment) offsetAt(t time.Time) int64 {
-	i := sort.Search(len(s.index), func(i int) bool { return s.index[i].sec >= t.Unix() })
-	if i == 0 || len(s.index) == 0 {
-		return 0
-	}
-	if i == len(s.index) {
-		return s.index[len(s.index)-1].off
-	}
-	return s.index[i].off
-}
-
-// span is the first and last time the segment's index knows.
-func (s *segment) span() (time.Time, time.Time, bool) {
-	if len(s.index) == 0 {
-		return time.Time{}, time.Time{}, false
-	}
-	return time.Unix(s.index[0].sec, 0), time.Unix(s.index[len(s.index)-1].sec, 0), true
-}
-
-// Query selects and formats log lines.
+// Query selects and formats log lines. A line belongs to a time range if
+// any of its bytes arrived in it: a prompt printed at 01:37 and the reply
+// that ended its line at 01:38 is found by a range around either. The
+// range is found in the time index; only what it covers is read.
 type Query struct {
-	Since, Until time.Time      // zero: unbounded
+	Since, Until time.Time      // zero: unbounded (to the second)
 	Grep         *regexp.Regexp // nil: every line
-	Context      int            // lines around each match
+	Context      int            // lines around each match (any number: read twice, not held)
 	Tail         int            // only the last N lines (0: all)
-	Timestamps   bool           // prefix each line with its time
-	Raw          bool           // bytes as recorded; otherwise control characters made visible and CRLF normalized
+	Timestamps   bool           // prefix each line with when it arrived (first..last byte when they differ)
+	Raw          bool           // the bytes as recorded; otherwise control characters made visible and CRLF normalized
 	Follow       bool           // keep printing new lines until ctx ends
 	Poll         time.Duration  // follow's poll interval; 250 ms when zero
 }
 
-// Line is one line of a log with its time.
-type Line struct {
-	Time time.Time
-	Text []byte // without the trailing newline
-}
-
-// Run prints the lines of console name in dir that q selects to w.
+// Run prints the lines of console name in dir that q selects to w. Memory
+// does not grow with the log, Tail or Context: lines are streamed, a tail
+// is found by reading backwards (or, with --grep or --until, by counting
+// in a first pass), and context lines are read again rather than kept.
 func (q *Query) Run(ctx context.Context, dir, name string, w io.Writer) error {
-	segs, err := Segments(dir, name)
+	rec, err := openRecord(dir, name)
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(w)
-	defer bw.Flush()
-	out := q.newFilter(bw)
-	var tailOff int64
-	for i := range segs {
-		seg := &segs[i]
-		if first, last, ok := seg.span(); ok && (!q.Since.IsZero() && last.Add(time.Second).Before(q.Since) || !q.Until.IsZero() && first.After(q.Until)) {
-			if i < len(segs)-1 {
-				continue // entirely outside the range: not even opened
-			}
+	start := pos{}
+	if !q.Since.IsZero() {
+		p, ok := rec.firstAt(q.Since)
+		if !ok {
+			p = rec.end() // nothing since: only a line still being printed can be
 		}
-		off, err := q.scan(ctx, seg, 0, out)
+		start = rec.lineStart(p)
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	defer bw.Flush()
+	out := &printer{q: q, w: bw}
+	if q.Tail > 0 {
+		if q.Grep == nil && q.Until.IsZero() {
+			if t := rec.tailStart(q.Tail); start.before(t) {
+				start = t
+			}
+		} else {
+			count := &printer{q: q, dry: true}
+			if err := q.pass(ctx, rec, start, count, false); err != nil {
+				return err
+			}
+			out.skip = count.lines - int64(q.Tail)
+		}
+	}
+	return q.pass(ctx, rec, start, out, q.Follow)
+}
+
+// pass reads the record from start and prints what q selects. With
+// context, a second reader trails the first by Context lines and prints
+// the lines before a match when one comes.
+func (q *Query) pass(ctx context.Context, rec *record, start pos, out *printer, follow bool) error {
+	lead := newLineReader(rec, start, follow)
+	defer lead.close()
+	var lag *lineReader
+	if q.Grep != nil && q.Context > 0 {
+		lag = newLineReader(rec, start, follow)
+		defer lag.close()
+	}
+	fo := &follower{rec: rec, poll: q.Poll}
+	if fo.poll == 0 {
+		fo.poll = 250 * time.Millisecond
+	}
+	var leadNo, lagNo, through int64 // lines read by each; printed up to
+	after := 0                       // context lines still to print after a match
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		l, err := lead.next()
+		if follow && (err == io.EOF || errors.Is(err, fs.ErrNotExist)) {
+			out.flush()
+			if !fo.wait(ctx, lead) {
+				return nil
+			}
+			continue
+		}
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		tailOff = off
-	}
-	out.finish()
-	if !q.Follow {
-		return nil
-	}
-	bw.Flush()
-	return q.follow(ctx, dir, name, tailOff, out, bw)
-}
-
-// scan feeds the lines of a segment, from byte from, to the filter; it
-// returns the offset after the last complete line.
-func (q *Query) scan(ctx context.Context, seg *segment, from int64, f *filter) (int64, error) {
-	file := seg.file
-	if file == nil {
-		var err error
-		if file, err = os.Open(seg.path); err != nil {
-			return from, err
+		if !q.Until.IsZero() && l.First.Unix() > q.Until.Unix() {
+			return nil // this line and every later one began after the range
 		}
-		defer file.Close()
-	}
-	var r io.Reader = file
-	start := from
-	if strings.HasSuffix(seg.path, ".gz") {
-		zr, err := gzip.NewReader(file)
-		if err != nil {
-			return from, fmt.Errorf("reading %s: %w", seg.path, err)
-		}
-		r = zr
-		if _, err := io.CopyN(io.Discard, zr, from); err != nil {
-			return from, nil
-		}
-	} else {
-		if from == 0 && !q.Since.IsZero() {
-			start = seg.offsetAt(q.Since)
-			// back up to the start of that line
-			start = lineStart(file, start)
-		}
-		if _, err := file.Seek(start, io.SeekStart); err != nil {
-			return from, err
-		}
-	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	off := start
-	for {
-		if ctx.Err() != nil {
-			return off, ctx.Err()
-		}
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			// an endless line: pass it on in pieces
-			f.line(Line{Time: seg.timeAt(off), Text: line})
-			off += int64(len(line))
-			continue
-		}
-		if err != nil {
-			// an unfinished last line: shown, but not consumed (follow
-			// re-reads it when it is complete)
-			if len(line) > 0 && !q.Follow {
-				f.line(Line{Time: seg.timeAt(off), Text: line})
-			}
-			return off, nil
-		}
-		f.line(Line{Time: seg.timeAt(off), Text: bytes.TrimRight(line[:len(line)-1], "\r")})
-		off += int64(len(line))
-	}
-}
-
-// lineStart returns the offset of the start of the line containing off.
-func lineStart(f *os.File, off int64) int64 {
-	if off <= 0 {
-		return 0
-	}
-	from := max(0, off-4096)
-	buf := make([]byte, off-from)
-	if _, err := f.ReadAt(buf, from); err != nil {
-		return off
-	}
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-		return from + int64(i) + 1
-	}
-	return from
-}
-
-// follow prints lines appended to the current file, across rotations. It
-// holds the file open, so that when the log rotates it still reads what was
-// written to the old file since the last poll before going on to the new one.
-func (q *Query) follow(ctx context.Context, dir, name string, off int64, f *filter, bw *bufio.Writer) error {
-	poll := q.Poll
-	if poll == 0 {
-		poll = 250 * time.Millisecond
-	}
-	path := filepath.Join(dir, name+".log")
-	fq := *q
-	fq.Since = time.Time{}
-	seg := &segment{path: path}
-	defer func() {
-		if seg.file != nil {
-			seg.file.Close()
-		}
-	}()
-	if file, err := os.Open(path); err == nil {
-		seg.file = file
-	}
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		now, err := os.Stat(path)
-		if err != nil {
-			continue
-		}
-		if seg.file != nil {
-			held, err := seg.file.Stat()
-			if err == nil && !os.SameFile(held, now) {
-				// Rotated: the rest of the old file first, then the new one.
-				if _, err := fq.scan(ctx, seg, off, f); err != nil {
-					return nil
+		leadNo++
+		inRange := q.Since.IsZero() || l.Last.Unix() >= q.Since.Unix()
+		hit := inRange && (q.Grep == nil || q.Grep.Match(trimEOL(l.Text)))
+		switch {
+		case hit || inRange && after > 0:
+			sep := q.Context > 0 && through > 0
+			if lag == nil {
+				out.line(l, sep && leadNo > through+1)
+			} else {
+				for lagNo < leadNo {
+					ll, err := lag.next()
+					if err != nil {
+						return err
+					}
+					if lagNo++; lagNo > through {
+						out.line(ll, sep && lagNo > through+1)
+						sep = false
+					}
 				}
-				seg.file.Close()
-				seg.file, off = nil, 0
-			} else if now.Size() < off {
-				off = 0 // truncated under us
+			}
+			through = leadNo
+			if hit {
+				after = q.Context
+			} else {
+				after--
+			}
+		case lag != nil:
+			for lagNo < leadNo-int64(q.Context) {
+				if _, err := lag.next(); err != nil {
+					return err
+				}
+				lagNo++
 			}
 		}
-		if seg.file == nil {
-			if seg.file, err = os.Open(path); err != nil {
-				continue
-			}
-		}
-		if now.Size() == off {
-			continue
-		}
-		seg.index = readIndex(path + ".idx")
-		if off, err = fq.scan(ctx, seg, off, f); err != nil {
-			return nil
-		}
-		bw.Flush()
 	}
 }
 
-// filter applies time range, grep with context and tail, then formats.
-type filter struct {
-	q       *Query
-	w       io.Writer
-	before  []Line // context ring before a match
-	after   int    // lines still to print after a match
-	printed bool   // something printed since the last gap
-	gap     bool   // lines were skipped since the last printed one
-	tail    []Line
-	done    bool // tail printed (follow goes on printing directly)
+// trimEOL is a line's text without its "\n" or "\r\n".
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
-func (q *Query) newFilter(w io.Writer) *filter { return &filter{q: q, w: w} }
+// printer formats selected lines.
+type printer struct {
+	q     *Query
+	w     *bufio.Writer
+	dry   bool  // only count
+	skip  int64 // lines to leave out first (a tail's second pass)
+	lines int64 // lines selected so far
+	vis   []byte
+}
 
-func (f *filter) line(l Line) {
-	q := f.q
-	if !q.Since.IsZero() && l.Time.Before(q.Since.Truncate(time.Second)) {
+func (p *printer) line(l Line, sep bool) {
+	p.lines++
+	if p.dry || p.lines <= p.skip {
 		return
 	}
-	if !q.Until.IsZero() && l.Time.After(q.Until) {
+	if sep && p.lines > p.skip+1 {
+		p.w.WriteString("--\n")
+	}
+	if p.q.Timestamps {
+		p.w.WriteString(stamp(l.First, l.Last))
+		p.w.WriteByte(' ')
+	}
+	if !p.q.Raw {
+		p.vis = append(AppendVisible(p.vis[:0], trimEOL(l.Text)), '\n')
+		p.w.Write(p.vis)
 		return
 	}
-	l.Text = append([]byte(nil), l.Text...)
-	if q.Grep == nil {
-		f.emit(l)
-		return
-	}
-	switch {
-	case q.Grep.Match(l.Text):
-		if f.gap && f.printed && q.Context > 0 {
-			f.emitRaw([]byte("--\n"))
-		}
-		for _, b := range f.before {
-			f.emit(b)
-		}
-		f.before = f.before[:0]
-		f.emit(l)
-		f.after = q.Context
-		f.gap = false
-	case f.after > 0:
-		f.emit(l)
-		f.after--
-	default:
-		if q.Context > 0 {
-			if len(f.before) == q.Context {
-				f.before = f.before[1:]
-				f.gap = true
-			}
-			f.before = append(f.before, l)
-		} else {
-			f.gap = true
-		}
+	p.w.Write(l.Text)
+	if (p.q.Timestamps || p.q.Grep != nil) && (len(l.Text) == 0 || l.Text[len(l.Text)-1] != '\n') {
+		p.w.WriteByte('\n') // picked-out lines each end, even one the record has not ended yet
 	}
 }
 
-func (f *filter) emit(l Line) {
-	if f.q.Tail > 0 && !f.done {
-		f.tail = append(f.tail, l)
-		if len(f.tail) > f.q.Tail {
-			f.tail = f.tail[1:]
-		}
-		return
-	}
-	f.printed = true
-	if f.q.Timestamps {
-		fmt.Fprintf(f.w, "%s ", l.Time.Format(time.RFC3339))
-	}
-	if f.q.Raw {
-		f.w.Write(l.Text)
-	} else {
-		f.w.Write(Visible(l.Text))
-	}
-	f.w.Write([]byte{'\n'})
-}
-
-func (f *filter) emitRaw(b []byte) {
-	if f.q.Tail == 0 || f.done {
-		f.w.Write(b)
+func (p *printer) flush() {
+	if p.w != nil {
+		p.w.Flush()
 	}
 }
 
-// finish prints what tail held back.
-func (f *filter) finish() {
-	f.done = true
-	for _, l := range f.tail {
-		f.emit(l)
+// stamp is when a line arrived: its last byte's time, preceded by its
+// first byte's ("2026-11-23T01:37:45Z..01:38:31Z") when they differ.
+func stamp(first, last time.Time) string {
+	l := last.Format(time.RFC3339)
+	if first.Equal(last) {
+		return l
 	}
-	f.tail = nil
+	if first.YearDay() == last.YearDay() && first.Year() == last.Year() {
+		return first.Format(time.RFC3339) + ".." + last.Format("15:04:05Z07:00")
+	}
+	return first.Format(time.RFC3339) + ".." + l
 }
 
 // Visible makes bytes safe for a terminal: control characters other than
 // tab become ^X, DEL ^?, a bare CR is dropped, bytes >= 0x80 that are not
 // valid UTF-8 become \xNN.
-func Visible(b []byte) []byte {
-	out := make([]byte, 0, len(b))
+func Visible(b []byte) []byte { return AppendVisible(make([]byte, 0, len(b)), b) }
+
+// AppendVisible appends Visible(b) to out.
+func AppendVisible(out, b []byte) []byte {
 	for i := 0; i < len(b); {
 		c := b[i]
 		switch {

@@ -50,6 +50,7 @@ func run() int {
 	if len(os.Args) > 1 && (os.Args[1] == "logs" || os.Args[1] == "panics") {
 		return offline(os.Args[1], os.Args[2:])
 	}
+	flag.Usage = usage
 	flag.Parse()
 	// A console server allocates little once running; a tighter GC target
 	// keeps thousands of consoles' memory low at almost no CPU cost.

@@ -18,14 +18,15 @@ import (
 
 // LogsUsage and PanicsUsage are shown on a bad command line.
 const (
-	LogsUsage   = "usage: logs NAME [--since 2h|2026-11-23T03:00] [--until ...] [--tail N] [--grep REGEX] [--context N] [--follow] [--timestamps] [--raw]"
-	PanicsUsage = "usage: panics [--since 24h|2026-11-23T03:00] [NAME...]"
+	LogsUsage   = "usage: logs NAME [--since 2h|1d|2026-11-23T03:00] [--until ...] [--tail N] [--grep REGEX] [--context N] [--follow] [--timestamps] [--raw]"
+	PanicsUsage = "usage: panics [--since 24h|7d|2026-11-23T03:00] [NAME...]"
 )
 
-// ParseTime reads "2h" (that long ago), RFC 3339, or a UTC date and time
-// such as "2026-11-23T03:00" or "2026-11-23".
+// ParseTime reads a duration ago ("2h", "30m", "1d", "1d12h": a day is
+// 24 hours), RFC 3339, or a UTC date and time such as "2026-11-23T03:00"
+// or "2026-11-23".
 func ParseTime(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, ok := parseAgo(s); ok {
 		return now.Add(-d), nil
 	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
@@ -33,7 +34,28 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q: want a duration ago (2h, 30m) or a UTC time (2026-11-23T03:00)", s)
+	return time.Time{}, fmt.Errorf("time %q: want a duration ago (2h, 30m, 1d) or a UTC time (2026-11-23T03:00)", s)
+}
+
+// parseAgo reads a non-negative Go duration with an optional leading
+// number of days ("1d", "2d6h").
+func parseAgo(s string) (time.Duration, bool) {
+	var days time.Duration
+	if n, rest, ok := strings.Cut(s, "d"); ok {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 0 || v > 100000 {
+			return 0, false
+		}
+		days, s = time.Duration(v)*24*time.Hour, rest
+		if s == "" {
+			return days, true
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || strings.HasPrefix(s, "+") {
+		return 0, false
+	}
+	return days + d, true
 }
 
 // ParseLogs reads a logs command line (without the word "logs").
@@ -61,7 +83,7 @@ func ParseLogs(args []string, now time.Time) (string, *logstore.Query, error) {
 		dst  *int
 	}{{"tail", &q.Tail}, {"context", &q.Context}} {
 		if v, ok := a.Flags[f.name]; ok {
-			if *f.dst, err = strconv.Atoi(v); err != nil || *f.dst < 0 || *f.dst > 1000000 {
+			if *f.dst, err = strconv.Atoi(v); err != nil || *f.dst < 0 {
 				return "", nil, fmt.Errorf("--%s %q: want a number of lines", f.name, v)
 			}
 		}
@@ -75,11 +97,17 @@ func ParseLogs(args []string, now time.Time) (string, *logstore.Query, error) {
 }
 
 // Panics prints crash events: console, time, headline, and the logs
-// command that shows the context. allowed filters consoles (nil: all).
+// command that shows the context. allowed filters consoles (nil: all); a
+// console named that it refuses is an error, as is one that does not exist.
 func Panics(args []string, store *panics.Store, now time.Time, allowed func(string) bool, w io.Writer) error {
 	a, err := cmdargs.Parse(args, []string{"since"}, nil)
 	if err != nil {
 		return err
+	}
+	for _, name := range a.Pos {
+		if allowed != nil && !allowed(name) {
+			return fmt.Errorf("no console %q", name)
+		}
 	}
 	since := time.Time{}
 	if v, ok := a.Flags["since"]; ok {
@@ -100,11 +128,19 @@ func Panics(args []string, store *panics.Store, now time.Time, allowed func(stri
 		if allowed != nil && !allowed(ev.Console) {
 			continue
 		}
-		from := ev.Time.Add(-time.Minute).Format(time.RFC3339)
-		to := ev.Time.Add(5 * time.Minute).Format(time.RFC3339)
-		fmt.Fprintf(w, "%s %s %s\n    logs %s --since %s --until %s\n", ev.Console, ev.Time.Format(time.RFC3339), ev.Headline+ev.HookNote(), ev.Console, from, to)
+		from, to := Window(ev.Time)
+		fmt.Fprintf(w, "%s %s %s\n    logs %s --since %s --until %s\n", ev.Console, ev.Time.Format(time.RFC3339), ev.Headline+ev.HookNote(), ev.Console, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	return nil
+}
+
+// Window is the time range the panics command suggests for a crash
+// detected at t (when its headline line ended): a minute before, for what
+// led to it, and five after, for the trace that follows. Since a range
+// selects every line with a byte in it, the headline is in it however
+// long its line had been waiting (a login prompt that sat for hours).
+func Window(t time.Time) (from, to time.Time) {
+	return t.Add(-time.Minute).Truncate(time.Second), t.Add(5 * time.Minute).Truncate(time.Second).Add(time.Second)
 }
 
 // Logs runs a logs command line against dir.
