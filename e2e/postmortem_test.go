@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // Crash a real kernel with magic SysRq c and find it the morning after:
@@ -203,5 +205,70 @@ func TestOfflineCommandLine(t *testing.T) {
 	}
 	if out, code := run("-h"); code != 0 || !strings.Contains(out, "consoled logs -data DIR NAME") || !strings.Contains(out, "consoled panics -data DIR") {
 		t.Errorf("consoled -h: exit %d\n%s", code, out)
+	}
+}
+
+// logs --follow over ssh goes on across rotations without losing or
+// cutting a line, while the machine prints lines in halves (so rotation
+// comes mid-line), and under ssh -t Ctrl-C ends it.
+func TestLogsFollowOverSSH(t *testing.T) {
+	alice := newKey(t, "alice")
+	gate := filepath.Join(t.TempDir(), "go")
+	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+console "ticker" {
+  exec { command = ["/bin/sh", "-c", "while [ ! -e %s ]; do sleep 0.05; done; i=1000; while [ $i -lt 1400 ]; do printf 'trickle line %%d of the ' $i; sleep 0.01; printf 'console, about sixty bytes long\n'; i=$((i+1)); sleep 0.01; done; echo finished; exec sleep 3600"] }
+  log {
+    max_size = "4KiB"
+    keep     = 50
+  }
+}
+`, gate))
+	d.waitState(alice, "ticker", "up")
+	need(t, "ssh (openssh-client)", have("ssh"))
+	cmd := exec.Command("ssh", append(d.sshArgs(alice, "console"), "logs", "ticker", "--follow")...)
+	out := &testharness.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	waitOut := func(s string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(out.String(), s) {
+			if time.Now().After(deadline) {
+				t.Fatalf("logs --follow printed no %q:\n%s", s, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitOut("console up")
+	os.WriteFile(gate, nil, 0o600)
+	waitOut("finished\n")
+	rotated, _ := filepath.Glob(filepath.Join(d.Dir, "logs", "ticker.log.*.idx"))
+	if len(rotated) < 4 {
+		t.Fatalf("%d rotations, want several", len(rotated))
+	}
+	var got []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if !markLine.MatchString(l+"\n") && strings.TrimSpace(l) != "" && l != "finished" {
+			got = append(got, l)
+		}
+	}
+	for i, l := range got {
+		if want := fmt.Sprintf("trickle line %d of the console, about sixty bytes long", 1000+i); l != want {
+			t.Fatalf("line %d of what --follow printed across %d rotations is %q, want %q", i, len(rotated), l, want)
+		}
+	}
+	if len(got) != 400 {
+		t.Errorf("--follow printed %d lines, want 400", len(got))
+	}
+
+	// Under ssh -t, Ctrl-C ends it.
+	tm := d.interactive(alice, "console", "logs", "ticker", "--follow", "--tail", "3")
+	tm.Expect(`line 1399 of the console, about sixty bytes long\r\nfinished\r\n`, 20*time.Second)
+	tm.Send("\x03")
+	if code := tm.Wait(15 * time.Second); code != 0 {
+		t.Errorf("logs --follow ended by Ctrl-C: exit %d", code)
 	}
 }

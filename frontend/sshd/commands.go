@@ -257,13 +257,15 @@ func (s *Server) send(ss *session) int {
 
 // logs runs `logs NAME ...` on the log directory, for consoles the user may see.
 func (s *Server) logs(ss *session) int {
-	if err := s.core.Logs(ss.ctx, ss.id, ss.args[1:], ss); err != nil {
+	ctx, stop := logsContext(ss.ctx, ss)
+	defer stop()
+	if err := s.core.Logs(ctx, ss.id, ss.args[1:], ss); err != nil {
 		if errors.Is(err, frontend.ErrRevoked) || errors.Is(err, frontend.ErrDenied) {
 			fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
 			ss.told = true
 			return 1
 		}
-		if ss.ctx.Err() != nil { // --follow ended by the client
+		if ctx.Err() != nil { // --follow ended by the client (or Ctrl-C)
 			return 0
 		}
 		fmt.Fprintf(ss.Stderr(), "consoled: %v\n%s\n", err, logcmd.LogsUsage)
