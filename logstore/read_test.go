@@ -305,3 +305,50 @@ func (w *countWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// --follow keeps a line that a rotation cut (the writer cuts a line longer
+// than max_size; files of older versions were cut anywhere): the part in
+// the old file and the rest in the new one come out as one line.
+func TestFollowLineCutByRotation(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "vm1.log")
+	write := func(path, s string, sec int64) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		x, _ := os.OpenFile(path+".idx", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		x.Write(indexEntry(sec, st.Size()))
+		x.Close()
+		f.WriteString(s)
+		f.Close()
+	}
+	sec := at(3, 0, 0).Unix()
+	write(base, "first\r\n", sec)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &testharness.Buffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- (&Query{Follow: true, Timestamps: true, Poll: 20 * time.Millisecond}).Run(ctx, dir, "vm1", out)
+	}()
+	waitFor(t, out, "first\n")
+	write(base, "the start of a line", sec+1)
+	time.Sleep(100 * time.Millisecond) // polls see the unfinished line
+	for _, suffix := range []string{"", ".idx"} {
+		if err := os.Rename(base+suffix, base+".1"+suffix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(base, " and its end\r\nnext\r\n", sec+2)
+	waitFor(t, out, "next\n")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := "2026-11-30T03:00:00Z first\n2026-11-30T03:00:01Z..03:00:02Z the start of a line and its end\n2026-11-30T03:00:02Z next\n"
+	if out.String() != want {
+		t.Errorf("follow printed:\n%q\nwant\n%q", out.String(), want)
+	}
+}

@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -257,21 +258,21 @@ func (s *Server) send(ss *session) int {
 
 // logs runs `logs NAME ...` on the log directory, for consoles the user may see.
 func (s *Server) logs(ss *session) int {
-	ctx, stop := logsContext(ss.ctx, ss)
+	ctx, stop := ss.interruptible(ss.ctx) // ^C ends --follow under ssh -t
 	defer stop()
-	if err := s.core.Logs(ctx, ss.id, ss.args[1:], ss); err != nil {
-		if errors.Is(err, frontend.ErrRevoked) || errors.Is(err, frontend.ErrDenied) {
-			fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
-			ss.told = true
-			return 1
-		}
-		if ctx.Err() != nil { // --follow ended by the client (or Ctrl-C)
-			return 0
-		}
+	err := s.core.Logs(ctx, ss.id, ss.args[1:], ss)
+	switch {
+	case errors.Is(err, frontend.ErrRevoked) || errors.Is(err, frontend.ErrDenied):
+		fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
+		ss.told = true
+		return 1
+	case errors.Is(context.Cause(ctx), errInterrupted):
+		return exitInterrupted
+	case err != nil && ctx.Err() == nil:
 		fmt.Fprintf(ss.Stderr(), "consoled: %v\n%s\n", err, logcmd.LogsUsage)
 		return 2
 	}
-	return 0
+	return 0 // done, or --follow ended by the client
 }
 
 // panicList runs `panics [--since D] [NAME...]`.
