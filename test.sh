@@ -103,6 +103,7 @@ fuzz FuzzEscapeParser ./frontend/sshd
 fuzz FuzzParse ./config
 fuzz FuzzSOLPackets ./backend/ipmi
 fuzz FuzzParse ./internal/cmdargs
+fuzz FuzzReplay ./termsafe
 
 # 4. Everything, with the race detector.
 go test -race -count=1 -timeout 15m ./...
