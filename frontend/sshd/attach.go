@@ -16,6 +16,7 @@ import (
 	"consoled/frontend"
 	"consoled/internal/cmdargs"
 	"consoled/mux"
+	"consoled/termsafe"
 )
 
 // rawIdle is how long a script session (no pty) keeps receiving output
@@ -316,7 +317,14 @@ func (a *attachment) input() inputEnd {
 }
 
 // send writes keystrokes to the console, warning once when they go nowhere.
+// The reports a viewer's terminal sends in answer to the machine's live
+// queries (ash's ESC[6n) are not typing: they are dropped unannounced.
 func (a *attachment) send(p []byte) {
+	if !a.cs.Writer() || a.cs.Access() != frontend.ReadWrite {
+		if p = termsafe.StripReports(p); len(p) == 0 {
+			return
+		}
+	}
 	_, err := a.cs.Write(p)
 	var d *frontend.DeniedError
 	switch {
@@ -356,6 +364,6 @@ func (a *attachment) replayOnAttach() {
 	if err != nil || len(b) == 0 {
 		return
 	}
-	text := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n", "\r\n")
+	text := strings.ReplaceAll(strings.ReplaceAll(string(termsafe.Replay(b)), "\r\n", "\n"), "\n", "\r\n")
 	a.echo("\x1b[2m" + text + "\x1b[0m")
 }

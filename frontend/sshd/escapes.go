@@ -9,6 +9,7 @@ import (
 
 	"consoled/frontend"
 	"consoled/mux"
+	"consoled/termsafe"
 )
 
 // escape runs one escape command; it returns true to disconnect.
@@ -145,7 +146,7 @@ func (a *attachment) replay(n int) {
 		a.notice("replay: " + err.Error())
 		return
 	}
-	text := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n", "\r\n")
+	text := strings.ReplaceAll(strings.ReplaceAll(string(termsafe.Replay(b)), "\r\n", "\n"), "\n", "\r\n")
 	a.notice(fmt.Sprintf("last %d lines of %s:", n, a.cs.Name()))
 	a.echo(text)
 	a.notice("end of replay")
