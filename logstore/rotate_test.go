@@ -5,10 +5,12 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -187,3 +189,54 @@ func gz(t *testing.T, s string) []byte {
 }
 
 var testTime = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+// A max_total that does not leave room for the current logs cannot be
+// kept by removing rotated logs: recording goes on (nothing is lost but
+// what max_total removes) and consoled says why in its own log.
+func TestBudgetTooSmallKeepsRecording(t *testing.T) {
+	var out syncBuffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&out, nil)))
+	defer slog.SetDefault(old)
+	dir := t.TempDir()
+	b := NewBudget(6 << 10)
+	l1, _ := Open(dir, "a", Options{MaxSize: 4096, Keep: 5, Budget: b})
+	l2, _ := Open(dir, "b", Options{MaxSize: 4096, Keep: 5, Budget: b})
+	var want bytes.Buffer
+	for i := 0; i < 200; i++ {
+		line := fmt.Sprintf("line %03d of both consoles\r\n", i)
+		want.WriteString(line)
+		l1.Write([]byte(line))
+		l2.Write([]byte(line))
+	}
+	l1.Flush()
+	l2.Flush()
+	for _, l := range []*Log{l1, l2} {
+		if st := l.Stats(); st.Written != uint64(want.Len()) || l.Err() != nil {
+			t.Errorf("%s: %d bytes written of %d (%v)", l.Path(), st.Written, want.Len(), l.Err())
+		}
+	}
+	if !strings.Contains(out.String(), "no rotated log left to remove") {
+		t.Errorf("no warning:\n%s", out.String())
+	}
+	l1.Close()
+	l2.Close()
+}
+
+// syncBuffer is a bytes.Buffer for a logger written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
