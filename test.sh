@@ -104,6 +104,7 @@ fuzz FuzzParse ./config
 fuzz FuzzSOLPackets ./backend/ipmi
 fuzz FuzzParse ./internal/cmdargs
 fuzz FuzzReplay ./termsafe
+fuzz FuzzParse ./authkeys
 
 # 4. Everything, with the race detector.
 go test -race -count=1 -timeout 15m ./...

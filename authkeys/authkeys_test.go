@@ -105,3 +105,21 @@ func TestKeyringLookup(t *testing.T) {
 		t.Error("a key listed for two users was accepted")
 	}
 }
+
+// FuzzParse: no line makes Parse panic, and a key it accepts can always be
+// asked whether it admits an address.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{key, `from="10.0.0.0/8,!10.1.*" ` + key, `restrict,pty,expiry-time="20300101" ` + key,
+		`command="x" ` + key, `from="::1,fe80::/10" ` + key} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		k, err := Parse(line)
+		if err != nil {
+			return
+		}
+		for _, ip := range []string{"127.0.0.1", "::1", "10.1.2.3", "not-an-ip"} {
+			k.Permit(ip, time.Now())
+		}
+	})
+}
