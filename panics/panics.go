@@ -166,10 +166,11 @@ func stripStamp(line []byte) []byte {
 }
 
 // headline is the crash line without kernel timestamp noise and control
-// characters, e.g. "Kernel panic - not syncing: sysrq triggered crash".
+// characters (C1 too: it is shown in marks, notices and the panic list),
+// e.g. "Kernel panic - not syncing: sysrq triggered crash".
 func headline(line []byte) string {
 	s := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f {
 			return -1
 		}
 		return r

@@ -142,6 +142,16 @@ func TestDetectorHeadlines(t *testing.T) {
 	}
 }
 
+// The headline is shown to people (marks, notices, the panic list): no
+// control characters, C0 or C1, survive in it.
+func TestDetectorHeadlineControls(t *testing.T) {
+	d, _, evs := detector(t)
+	d.Observe([]byte("[ 1.0] Kernel panic - not syncing: \x1b[6n\xc2\x9b6n\x9b\x07\x7fend\r\n"))
+	if got := headlines(*evs); len(got) != 1 || got[0] != "Kernel panic - not syncing: [6n6n\ufffdend" {
+		t.Fatalf("headline %q", got)
+	}
+}
+
 // A console printing "panic:" a thousand times in a burst is one crash.
 func TestDetectorBurst(t *testing.T) {
 	d, _, evs := detector(t)
