@@ -160,6 +160,9 @@ func TestAuthRateLimit(t *testing.T) {
 		wg.Wait()
 	}
 	d.waitStderr(`msg="ssh address blocked`, 10*time.Second)
+	if blocks := auditLines(t, d, `"action":"block"`); len(blocks) != 1 || !strings.Contains(blocks[0], `"from":"127.0.0.3"`) {
+		t.Errorf("want one block of 127.0.0.3 in the audit log, got:\n%s", strings.Join(blocks, "\n"))
+	}
 	_, errOut, code := d.sshViaLevel(good, "127.0.0.3", "INFO", "list") // ssh shows banners at INFO, its default
 	if code != 255 || !strings.Contains(errOut, "consoled: too many failed logins from 127.0.0.3") {
 		t.Errorf("a good key from the blocked address: exit %d, stderr %q", code, errOut)

@@ -177,6 +177,8 @@ func (s *Server) connEnded(st *connState) {
 	if n := s.limiter.failed(st.from); n > 0 {
 		s.log.Warn("ssh address blocked: too many connections ended without logging in; it is refused until quiet",
 			"from", st.from, "failures", n, "window", failureWindow)
+		s.core.Record(frontend.Identity{From: st.from, Via: "ssh"}, "", "block",
+			fmt.Sprintf("%d connections ended without logging in within %v; refused until quiet for %v", n, failureWindow, failureWindow), "blocked")
 	}
 	s.log.Info("ssh login refused", "login", st.login, "from", st.remote, "reason", why)
 	s.core.Record(frontend.Identity{User: st.login, From: st.remote, Via: "ssh"}, "", "login", "", "refused: "+why)
