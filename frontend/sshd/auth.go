@@ -166,6 +166,8 @@ func (s *Server) connEnded(st *connState) {
 	switch {
 	case why != "":
 		why = "address blocked: too many failed logins"
+	case st.nKeys == 0 && st.key.PublicKey != nil:
+		why = "a configured key was offered but never signed with"
 	case st.nKeys == 0:
 		why = "no key offered"
 	default:
@@ -194,9 +196,11 @@ func (s *Server) explainDrop(sc *gossh.ServerConn, st *connState) {
 	}
 	user, _ := st.ctx.Value(userKey).(string)
 	fp := ""
+	st.mu.Lock()
 	if st.key.PublicKey != nil {
 		fp = gossh.FingerprintSHA256(st.key)
 	}
+	st.mu.Unlock()
 	why := fmt.Sprintf("connection dropped: the client sent an SSH packet over 256 KiB (a command line may be at most %d bytes)", maxCommand)
 	s.log.Warn("ssh "+why, "user", user, "from", st.remote)
 	s.core.Record(frontend.Identity{User: user, Key: fp, From: st.remote, Via: "ssh"}, "", "command", "", "refused: "+why)
