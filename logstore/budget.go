@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // Budget bounds the console logs in one directory (max_total): the bytes
@@ -22,9 +23,10 @@ import (
 //
 // Only rotated logs that consoled wrote are counted and removed: a
 // NAME.log.K.gz whose gzip header says "consoled log of console NAME"
-// (every rotation writes that), with its NAME.log.K.idx. Nothing else in
-// the directory (other .gz files, the audit log, panics.jsonl) is counted
-// or ever removed.
+// (every rotation writes that), with its NAME.log.K.idx; a rotated file
+// being compressed counts while its console is open. Nothing else in the
+// directory (other .gz files, even named like rotated logs, the audit log,
+// panics.jsonl) is counted or ever removed.
 //
 // Current logs are never removed, so the bound holds as long as MaxTotal
 // leaves room for them (each up to its max_size, a rotation's files on
@@ -41,6 +43,8 @@ type Budget struct {
 	counted bool           // used is from a scan of dir
 	old     []rotatedFile  // removal candidates from the last scan, oldest last
 	short   bool           // the last write did not fit (warned)
+
+	verdicts map[uint64]verdict // writtenByConsoled's answers, by inode
 }
 
 type rotatedFile struct {
@@ -111,9 +115,6 @@ func (b *Budget) charge(l *Log, n int64) {
 	for b.used+n > max && len(b.old) > 0 {
 		f := b.old[len(b.old)-1]
 		b.old = b.old[:len(b.old)-1]
-		if !writtenByConsoled(f.path) {
-			continue
-		}
 		if b.removeLocked(f.path) == nil {
 			b.removeLocked(strings.TrimSuffix(f.path, ".gz") + ".idx")
 			slog.Info("console logs at max_total: removed the oldest rotated log", "path", f.path)
@@ -170,43 +171,60 @@ func (b *Budget) removeLocked(path string) error {
 var rotatedName = regexp.MustCompile(`^(.+)\.log\.[0-9]+(\.gz|\.gz\.tmp|\.idx)?$`)
 
 // scan counts the budget's files in dir and lists the rotated logs that
-// may go, oldest last; called with mu held.
+// may go, oldest last; called with mu held. A rotated NAME.log.K.gz counts,
+// with its index, when consoled wrote it (the header says so); a file that
+// is being compressed counts while its console is open.
 func (b *Budget) scan() {
 	ents, err := os.ReadDir(b.dir)
 	if err != nil {
 		return
 	}
+	infos := make(map[string]os.FileInfo, len(ents))
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			infos[e.Name()] = info
+		}
+	}
+	ours := func(gz string) bool {
+		info, ok := infos[gz]
+		return ok && b.writtenByConsoled(filepath.Join(b.dir, gz), info)
+	}
 	var used int64
 	var old []rotatedFile
-	ours := map[string]bool{} // NAME.log.K.gz written by consoled, of consoles not open
-	for _, e := range ents {
-		name := e.Name()
-		info, err := e.Info()
-		if err != nil || !info.Mode().IsRegular() {
-			continue
-		}
+	seen := map[uint64]bool{}
+	for name, info := range infos {
 		m := rotatedName.FindStringSubmatch(name)
-		switch {
-		case m == nil:
+		if m == nil {
 			if c, ok := strings.CutSuffix(strings.TrimSuffix(name, ".idx"), ".log"); ok && b.open[c] > 0 {
 				used += info.Size() // a current log or its index
 			}
 			continue
-		case m[2] == ".gz":
-			old = append(old, rotatedFile{filepath.Join(b.dir, name), info.ModTime().UnixNano()})
 		}
-		if b.open[m[1]] == 0 {
-			gz := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, ".tmp"), ".gz"), ".idx") + ".gz"
-			yes, seen := ours[gz]
-			if !seen {
-				yes = writtenByConsoled(filepath.Join(b.dir, gz))
-				ours[gz] = yes
+		base, open := strings.TrimSuffix(name, m[2]), b.open[m[1]] > 0
+		_, compressing := infos[base]
+		_, compressing2 := infos[base+".gz.tmp"]
+		var counts bool
+		switch m[2] {
+		case ".gz":
+			if counts = ours(name); counts {
+				old = append(old, rotatedFile{filepath.Join(b.dir, name), info.ModTime().UnixNano()})
 			}
-			if !yes {
-				continue
-			}
+		case ".idx":
+			counts = ours(base+".gz") || open && (compressing || compressing2)
+		default: // being compressed
+			counts = open
 		}
-		used += info.Size()
+		if counts {
+			used += info.Size()
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			seen[st.Ino] = true
+		}
+	}
+	for ino := range b.verdicts {
+		if !seen[ino] {
+			delete(b.verdicts, ino) // the file is gone
+		}
 	}
 	sort.Slice(old, func(i, j int) bool { return old[i].mod > old[j].mod })
 	// A write charged but not done may or may not be in the sizes: count it
@@ -214,17 +232,34 @@ func (b *Budget) scan() {
 	b.used, b.old, b.counted = used+b.pending, old, true
 }
 
+// verdict is what writtenByConsoled found for a file, kept by inode (a
+// rotation renames files, it does not change them).
+type verdict struct {
+	size, mod int64
+	ours      bool
+}
+
 // writtenByConsoled says whether a gzip file's header names consoled as
-// its writer.
-func writtenByConsoled(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
+// its writer; called with mu held.
+func (b *Budget) writtenByConsoled(path string, info os.FileInfo) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if ok {
+		if v, seen := b.verdicts[st.Ino]; seen && v.size == info.Size() && v.mod == info.ModTime().UnixNano() {
+			return v.ours
+		}
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return false
+	yes := false
+	if f, err := os.Open(path); err == nil {
+		if zr, err := gzip.NewReader(f); err == nil {
+			yes = strings.HasPrefix(zr.Comment, gzipComment)
+		}
+		f.Close()
 	}
-	return strings.HasPrefix(zr.Comment, gzipComment)
+	if ok {
+		if b.verdicts == nil {
+			b.verdicts = map[uint64]verdict{}
+		}
+		b.verdicts[st.Ino] = verdict{info.Size(), info.ModTime().UnixNano(), yes}
+	}
+	return yes
 }
