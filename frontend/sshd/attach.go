@@ -37,6 +37,7 @@ type attachment struct {
 	esc    []byte
 	escStr string
 
+	in      *inputTally  // what became of the input
 	wmu     sync.Mutex   // one writer to the SSH channel at a time
 	asking  question     // guarded by wmu: a prompt waiting for its answer
 	lastOut atomic.Int64 // unix nanos of the last output sent
@@ -86,7 +87,7 @@ func (s *Server) attach(ss *session) int {
 			}
 		}()
 	}
-	a := &attachment{s: s, ss: ss, cs: cs, pty: pty, esc: s.pol().Escape}
+	a := &attachment{s: s, ss: ss, cs: cs, pty: pty, esc: s.pol().Escape, in: newInputTally()}
 	a.escStr = caret(a.esc)
 	defer cs.Close()
 	how := "ro"
@@ -114,17 +115,17 @@ func (s *Server) attach(ss *session) int {
 		case <-cs.Done(): // cut off by the mux or the policy: too slow, console gone, access removed, shutdown
 			a.farewell("disconnected: " + cs.Cause().Error())
 			ss.told = true
-			return 1
+			return a.inputEnded(true)
 		case err := <-pumpDone:
 			a.farewell("disconnected: " + err.Error())
-			return 1
+			return a.inputEnded(true)
 		case <-ss.ctx.Done():
 			cause := context.Cause(ss.ctx)
 			if errors.Is(cause, ErrShutdown) || errors.Is(cause, frontend.ErrRevoked) {
 				a.notice("disconnected: " + cause.Error())
 				ss.told = true
 			}
-			return 1
+			return a.inputEnded(true)
 		case end := <-inDone:
 			if end == inputDetach {
 				a.notice("detached from " + name)
@@ -133,9 +134,28 @@ func (s *Server) attach(ss *session) int {
 			if !a.pty {
 				a.linger(pumpDone)
 			}
-			return 0
+			return a.inputEnded(false)
 		}
 	}
+}
+
+// inputEnded tells a script (no pty) what became of its input if not all
+// of it reached the console, and gives the session's exit status: 1 then,
+// or if the session ended before its input did (ended), else 0.
+func (a *attachment) inputEnded(ended bool) int {
+	if !a.pty {
+		if ended {
+			a.in.end(2 * time.Second)
+		}
+		if r := a.in.report(a.cs.Name(), ended); r != "" {
+			a.notice(r)
+			return 1
+		}
+	}
+	if ended {
+		return 1
+	}
+	return 0
 }
 
 // noSuch says console name does not exist (for this user).
@@ -321,11 +341,16 @@ func (a *attachment) input() inputEnd {
 // queries (ash's ESC[6n) are not typing: they are dropped unannounced.
 func (a *attachment) send(p []byte) {
 	if !a.cs.Writer() || a.cs.Access() != frontend.ReadWrite {
-		if p = termsafe.StripReports(p); len(p) == 0 {
+		n := len(p)
+		p = termsafe.StripReports(p)
+		if !a.pty && len(p) < n { // a script typed them: they count as not sent
+			a.in.drop(n-len(p), mux.ErrReadOnly)
+		}
+		if len(p) == 0 {
 			return
 		}
 	}
-	_, err := a.cs.Write(p)
+	_, err := a.in.send(p, a.cs.Write)
 	var d *frontend.DeniedError
 	switch {
 	case err == nil:
@@ -349,6 +374,7 @@ func (a *attachment) send(p []byte) {
 			a.warnedDown = true
 			a.notice("console is not connected: keystrokes dropped")
 		}
+	case errors.Is(err, errSessionOver):
 	default:
 		a.notice("sending to console: " + err.Error())
 	}
