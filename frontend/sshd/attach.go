@@ -344,7 +344,7 @@ func (a *attachment) send(p []byte) {
 		n := len(p)
 		p = termsafe.StripReports(p)
 		if !a.pty && len(p) < n { // a script typed them: they count as not sent
-			a.in.drop(n-len(p), mux.ErrReadOnly)
+			a.in.drop(n-len(p), nil)
 		}
 		if len(p) == 0 {
 			return
