@@ -177,12 +177,20 @@ func TestReloadDemotesWriter(t *testing.T) {
 	if _, err := s.Write([]byte("\r")); err != nil {
 		t.Fatalf("typing before the reload: %v", err)
 	}
+	spy, err := g.core.Attach(alice.id(), "m", frontend.Watch) // rw, but watching
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close()
 
 	g.reload(alice.block() + console("m", `  ro = ["alice"]`+"\n"))
 	if s.Writer() {
 		t.Error("demoted alice still has write access")
 	}
 	waitNotice(t, s, "your access to m is now read-only")
+	waitNotice(t, spy, "your access to m is now read-only")
+	_, err = spy.TakeWrite(false)
+	mustDeny(t, "the spy taking write access", err)
 	_, err = s.Write([]byte("reboot\r"))
 	mustDeny(t, "typing", err)
 	mustDeny(t, "BREAK", s.Break(context.Background(), 0))

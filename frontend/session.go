@@ -27,10 +27,11 @@ const (
 // holder is something running for id on a console (a session, a log
 // follow): SetPolicy re-checks it.
 type holder struct {
-	id      Identity
-	console string
-	lost    func(cause error) // id may no longer see the console
-	demoted func()            // id may no longer write; nil: nothing to do
+	id       Identity
+	console  string
+	lost     func(cause error) // id may no longer see the console
+	demoted  func()            // id may no longer write; nil: nothing to do
+	promoted func()            // id may write; nil: nothing to do
 }
 
 func (h *holder) recheck(p *Policy) {
@@ -44,6 +45,10 @@ func (h *holder) recheck(p *Policy) {
 	case ReadOnly:
 		if h.demoted != nil {
 			h.demoted()
+		}
+	case ReadWrite:
+		if h.promoted != nil {
+			h.promoted()
 		}
 	}
 }
@@ -73,6 +78,7 @@ type Session struct {
 
 	mu          sync.Mutex
 	typeRefused bool // the last Write was refused (audited once per run)
+	mayWrite    bool // the user had rw access when last looked at
 }
 
 // Attach attaches id to console name. With Force, write access is taken
@@ -85,7 +91,7 @@ func (c *Core) Attach(id Identity, name string, mode Mode) (*Session, error) {
 	if mode == Force && acc != ReadWrite {
 		return nil, c.refuse(id, name, "takeover", "attach --force", "read-only access")
 	}
-	s := &Session{c: c, id: id, con: con}
+	s := &Session{c: c, id: id, con: con, mayWrite: acc == ReadWrite}
 	s.cl = con.Attach(id.User, id.From, acc == ReadWrite && mode != Watch)
 	if mode == Force && !s.cl.Writer() {
 		prev, _ := s.cl.TakeWrite(true)
@@ -96,7 +102,7 @@ func (c *Core) Attach(id Identity, name string, mode Mode) (*Session, error) {
 		how = "rw"
 	}
 	c.Record(id, name, "attach", how, "ok")
-	s.release = c.hold(&holder{id: id, console: name, lost: s.revoke, demoted: s.demote})
+	s.release = c.hold(&holder{id: id, console: name, lost: s.revoke, demoted: s.demote, promoted: s.promote})
 	return s, nil
 }
 
@@ -111,14 +117,28 @@ func (s *Session) revoke(cause error) {
 	s.cl.Detach(cause)
 }
 
-// demote makes a writer who may no longer write a viewer, and tells it.
+// demote makes a writer who may no longer write a viewer; a session whose
+// user had rw access is told, once.
 func (s *Session) demote() {
-	if !s.cl.Writer() {
-		return
+	s.mu.Lock()
+	had := s.mayWrite
+	s.mayWrite = false
+	s.mu.Unlock()
+	wrote := s.cl.Writer()
+	if wrote {
+		s.cl.DropWrite()
 	}
-	s.cl.DropWrite()
-	s.c.Record(s.id, s.con.Name(), "demote", "rw -> ro", "ok")
-	s.cl.Tell(fmt.Sprintf("your access to %s is now read-only (configuration reloaded)", s.con.Name()))
+	if had || wrote {
+		s.c.Record(s.id, s.con.Name(), "demote", "rw -> ro", "ok")
+		s.cl.Tell(fmt.Sprintf("your access to %s is now read-only (configuration reloaded)", s.con.Name()))
+	}
+}
+
+// promote notes that the user may write again (a later demotion is told).
+func (s *Session) promote() {
+	s.mu.Lock()
+	s.mayWrite = true
+	s.mu.Unlock()
 }
 
 // Close detaches the session.
