@@ -74,6 +74,13 @@ func (q *Query) pass(ctx context.Context, rec *record, start pos, out *printer, 
 		lag = newLineReader(rec, start, follow)
 		defer lag.close()
 	}
+	var src, lagSrc lineSource = lead, lag
+	if !q.Raw { // the machine's lines, whole around the marks consoled wrote mid-line
+		src = newMachineLines(lead)
+		if lag != nil {
+			lagSrc = newMachineLines(lag)
+		}
+	}
 	fo := &follower{rec: rec, poll: q.Poll}
 	if fo.poll == 0 {
 		fo.poll = 250 * time.Millisecond
@@ -84,7 +91,7 @@ func (q *Query) pass(ctx context.Context, rec *record, start pos, out *printer, 
 		if ctx.Err() != nil {
 			return nil
 		}
-		l, err := lead.next()
+		l, err := src.next()
 		if follow && (err == io.EOF || errors.Is(err, fs.ErrNotExist)) {
 			out.flush()
 			if !fo.wait(ctx, lead) {
@@ -111,7 +118,7 @@ func (q *Query) pass(ctx context.Context, rec *record, start pos, out *printer, 
 				out.line(l, sep && leadNo > through+1)
 			} else {
 				for lagNo < leadNo {
-					ll, err := lag.next()
+					ll, err := lagSrc.next()
 					if err != nil {
 						return err
 					}
@@ -129,7 +136,7 @@ func (q *Query) pass(ctx context.Context, rec *record, start pos, out *printer, 
 			}
 		case lag != nil:
 			for lagNo < leadNo-int64(q.Context) {
-				if _, err := lag.next(); err != nil {
+				if _, err := lagSrc.next(); err != nil {
 					return err
 				}
 				lagNo++

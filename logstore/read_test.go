@@ -352,3 +352,55 @@ func TestFollowLineCutByRotation(t *testing.T) {
 		t.Errorf("follow printed:\n%q\nwant\n%q", out.String(), want)
 	}
 }
+
+// Where consoled ended the machine's line to write a mark (flagged
+// "(mid-line)"), the marks come first and the machine's line is whole
+// after them, for reading and searching; --raw keeps the bytes as recorded.
+func TestLinesWholeAroundMidLineMarks(t *testing.T) {
+	dir := t.TempDir()
+	bob := string(MarkLine("bob attached rw", at(3, 0, 1), true))
+	alice := string(MarkLine("alice attached ro", at(3, 0, 1), false))
+	writeRecord(t, dir, []string{"bash-5.2# ", bob + alice, "ls\r\n", "file\r\nprompt# ", bob})
+	want := strings.TrimPrefix(bob, "\n") + alice + "bash-5.2# ls\nfile\n" + strings.TrimPrefix(bob, "\n") + "prompt# \n"
+	if got := query(t, dir, Query{}); got != want {
+		t.Errorf("plain:\n%q\nwant\n%q", got, want)
+	}
+	if got := query(t, dir, Query{Grep: regexp.MustCompile(`bash-5.2# ls$`), Timestamps: true}); got != "2026-11-30T03:00:00Z..03:00:02Z bash-5.2# ls\n" {
+		t.Errorf("--grep 'bash-5.2# ls$' --timestamps:\n%q", got)
+	}
+	if got := query(t, dir, Query{Grep: regexp.MustCompile(`# ls`), Context: 1}); got != alice+"bash-5.2# ls\nfile\n" {
+		t.Errorf("--grep '# ls' --context 1:\n%q", got)
+	}
+	if got := query(t, dir, Query{Raw: true}); got != "bash-5.2# "+bob+alice+"ls\r\nfile\r\nprompt# "+bob {
+		t.Errorf("--raw:\n%q", got)
+	}
+
+	// The same from the writer: a mark while the machine sits at a prompt.
+	dir = t.TempDir()
+	l, err := Open(dir, "vm1", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("bash-5.2# "))
+	l.Mark("bob attached rw", time.Now())
+	readUntil(t, filepath.Join(dir, "vm1.log"), "(mid-line) --]\n")
+	l.Write([]byte("uname\r\nLinux\r\n"))
+	l.Close()
+	if got := query(t, dir, Query{Grep: regexp.MustCompile(`# uname`)}); got != "bash-5.2# uname\n" {
+		t.Errorf("--grep '# uname' after a mark at the prompt:\n%q\nlog:\n%q", got, read(t, filepath.Join(dir, "vm1.log")))
+	}
+}
+
+func readUntil(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never held %q", path, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
