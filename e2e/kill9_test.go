@@ -200,16 +200,19 @@ console "sh1" {
 		d.waitState(bob, "sh1", "up")
 		return d
 	}
-	prompts := func(n int) {
+	upMark := regexp.MustCompile(`(?m)^\[-- consoled: console up [^\n]*--\]$`)
+	// started waits for run n's console up mark and the prompt after it.
+	started := func(n int) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			b, _ := os.ReadFile(logPath)
-			if bytes.Count(b, []byte("bash-5.2# ")) >= n {
+			ups := upMark.FindAllIndex(b, -1)
+			if len(ups) == n && bytes.Contains(b[ups[n-1][1]:], []byte("bash-5.2# ")) {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("sh1.log has fewer than %d prompts:\n%s", n, b)
+				t.Fatalf("sh1.log does not show start %d and a prompt after it:\n%s", n, b)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -220,19 +223,23 @@ console "sh1" {
 	}
 
 	d := start()
-	prompts(1)
+	started(1)
 	tm := d.interactive(bob, "console", "sh1")
 	tm.Expect(`attached to sh1 read-write`, 10*time.Second)
-	time.Sleep(150 * time.Millisecond) // the mark's bound is about 100 ms, like the bytes'
+	// The mark's bound is about 100 ms, like the bytes'; time consoled's
+	// threads spent waiting for a CPU meanwhile is given back.
+	delay0 := runDelay(d.cmd.Process.Pid)
+	time.Sleep(150 * time.Millisecond)
+	time.Sleep(runDelay(d.cmd.Process.Pid) - delay0)
 	kill9(d)
 	tm.Close()
 
 	d = start()
-	prompts(2)
+	started(2)
 	kill9(d)
 
 	d = start()
-	prompts(3)
+	started(3)
 	d.Stop()
 
 	b, _ := os.ReadFile(logPath)
@@ -240,8 +247,7 @@ console "sh1" {
 	if !strings.Contains(log, "[-- consoled: bob attached rw from 127.0.0.1:") {
 		t.Errorf("bob's attach is not in the log:\n%s", log)
 	}
-	ups := regexp.MustCompile(`(?m)^\[-- consoled: console up [^\n]*--\]$`).FindAllString(log, -1)
-	if len(ups) != 3 {
+	if ups := upMark.FindAllString(log, -1); len(ups) != 3 {
 		t.Errorf("%d console up marks on lines of their own, want 3:\n%s", len(ups), log)
 	}
 	if strings.Contains(log, "bash-5.2# bash-5.2# ") {
