@@ -1,17 +1,16 @@
 package sshd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"consoled/frontend"
 	"consoled/internal/cmdargs"
+	"consoled/internal/expect"
 )
 
 // breakArgs is a parsed break command line.
@@ -25,6 +24,10 @@ type breakArgs struct {
 }
 
 const breakUsage = "usage: break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]"
+
+// maxBreakWait bounds --wait: a break command holds a console session and
+// its output for no longer.
+const maxBreakWait = 10 * time.Minute
 
 // parseBreak parses break NAME [KEYS] [--seq N] [--wait D] [--expect RE]
 // [--force]; the error is for people.
@@ -43,6 +46,9 @@ func parseBreak(args []string) (breakArgs, error) {
 	if w, ok := a.Flags["wait"]; ok {
 		if b.wait, err = time.ParseDuration(w); err != nil || b.wait <= 0 {
 			return breakArgs{}, fmt.Errorf("--wait %q: want a duration such as 10s", w)
+		}
+		if b.wait > maxBreakWait {
+			return breakArgs{}, fmt.Errorf("--wait %q: at most %v", w, maxBreakWait)
 		}
 	}
 	if e, ok := a.Flags["expect"]; ok {
@@ -82,12 +88,13 @@ func (s *Server) doBreak(ss *session, b breakArgs) int {
 	}
 	defer cs.Close()
 
-	// Everything the console prints from now on goes to stdout and is
-	// searched for the expected text.
-	var mu sync.Mutex
-	var seen bytes.Buffer
+	// Everything the console prints from now on goes to stdout; the last
+	// 64 KiB of it are searched for the expected text.
+	var seen *expect.Window
+	if b.expect != nil {
+		seen = expect.New(b.expect, expect.DefaultWindow)
+	}
 	matched := make(chan struct{})
-	var once sync.Once
 	ctx, cancel := ss.interruptible(ss.ctx) // ^C under ssh -t stops the wait
 	defer cancel()
 	go func() {
@@ -101,12 +108,13 @@ func (s *Server) doBreak(ss *session, b breakArgs) int {
 					continue
 				}
 				ss.Write(it.Data)
-				mu.Lock()
-				seen.Write(it.Data)
-				if b.expect != nil && b.expect.Match(seen.Bytes()) {
-					once.Do(func() { close(matched) })
+				if seen != nil {
+					seen.Add(it.Data)
 				}
-				mu.Unlock()
+			}
+			if seen != nil && seen.Match() { // once per batch: the work per byte stays bounded
+				close(matched)
+				return
 			}
 		}
 	}()
