@@ -16,7 +16,7 @@ import (
 // Budget bounds the console logs in one directory (max_total): the bytes
 // of every console's current log, its rotated logs (compressed, being
 // compressed, or waiting for it) and their indexes together never pass
-// MaxTotal. Before a write (a flush, an index entry, a piece of a gzip
+// the bound. Before a write (a flush, an index entry, a piece of a gzip
 // file) that would pass it, the oldest rotated logs, of any console, are
 // removed until the write fits. Consoles that are no longer configured
 // count with their rotated logs (and those go first, being older).
@@ -60,7 +60,12 @@ func NewBudget(maxTotal int64) *Budget {
 }
 
 // SetMaxTotal changes the bound (a reload); 0 removes it.
-func (b *Budget) SetMaxTotal(n int64) { b.max.Store(n) }
+func (b *Budget) SetMaxTotal(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.max.Store(n)
+	b.counted, b.short = false, false // writes were not counted while there was no bound
+}
 
 // renaming takes the budget's lock and returns its unlock: rotations
 // rename files with it held, so that a scan never sees a file under two
@@ -94,15 +99,15 @@ func (b *Budget) register(l *Log, open bool) {
 }
 
 // charge makes room for n more bytes of l's files, removing the oldest
-// rotated logs if needed, and counts them; wrote must follow once the
-// write returns.
-func (b *Budget) charge(l *Log, n int64) {
+// rotated logs if needed, and counts them; it returns what it counted (0
+// with no bound), for wrote once the write returns.
+func (b *Budget) charge(l *Log, n int64) int64 {
 	if b == nil || n <= 0 {
-		return
+		return 0
 	}
 	max := b.max.Load()
 	if max <= 0 {
-		return
+		return 0
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -129,11 +134,13 @@ func (b *Budget) charge(l *Log, n int64) {
 	}
 	b.used += n
 	b.pending += n
+	return n
 }
 
-// wrote settles a charge of n bytes of which written were written.
+// wrote settles a charge of n bytes (charge's answer) of which written
+// were written.
 func (b *Budget) wrote(n, written int64) {
-	if b == nil || n <= 0 || b.max.Load() <= 0 {
+	if b == nil || n <= 0 {
 		return
 	}
 	b.mu.Lock()

@@ -129,8 +129,8 @@ type charged struct {
 }
 
 func (c *charged) Write(p []byte) (int, error) {
-	c.l.opts.Budget.charge(c.l, int64(len(p)))
+	charged := c.l.opts.Budget.charge(c.l, int64(len(p)))
 	n, err := c.w.Write(p)
-	c.l.opts.Budget.wrote(int64(len(p)), int64(n))
+	c.l.opts.Budget.wrote(charged, int64(n))
 	return n, err
 }

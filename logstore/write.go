@@ -69,9 +69,9 @@ func (l *Log) buffer(p []byte) {
 // and when writing stopped and resumed.
 func (l *Log) flush() {
 	if len(l.pendIdx) > 0 && l.idx != nil {
-		l.opts.Budget.charge(l, int64(len(l.pendIdx)))
+		c := l.opts.Budget.charge(l, int64(len(l.pendIdx)))
 		n, _ := l.idx.Write(l.pendIdx) // best effort: the log matters more
-		l.opts.Budget.wrote(int64(len(l.pendIdx)), int64(n))
+		l.opts.Budget.wrote(c, int64(n))
 	}
 	l.pendIdx = l.pendIdx[:0]
 	if len(l.pend) == 0 || l.f == nil {
@@ -84,9 +84,9 @@ func (l *Log) flush() {
 			l.lost, l.failedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), l.failed)
 		out = append(MarkLine(gap, now, l.fileMidLine), l.pend...)
 	}
-	l.opts.Budget.charge(l, int64(len(out)))
+	c := l.opts.Budget.charge(l, int64(len(out)))
 	n, err := l.f.Write(out)
-	l.opts.Budget.wrote(int64(len(out)), int64(n))
+	l.opts.Budget.wrote(c, int64(n))
 	l.written += uint64(n)
 	if n > 0 {
 		l.fileMidLine = out[n-1] != '\n'
