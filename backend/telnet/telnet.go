@@ -57,11 +57,19 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 type conn struct {
 	nc    *fdconn.Conn
 	codec Codec
-	reply []byte
+	reply []byte // the reader's scratch for negotiation answers
 
-	wmu  sync.Mutex // serializes writes: replies (from Read), input, BREAK
+	wmu  sync.Mutex // held while writing to nc: input, BREAK, answers
 	wbuf []byte
+
+	amu     sync.Mutex // guards answers
+	answers []byte     // negotiation answers waiting for the writer to finish
 }
+
+// maxAnswers bounds the negotiation answers that wait for a write in
+// progress; beyond it the reader waits too (a server negotiating without
+// end while it does not read).
+const maxAnswers = 4 << 10
 
 // Read returns data bytes only; negotiation is answered inline. It decodes
 // in place in p (data never outgrows the bytes it came from), so a console
@@ -77,10 +85,7 @@ func (c *conn) read(p []byte, read func([]byte) (int, error)) (int, error) {
 		var data []byte
 		data, c.reply = c.codec.Decode(p[:n], p[:0], c.reply[:0])
 		if len(c.reply) > 0 {
-			c.wmu.Lock()
-			_, werr := c.nc.Write(c.reply)
-			c.wmu.Unlock()
-			if werr != nil && err == nil {
+			if werr := c.answer(c.reply); werr != nil && err == nil {
 				err = fmt.Errorf("answering telnet negotiation: %w", werr)
 			}
 		}
@@ -90,9 +95,52 @@ func (c *conn) read(p []byte, read func([]byte) (int, error)) (int, error) {
 	}
 }
 
+// answer sends negotiation answers for the reader without waiting for a
+// write in progress: writing input blocks while a machine (a flow-controlled
+// line) does not read, and its output must still be read meanwhile, or
+// neither side moves. That write's writer sends them when it is done.
+func (c *conn) answer(p []byte) error {
+	c.amu.Lock()
+	c.answers = append(c.answers, p...)
+	many := len(c.answers) > maxAnswers
+	c.amu.Unlock()
+	if many {
+		c.wmu.Lock()
+	} else if !c.wmu.TryLock() {
+		return nil
+	}
+	return c.release()
+}
+
+// release sends the answers waiting, then unlocks wmu (held by the caller);
+// answers queued meanwhile are sent by whoever takes wmu next, or here.
+func (c *conn) release() error {
+	var first error
+	for {
+		c.amu.Lock()
+		a := c.answers
+		c.answers = nil
+		c.amu.Unlock()
+		if len(a) > 0 {
+			if _, err := c.nc.Write(a); err != nil && first == nil {
+				first = err
+			}
+		}
+		c.wmu.Unlock()
+		c.amu.Lock()
+		more := len(c.answers) > 0
+		c.amu.Unlock()
+		if !more || !c.wmu.TryLock() {
+			return first
+		}
+	}
+}
+
+// Write sends input (a failure to answer negotiation meanwhile shows up
+// on the reader's side, as a broken connection).
 func (c *conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.release()
 	c.wbuf = c.codec.Encode(c.wbuf[:0], p)
 	if _, err := c.nc.Write(c.wbuf); err != nil {
 		return 0, err
@@ -103,7 +151,7 @@ func (c *conn) Write(p []byte) (int, error) {
 // Break sends IAC BRK.
 func (c *conn) Break() error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.release()
 	_, err := c.nc.Write([]byte{IAC, BRK})
 	return err
 }
