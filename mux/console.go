@@ -62,9 +62,9 @@ type Config struct {
 	// start again from MinBackoff; 10 s when zero.
 	StableAfter time.Duration
 	// StallAfter is how long a client may take no output while output
-	// waits for it before it is cut off (ErrStalled): it has stopped
-	// reading. 10 s when zero. A client that reads is never cut off for a
-	// burst, however large, as long as it takes some of it in time.
+	// waits for it: it has stopped reading, and the next output cuts it off
+	// (ErrStalled). 10 s when zero. A client that reads is never cut off
+	// for a burst, however large, as long as it takes some of it in time.
 	StallAfter time.Duration
 	// ClientBuffer bounds the bytes waiting for one client, as a bound on
 	// memory: a client that falls further behind is cut off (ErrTooSlow).

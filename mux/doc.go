@@ -5,8 +5,9 @@
 //
 // Each client has an outbox. The reader never waits for a client: output
 // waits in the outbox while the client sends what came before. A client
-// that takes nothing from its outbox for Config.StallAfter while output
-// waits (it stopped reading) is cut off with ErrStalled; one that reads,
+// that has taken nothing from its outbox for Config.StallAfter while output
+// waited (it stopped reading) is cut off with ErrStalled when more output
+// comes; one that reads,
 // however large a burst, stays. As a bound on memory, a client with
 // Config.ClientBuffer bytes waiting is cut off with ErrTooSlow. So one
 // stalled viewer cannot slow the backend, the log or the other viewers.
