@@ -105,6 +105,7 @@ fuzz FuzzSOLPackets ./backend/ipmi
 fuzz FuzzParse ./internal/cmdargs
 fuzz FuzzReplay ./termsafe
 fuzz FuzzParse ./authkeys
+fuzz FuzzSelect ./consoleset
 
 # 4. Everything, with the race detector.
 go test -race -count=1 -timeout 15m ./...

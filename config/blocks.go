@@ -65,7 +65,7 @@ func abbrev(s string) string {
 }
 
 var consoleSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}},
+	Attributes: []hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}, {Name: "tags"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "telnet"}, {Type: "exec"}, {Type: "serial"}, {Type: "ipmi"}, {Type: "demo"}, {Type: "log"}, {Type: "power"},
 	},
@@ -94,6 +94,9 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 	p.diags = append(p.diags, diags...)
 	if content == nil {
 		return c, false
+	}
+	if a, ok := content.Attributes["tags"]; ok {
+		c.Tags = p.tags(a)
 	}
 	var backendRange *hcl.Range
 	for _, sb := range content.Blocks {

@@ -68,6 +68,9 @@ type Console struct {
 	Demo   *Demo
 	Log    LogOptions
 	Access Access
+	// Tags name groups the console belongs to (a rack, a role), for
+	// console sets such as @rack12.
+	Tags []string
 	// Power is how to switch the machine on and off: the console's own BMC
 	// for an ipmi console, or a power { ipmi { ... } } block. Nil if neither.
 	Power *IPMI

@@ -41,6 +41,9 @@ func TestGoodConfig(t *testing.T) {
 		s.Parity != "even" || s.StopBits != 1.5 || s.Flow != "rtscts" || s.BreakMs != 300 {
 		t.Errorf("web07: %+v", s)
 	}
+	if tags := cfg.Consoles[4].Tags; strings.Join(tags, " ") != "rack12 web" {
+		t.Errorf("web07 tags: %q", tags)
+	}
 	db01, web08 := cfg.Consoles[5], cfg.Consoles[6]
 	if m := db01.IPMI; m == nil || m.Address != "10.0.0.51:623" || m.Password != "secret-pw" || m.CipherSuite != 3 ||
 		m.Privilege != "operator" || !m.Steal || db01.Power != m {
@@ -95,6 +98,7 @@ func TestConfigErrorsNameFileLine(t *testing.T) {
 		{"command-name.hcl", `testdata/command-name.hcl:4,9-15: Reserved console name; "list" is a command`},
 		{"audit-name.hcl", `testdata/audit-name.hcl:4,9-16: Reserved console name; "audit" is the name of consoled's audit log`},
 		{"audit-collides.hcl", `testdata/audit-collides.hcl:5,9-14: Console log collides with a file of consoled; console "vm1" logs to `},
+		{"bad-tag.hcl", `testdata/bad-tag.hcl:6,10-28: Invalid tag; "rack 12"`},
 		{"unsafe-name.hcl", `testdata/unsafe-name.hcl:4,9-27: Invalid console name; "../../etc/passwd"`},
 		// What cannot work: ports, commands, nobody to log in.
 		{"telnet-port.hcl", `testdata/telnet-port.hcl:5,22-39: Invalid port; telnet address "127.0.0.1:70000": port 70000 is out of range (1 to 65535)`},

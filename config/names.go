@@ -110,3 +110,16 @@ func ConsoleFile(logDir, name, path string) bool {
 	stem := name + ".log"
 	return base == stem || strings.HasPrefix(base, stem+".")
 }
+
+// tags reads a console's tags = [...]: each a valid name (as a console
+// name: letters, digits, '.', '-', '_'), so that @tag reads back.
+func (p *parser) tags(a *hcl.Attribute) []string {
+	var tags []string
+	p.strList(a.Expr, &tags)
+	for _, t := range tags {
+		if !ValidName(t) {
+			p.errorf(a.Expr.Range(), "Invalid tag", "%q: use 1 to %d letters, digits, '.', '-' and '_', starting with a letter or digit", t, MaxNameLen)
+		}
+	}
+	return tags
+}

@@ -103,10 +103,14 @@ func (c *Core) Send(id Identity, name string, text []byte, force bool) error {
 
 // Logs runs the logs command (see internal/logcmd) for id, on consoles id
 // may see. A --follow ends with ErrRevoked when a reload takes the
-// console away from id.
+// console away from id. NAME may be a console set: each console's lines
+// are then prefixed with its name, and a *SetError says which failed.
 func (c *Core) Logs(ctx context.Context, id Identity, args []string, w io.Writer) error {
 	if err := c.Stands(id); err != nil {
 		return err
+	}
+	if set, q := parseLogsSet(args); set != "" {
+		return c.logsSet(ctx, id, set, q, w)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -131,13 +135,17 @@ func (c *Core) Logs(ctx context.Context, id Identity, args []string, w io.Writer
 }
 
 // Panics runs the panics command (see internal/logcmd) for id, on
-// consoles id may see.
+// consoles id may see; its names may be console sets.
 func (c *Core) Panics(id Identity, args []string, w io.Writer) error {
 	if err := c.Stands(id); err != nil {
 		return err
 	}
 	if c.opts.Panics == nil {
 		return nil
+	}
+	args, err := c.expandSets(id, args)
+	if err != nil {
+		return err
 	}
 	allowed := func(name string) bool { return c.Access(id, name) != NoAccess }
 	return logcmd.Panics(args, c.opts.Panics, time.Now(), allowed, w)

@@ -8,7 +8,7 @@ import (
 
 // PolicyFrom is the policy a configuration sets: its users and their keys,
 // the consoles' rw and ro lists, break sequences, escape, replay and
-// admins.
+// admins, and the consoles' tags.
 func PolicyFrom(cfg *config.Config) Policy {
 	keys := map[string]map[string]bool{}
 	for _, u := range cfg.Users {
@@ -23,8 +23,12 @@ func PolicyFrom(cfg *config.Config) Policy {
 	for _, a := range cfg.Admins {
 		admins[a] = true
 	}
+	tags := map[string][]string{}
+	for _, c := range cfg.Consoles {
+		tags[c.Name] = c.Tags
+	}
 	return Policy{Access: accessFunc(cfg), Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
-		Replay: cfg.ReplayLines, Admins: admins}
+		Replay: cfg.ReplayLines, Admins: admins, Tags: tags}
 }
 
 // accessFunc answers what a user may do on a console, from the config's

@@ -46,6 +46,7 @@ type Policy struct {
 	Escape []byte               // e.g. {0x05, 'c'} for ^Ec
 	Replay int                  // lines of recent output shown on interactive attach
 	Admins map[string]bool      // may run reload
+	Tags   map[string][]string  // each console's tags, for console sets (@tag)
 }
 
 // Errors the core's actions return; refusals by the policy match ErrDenied.

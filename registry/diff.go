@@ -50,9 +50,10 @@ func (d Diff) String() string {
 		len(d.Added), d.Added, len(d.Removed), d.Removed, len(d.Changed), d.Changed, len(d.Unchanged))
 }
 
-// sameConsole compares everything but the access lists, which apply
+// sameConsole compares everything but the access lists and tags, which apply
 // without a restart.
 func sameConsole(a, b config.Console) bool {
 	a.Access, b.Access = config.Access{}, config.Access{}
+	a.Tags, b.Tags = nil, nil
 	return reflect.DeepEqual(a, b)
 }

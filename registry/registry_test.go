@@ -58,6 +58,7 @@ console "acl" {
   demo {}
   ro = ["alice"]
   rw = ["bob"]
+  tags = ["rack12"] # tags apply without a restart, as access lists do
 }
 console "log" {
   demo {}

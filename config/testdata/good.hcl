@@ -28,6 +28,7 @@ console "demo" {
   demo {}
 }
 console "web07" {
+  tags = ["rack12", "web"]
   serial {
     device    = "/dev/ttyUSB0"
     baud      = 115200

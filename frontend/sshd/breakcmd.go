@@ -21,9 +21,14 @@ type breakArgs struct {
 	wait   time.Duration  // how long to show output (and look for expect)
 	expect *regexp.Regexp // nil: no match wanted
 	force  bool
+	yes    bool // confirmed for a set (scripts)
 }
 
-const breakUsage = "usage: break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]"
+// keysDelay is the pause between a BREAK and the keys after it: well
+// inside the 5 s SysRq window.
+const keysDelay = 200 * time.Millisecond
+
+const breakUsage = "usage: break NAME|SET [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force] [--yes]"
 
 // maxBreakWait bounds --wait: a break command holds a console session and
 // its output for no longer.
@@ -32,11 +37,11 @@ const maxBreakWait = 10 * time.Minute
 // parseBreak parses break NAME [KEYS] [--seq N] [--wait D] [--expect RE]
 // [--force]; the error is for people.
 func parseBreak(args []string) (breakArgs, error) {
-	a, err := cmdargs.Parse(args, []string{"wait", "expect...", "seq"}, []string{"force"})
+	a, err := cmdargs.Parse(args, []string{"wait", "expect...", "seq"}, []string{"force", "yes"})
 	if err != nil || len(a.Pos) < 1 || len(a.Pos) > 2 {
 		return breakArgs{}, errors.New(breakUsage)
 	}
-	b := breakArgs{name: a.Pos[0], wait: 10 * time.Second, force: a.Flags["force"] != ""}
+	b := breakArgs{name: a.Pos[0], wait: 10 * time.Second, force: a.Flags["force"] != "", yes: a.Flags["yes"] != ""}
 	if len(a.Pos) == 2 {
 		b.keys = a.Pos[1]
 	}
@@ -75,6 +80,9 @@ func (s *Server) breakCmd(ss *session) int {
 		}
 		fmt.Fprintf(ss.Stderr(), "%v\n", err)
 		return 2
+	}
+	if frontend.IsSet(b.name) {
+		return s.breakSet(ss, b, b.yes)
 	}
 	return s.doBreak(ss, b)
 }
@@ -129,7 +137,7 @@ func (s *Server) doBreak(ss *session, b breakArgs) int {
 		return 2
 	}
 	if b.keys != "" {
-		time.Sleep(200 * time.Millisecond) // well inside the 5 s SysRq window
+		time.Sleep(keysDelay)
 		if _, err := cs.Write([]byte(b.keys)); err != nil {
 			fmt.Fprintf(ss.Stderr(), "consoled: sending %q: %v\n", b.keys, err)
 			return 2

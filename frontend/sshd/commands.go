@@ -82,19 +82,21 @@ func (s *Server) help(ss *session) {
 		"  ssh -t console@HOST NAME     interactive console NAME (" + s.escapeStr() + "? inside for escapes)",
 		"  ssh console@HOST NAME        raw bytes in and out, for scripts (no escapes)",
 		"  ssh console@HOST list        consoles: name backend state writer viewers [problem]",
-		"  ssh console@HOST list --json",
+		"  ssh console@HOST list --json [SET]",
 		"  ssh console@HOST NAME --force      scripts: take write access from whoever has it",
 		"  ssh console@HOST NAME --spy        watch only",
-		"  ssh console@HOST who NAME",
-		"  ssh console@HOST send [--force] [-n] NAME TEXT   type TEXT (and Enter, unless -n)",
-		"  ssh console@HOST break NAME [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force]",
+		"  ssh console@HOST who NAME|SET",
+		"  ssh console@HOST send [--force] [-n] [--yes] NAME|SET TEXT   type TEXT (and Enter, unless -n)",
+		"  ssh console@HOST break NAME|SET [KEYS] [--seq N] [--wait 10s] [--expect REGEX] [--force] [--yes]",
 		"                               BREAK (or sequence N), then KEYS; exit 0 if REGEX matched, 1 if not, 2 if refused",
-		"  ssh console@HOST power NAME status|on|off|cycle|reset",
-		"  ssh console@HOST logs NAME [--since 2h|2026-11-23T03:00] [--until T] [--tail N] [--grep REGEX]",
+		"  ssh console@HOST power NAME|SET status|on|off|cycle|reset [--yes]",
+		"  ssh console@HOST logs NAME|SET [--since 2h|2026-11-23T03:00] [--until T] [--tail N] [--grep REGEX]",
 		"                               [--context N] [--follow] [--timestamps] [--raw]",
-		"  ssh console@HOST panics [--since 24h] [NAME...]   crashes seen on the consoles, newest first",
+		"  ssh console@HOST panics [--since 24h] [NAME|SET...]   crashes seen on the consoles, newest first",
 		"  ssh console@HOST reload      re-read the configuration (admins only)",
 		"  ssh console@HOST help        this text",
+		"  SET: web* web[01-20] r[1-3]u[01-10] @tag, joined with , (union) - (exclude) & (intersect);",
+		"       --yes confirms an action on more than one console in a script",
 		"",
 	}
 	for _, l := range lines {
@@ -104,19 +106,24 @@ func (s *Server) help(ss *session) {
 }
 
 func (s *Server) list(ss *session) int {
-	switch {
-	case len(ss.args) == 1:
-		s.writeList(ss, "\n")
-	case len(ss.args) == 2 && ss.args[1] == "--json":
-		s.writeJSONList(ss)
-	default:
-		fmt.Fprintf(ss.Stderr(), "usage: list [--json]\n")
+	a, err := cmdargs.Parse(ss.args[1:], nil, []string{"json"})
+	if err != nil || len(a.Pos) > 1 {
+		fmt.Fprintf(ss.Stderr(), "usage: list [--json] [SET]\n")
 		return 2
+	}
+	json := a.Flags["json"] != ""
+	switch {
+	case len(a.Pos) == 1:
+		return s.listSet(ss, a.Pos[0], json)
+	case json:
+		s.writeJSONEntries(ss, s.core.List(ss.id))
+	default:
+		s.writeList(ss, "\n")
 	}
 	return 0
 }
 
-func (s *Server) writeJSONList(ss *session) {
+func (s *Server) writeJSONEntries(ss *session, list []frontend.Entry) {
 	type entry struct {
 		Name    string    `json:"name"`
 		Backend string    `json:"backend"`
@@ -130,7 +137,7 @@ func (s *Server) writeJSONList(ss *session) {
 		Access  string    `json:"access"`
 	}
 	out := []entry{}
-	for _, st := range s.core.List(ss.id) {
+	for _, st := range list {
 		e := entry{Name: st.Name, Backend: st.Kind, Detail: st.Detail, State: string(st.State), Since: st.Since.UTC(),
 			Writer: st.Writer, Viewers: st.Viewers, Access: st.Access.String()}
 		if st.State != mux.StateUp && st.Err != nil {
@@ -146,8 +153,9 @@ func (s *Server) writeJSONList(ss *session) {
 	enc.Encode(out)
 }
 
-func (s *Server) writeList(ss *session, nl string) {
-	list := s.core.List(ss.id)
+func (s *Server) writeList(ss *session, nl string) { s.writeEntries(ss, s.core.List(ss.id), nl) }
+
+func (s *Server) writeEntries(ss *session, list []frontend.Entry, nl string) {
 	width := 4
 	for _, st := range list {
 		width = max(width, len(st.Name))
@@ -184,11 +192,14 @@ func caret(b []byte) string {
 	return string(out)
 }
 
-// who: who NAME lists the people attached.
+// who: who NAME|SET lists the people attached.
 func (s *Server) who(ss *session) int {
 	if len(ss.args) != 2 {
-		fmt.Fprintf(ss.Stderr(), "usage: who NAME\n")
+		fmt.Fprintf(ss.Stderr(), "usage: who NAME|SET\n")
 		return 2
+	}
+	if frontend.IsSet(ss.args[1]) {
+		return s.whoSet(ss, ss.args[1])
 	}
 	clients, err := s.core.Who(ss.id, ss.args[1])
 	if err != nil {
@@ -211,11 +222,15 @@ func whoLine(ci mux.ClientInfo) string {
 
 // power is the `power NAME ACTION` command.
 func (s *Server) power(ss *session) int {
-	if len(ss.args) != 3 || !frontend.PowerActions[ss.args[2]] {
-		fmt.Fprintf(ss.Stderr(), "usage: power NAME status|on|off|cycle|reset\n")
+	a, err := cmdargs.Parse(ss.args[1:], nil, []string{"yes"})
+	if err != nil || len(a.Pos) != 2 || !frontend.PowerActions[a.Pos[1]] {
+		fmt.Fprintf(ss.Stderr(), "usage: power NAME|SET status|on|off|cycle|reset [--yes]\n")
 		return 2
 	}
-	name, action := ss.args[1], ss.args[2]
+	name, action := a.Pos[0], a.Pos[1]
+	if frontend.IsSet(name) {
+		return s.powerSet(ss, name, action, a.Flags["yes"] != "")
+	}
 	res, err := s.core.Power(ss.ctx, ss.id, name, action)
 	switch {
 	case errors.Is(err, frontend.ErrNoPower):
@@ -231,15 +246,18 @@ func (s *Server) power(ss *session) int {
 // send: send [--force] [-n] NAME TEXT... types TEXT, then Enter unless -n.
 // Options come before TEXT: TEXT is taken as it is, dashes and all.
 func (s *Server) send(ss *session) int {
-	a, err := cmdargs.ParseUntil(ss.args[1:], nil, []string{"force", "n"}, 2)
+	a, err := cmdargs.ParseUntil(ss.args[1:], nil, []string{"force", "n", "yes"}, 2)
 	if err != nil || len(a.Pos) < 2 {
-		fmt.Fprintf(ss.Stderr(), "usage: send [--force] [-n] NAME TEXT...\n")
+		fmt.Fprintf(ss.Stderr(), "usage: send [--force] [-n] [--yes] NAME|SET TEXT...\n")
 		return 2
 	}
 	name := a.Pos[0]
 	text := strings.Join(a.Pos[1:], " ")
 	if a.Flags["n"] == "" {
 		text += "\r"
+	}
+	if frontend.IsSet(name) {
+		return s.sendSet(ss, name, []byte(text), a.Flags["force"] != "", a.Flags["yes"] != "")
 	}
 	err = s.core.Send(ss.id, name, []byte(text), a.Flags["force"] != "")
 	var d *frontend.DeniedError
@@ -265,6 +283,9 @@ func (s *Server) logs(ss *session) int {
 	case errors.Is(err, frontend.ErrRevoked) || errors.Is(err, frontend.ErrDenied):
 		fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
 		ss.told = true
+		return 1
+	case errors.As(err, new(*frontend.SetError)):
+		fmt.Fprintf(ss.Stderr(), "consoled: logs %v\n", err)
 		return 1
 	case errors.Is(context.Cause(ctx), errInterrupted):
 		return exitInterrupted
