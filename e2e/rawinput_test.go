@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // A script whose input is discarded because someone else writes exits
@@ -127,4 +130,92 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A script types into a machine that does not read, and consoled shuts
+// down meanwhile: ssh exits non-zero and stderr says how many bytes reached
+// the console before the end, which is what the machine finds when it reads
+// at last (give or take the one piece being written when the end came).
+func TestRawInputCountedWhenSessionEnds(t *testing.T) {
+	alice := newKey(t, "alice")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	drain := make(chan struct{})
+	machineGot := make(chan int, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			machineGot <- -1
+			return
+		}
+		defer c.Close()
+		<-drain // it reads nothing until consoled is gone
+		c.SetReadDeadline(time.Now().Add(time.Minute))
+		n, iac := 0, 0
+		buf := make([]byte, 64<<10)
+		for {
+			k, err := c.Read(buf)
+			for _, b := range buf[:k] {
+				switch {
+				case iac > 0:
+					iac--
+				case b == 0xFF:
+					iac = 2
+				default:
+					n++
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		machineGot <- n
+	}()
+	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+console "stuck" {
+  telnet { address = %q }
+}
+`, ln.Addr().String()))
+	d.waitState(alice, "stuck", "up")
+
+	typed := lines("in", 32<<20) // more than the socket buffers between them hold
+	cmd := exec.Command("ssh", append(d.sshArgs(alice, "console"), "stuck")...)
+	cmd.Stdin = bytes.NewReader(typed)
+	var stderr testharness.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	d.waitList(alice, "stuck", "up", " alice ")
+	time.Sleep(time.Second) // a precondition, not an assertion: the input has filled the buffers
+	d.Stop()
+	close(drain)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("ssh did not end after consoled stopped; stderr %q", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code == 0 {
+		t.Errorf("ssh exited 0 though its input was cut short; stderr %q", stderr.String())
+	}
+	m := regexp.MustCompile(`input: (\d+) bytes sent to stuck before the session ended; input after that was not read`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("stderr does not say how much input was sent: %q", stderr.String())
+	}
+	sent := atoi(t, m[1])
+	var got int
+	select {
+	case got = <-machineGot:
+	case <-time.After(time.Minute):
+		t.Fatal("the machine never finished reading")
+	}
+	if sent <= 0 || sent >= len(typed) || got < sent || got > sent+4096 {
+		t.Errorf("consoled says %d bytes were sent; the machine read %d of the %d typed", sent, got, len(typed))
+	}
 }
