@@ -65,7 +65,7 @@ func abbrev(s string) string {
 }
 
 var consoleSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}, {Name: "tags"}},
+	Attributes: []hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}, {Name: "tags"}, {Name: "gateway"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "telnet"}, {Type: "exec"}, {Type: "serial"}, {Type: "ipmi"}, {Type: "demo"}, {Type: "log"}, {Type: "power"},
 	},

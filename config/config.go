@@ -42,6 +42,9 @@ type Config struct {
 	// MetricsListen serves Prometheus metrics and /healthz ("" = off).
 	MetricsListen string
 
+	// Cluster is the cluster block; nil when consoled runs alone.
+	Cluster *Cluster
+
 	Users    []User
 	Consoles []Console
 	Breaks   map[int]breakseq.Seq // ^Ecl1 .. ^Ecl9
@@ -74,6 +77,9 @@ type Console struct {
 	// Power is how to switch the machine on and off: the console's own BMC
 	// for an ipmi console, or a power { ipmi { ... } } block. Nil if neither.
 	Power *IPMI
+	// Gateway pins the console to one gateway of a cluster (a serial line
+	// plugged into it); "" for a movable console, held by any live gateway.
+	Gateway string
 }
 
 // Telnet is a telnet backend.

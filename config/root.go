@@ -20,6 +20,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "break", LabelNames: []string{"name"}},
 		{Type: "console", LabelNames: []string{"name"}},
 		{Type: "on_panic"},
+		{Type: "cluster"},
 	},
 }
 
@@ -39,6 +40,7 @@ func (p *parser) root(body hcl.Body) *Config {
 	p.checkOwnFiles(cfg, b.consoles, r.audit)
 	p.resolveAccess(cfg, b.groups, b.access)
 	p.checkAdmins(cfg, r.admins)
+	p.checkPlacement(cfg, b.consoles, b.gateways)
 	return cfg
 }
 
@@ -131,11 +133,13 @@ type blocksRead struct {
 	groups   map[string][]string
 	access   map[string][2]principals // console -> its rw and ro lists
 	consoles map[string]hcl.Range     // console -> where it is named
+	gateways map[string]hcl.Range     // console -> its gateway attribute, if pinned
 }
 
 // blocks reads the user, group, break, console and on_panic blocks.
 func (p *parser) blocks(cfg *Config, blocks hcl.Blocks) blocksRead {
-	b := blocksRead{groups: map[string][]string{}, access: map[string][2]principals{}, consoles: map[string]hcl.Range{}}
+	b := blocksRead{groups: map[string][]string{}, access: map[string][2]principals{}, consoles: map[string]hcl.Range{},
+		gateways: map[string]hcl.Range{}}
 	cfg.groupRanges = map[string]hcl.Range{}
 	seenUser := map[string]hcl.Range{}
 	seenDevice := map[string]string{}
@@ -155,6 +159,8 @@ func (p *parser) blocks(cfg *Config, blocks hcl.Blocks) blocksRead {
 			cfg.Users = append(cfg.Users, p.user(blk))
 		case "on_panic":
 			p.onPanic(cfg, blk)
+		case "cluster":
+			p.cluster(cfg, blk)
 		case "group":
 			if _, dup := b.groups[name]; dup {
 				p.errorf(nameRange, "Duplicate group", "group %q is already defined", name)
@@ -179,6 +185,9 @@ func (p *parser) blocks(cfg *Config, blocks hcl.Blocks) blocksRead {
 				b.access[name] = lists
 			}
 			if c, ok := p.console(blk); ok {
+				if rng, pinned := p.gatewayAttr(blk, &c); pinned {
+					b.gateways[name] = rng
+				}
 				if c.Serial != nil {
 					if prev, dup := seenDevice[c.Serial.Device]; dup {
 						p.errorf(nameRange, "Device used twice", "console %q uses %s, which console %s already uses", name, c.Serial.Device, prev)
