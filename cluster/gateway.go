@@ -278,12 +278,15 @@ func (g *Gateway) updateLiveLocked() bool {
 	if was == g.live {
 		return false
 	}
-	if !g.live && g.lease != 0 {
+	switch {
+	case !g.live && g.lease != 0:
 		g.fences++
 		g.log.Warn("fenced: no etcd keep-alive for half the lease TTL; letting go of the movable consoles",
 			"last_keepalive", g.lastOK.UTC().Format(time.RFC3339Nano), "ttl", g.opts.TTL)
-	} else {
-		g.log.Info("live in the cluster again: holding what is assigned")
+	case !g.live:
+		g.log.Info("left the cluster: letting go of the movable consoles")
+	default:
+		g.log.Info("live in the cluster: holding what is assigned")
 	}
 	g.recomputeLocked(was)
 	return true
