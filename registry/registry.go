@@ -41,6 +41,7 @@ type Registry struct {
 	logDir string
 
 	applyMu    sync.Mutex // one Apply at a time
+	placement  Placement  // nil: every configured console runs here
 	mu         sync.RWMutex
 	entries    map[string]*entry
 	panicCount map[string]uint64
@@ -84,9 +85,17 @@ func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 		running[name] = e.cfg
 	}
 	r.mu.RUnlock()
-	d := Compare(running, cfg.Consoles)
-	want := map[string]config.Console{}
+	configured := map[string]bool{}
+	var here []config.Console
 	for _, c := range cfg.Consoles {
+		configured[c.Name] = true
+		if r.placement == nil || r.placement.RunsHere(c.Name) {
+			here = append(here, c)
+		}
+	}
+	d := Compare(running, here)
+	want := map[string]config.Console{}
+	for _, c := range here {
 		want[c.Name] = c
 	}
 
@@ -111,7 +120,11 @@ func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 	var stop []*entry
 	var stopCause []error
 	for _, name := range d.Removed {
-		stop, stopCause = append(stop, r.entries[name]), append(stopCause, ErrRemoved)
+		cause := ErrRemoved
+		if configured[name] { // still configured: held by another gateway now
+			cause = &MovedError{Why: r.placement.Departure(name)}
+		}
+		stop, stopCause = append(stop, r.entries[name]), append(stopCause, cause)
 		delete(r.entries, name)
 	}
 	for _, name := range d.Changed {
@@ -129,9 +142,12 @@ func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 		r.entries[name] = r.run(want[name], cfg, logs[name])
 	}
 	r.mu.Unlock()
-	for i, e := range stop {
-		e.stop(stopCause[i])
+	var wg sync.WaitGroup
+	for i, e := range stop { // at once: a fenced gateway lets go of all its consoles in time
+		wg.Add(1)
+		go func() { defer wg.Done(); e.stop(stopCause[i]) }()
 	}
+	wg.Wait()
 	var errs []error
 	for _, name := range d.Changed {
 		lg, err := r.openLog(want[name])
@@ -144,6 +160,46 @@ func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 		r.mu.Unlock()
 	}
 	return d, errors.Join(errs...)
+}
+
+// Placement says which configured consoles run on this gateway, in a
+// cluster of gateways (see package cluster).
+type Placement interface {
+	// RunsHere says whether this gateway runs console name now.
+	RunsHere(name string) bool
+	// Arrival is the mark for name starting here ("" for none).
+	Arrival(name string) string
+	// Departure is why name stops here while it is still configured.
+	Departure(name string) string
+}
+
+// MovedError is the cause a console's clients see when it stops on this
+// gateway because another holds it now (or this one let go).
+type MovedError struct{ Why string }
+
+// Error is why the console stopped here.
+func (e *MovedError) Error() string { return e.Why }
+
+// SetPlacement makes Apply run only the consoles p places here; call it
+// before the first Apply, and Reconcile when p's answers change.
+func (r *Registry) SetPlacement(p Placement) {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	r.placement = p
+}
+
+// Reconcile applies the configuration in force again, so that the
+// consoles running match what the placement says now: consoles that moved
+// here start, consoles that moved away stop.
+func (r *Registry) Reconcile() error {
+	r.mu.RLock()
+	cfg := r.global
+	r.mu.RUnlock()
+	if cfg == nil {
+		return nil
+	}
+	_, err := r.Apply(cfg)
+	return err
 }
 
 // ErrNotApplied wraps an Apply error that left everything as it was.
@@ -164,6 +220,11 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 		mc.Power = &ipmi.Power{Options: ipmiOptions(cc.Power)}
 	}
 	e.con = mux.New(mc)
+	if r.placement != nil {
+		if mark := r.placement.Arrival(cc.Name); mark != "" {
+			e.con.Announce(mark)
+		}
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	e.cancel = cancel
 	go func() {
