@@ -58,6 +58,9 @@ const (
 // bytes for scripts without one.
 func (s *Server) attach(ss *session) int {
 	name := ss.args[0]
+	if frontend.IsSet(name) {
+		return s.broadcast(ss)
+	}
 	a0, err := cmdargs.Parse(ss.args[1:], nil, []string{"force", "spy"})
 	if err != nil || len(a0.Pos) > 0 {
 		if s.core.Access(ss.id, name) == frontend.NoAccess {
