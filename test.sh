@@ -12,6 +12,7 @@ cd "$(dirname "$0")"
 export CONSOLED_HARNESS="${CONSOLED_HARNESS:-$(cd .. && pwd)/shared/harness}"
 export HARNESS_WORK="${HARNESS_WORK:-/tmp/consoled-harness}"
 export CONSOLED_E2E=1 # missing prerequisites fail the e2e tests instead of skipping them
+export CONSOLED_SOAK="${CONSOLED_SOAK:-3m}" # e2e TestIPMISoak: an IPMI console's soak (1h when unset)
 
 # 1. Debian packages: apt-get update once, then install only what is missing.
 pkgs=(qemu-system-x86 busybox-static cpio openssh-client socat openipmi ipmitool expect conserver-server conserver-client conman curl)

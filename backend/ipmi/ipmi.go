@@ -4,9 +4,12 @@
 // AES encryption, Activate/Deactivate Payload) and owns the SOL packet loop
 // itself: sequence numbers, acknowledgements with accepted-character counts,
 // retransmission, partial accepts, input batched up to the BMC's inbound
-// payload size, BREAK as a control bit, and a keepalive that also notices a
-// BMC that has gone away. Power control (Power) uses a separate session, so
-// that chassis commands never disturb the console stream.
+// payload size, BREAK as a control bit, and probes of a silent BMC that
+// notice within seconds one that has gone away. An IPMI request every 10 s
+// keeps the session itself alive: BMCs may count only IPMI messages as
+// activity (ipmi_sim closes a session 30 s after the last one, however much
+// SOL flows). Power control (Power) uses a separate session, so that chassis
+// commands never disturb the console stream.
 package ipmi
 
 import (

@@ -9,8 +9,8 @@ import (
 // tap is the UDP transport handed to go-ipmi (through its proxy hook). Until
 // own is called it is a plain UDP socket. Once the SOL payload is active the
 // backend owns the socket: its reader takes every datagram, keeps SOL
-// packets for the SOL loop and passes the rest (answers to go-ipmi's own
-// session keepalive, Deactivate Payload, Close Session) on to go-ipmi, which
+// packets for the SOL loop and passes the rest (answers to the session
+// keepalives, Deactivate Payload, Close Session) on to go-ipmi, which
 // then reads them from the tap as if from the socket.
 type tap struct {
 	mu        sync.Mutex

@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -111,9 +113,65 @@ func (b *BMC) Start() {
 	b.User, b.Pass = b.Env["BMC_USER"], b.Env["BMC_PASS"]
 }
 
-// Stop stops ipmi_sim and socat by their recorded PIDs.
+// Stop stops ipmi_sim and socat by their recorded PIDs (a paused
+// ipmi_sim is resumed first, so that it can end cleanly). It returns once
+// the host side of the serial line is gone: socat's per-connection child
+// outlives its parent for a moment and removes the host-serial link as it
+// exits, which would otherwise remove the link of a BMC started at once
+// after (Start) in the same directory.
 func (b *BMC) Stop() {
+	if pid, err := b.simPID(); err == nil {
+		unix.Kill(pid, unix.SIGCONT)
+	}
 	exec.Command(filepath.Join(Dir(), "ipmi", "stop-bmc.sh"), b.Dir).Run()
+	link := filepath.Join(b.Dir, "host-serial")
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Lstat(link); os.IsNotExist(err) {
+			return
+		}
+	}
+}
+
+// Pause stops ipmi_sim with SIGSTOP: a BMC that stops answering, its
+// socket still open. Resume (or Stop) lets it go on.
+func (b *BMC) Pause() {
+	b.t.Helper()
+	b.signal(unix.SIGSTOP)
+}
+
+// Resume continues a paused ipmi_sim with SIGCONT.
+func (b *BMC) Resume() {
+	b.t.Helper()
+	b.signal(unix.SIGCONT)
+}
+
+func (b *BMC) signal(sig unix.Signal) {
+	b.t.Helper()
+	pid, err := b.simPID()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := unix.Kill(pid, sig); err != nil {
+		b.t.Fatalf("signal %v to ipmi_sim (pid %d): %v", sig, pid, err)
+	}
+}
+
+// simPID is the PID start-bmc.sh recorded for ipmi_sim, checked to still
+// be ipmi_sim.
+func (b *BMC) simPID() (int, error) {
+	raw, err := os.ReadFile(filepath.Join(b.Dir, "ipmi_sim.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("ipmi_sim's pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return 0, fmt.Errorf("ipmi_sim's pid %q: %w", raw, err)
+	}
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if strings.TrimSpace(string(comm)) != "ipmi_sim" {
+		return 0, fmt.Errorf("pid %d is %q, not ipmi_sim", pid, strings.TrimSpace(string(comm)))
+	}
+	return pid, nil
 }
 
 // HostSerial opens the machine's side of the SOL serial line, raw.
