@@ -144,7 +144,7 @@ func TestNoDescriptorLeak(t *testing.T) {
 	count := func() int {
 		ents, err := os.ReadDir("/proc/self/fd")
 		if err != nil {
-			t.Skip("no /proc/self/fd")
+			t.Fatalf("counting descriptors: %v", err) // consoled runs on Linux, which has /proc
 		}
 		return len(ents)
 	}
