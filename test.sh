@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh — run every consoled test on a fresh Debian machine with Go.
-# Installs what the tests need (apt: qemu, OpenSSH client, OpenIPMI, ...),
+# Installs what the tests need (apt: qemu, OpenSSH client, OpenIPMI, chromium, ...),
 # builds the qemu guest of ../shared/harness, then runs go vet, short fuzz
 # passes over the wire parsers, and the whole suite with -race.
 #
@@ -15,7 +15,7 @@ export CONSOLED_E2E=1 # missing prerequisites fail the e2e tests instead of skip
 export CONSOLED_SOAK="${CONSOLED_SOAK:-3m}" # e2e TestIPMISoak: an IPMI console's soak (1h when unset)
 
 # 1. Debian packages: apt-get update once, then install only what is missing.
-pkgs=(qemu-system-x86 busybox-static cpio openssh-client socat openipmi ipmitool expect conserver-server conserver-client conman curl)
+pkgs=(qemu-system-x86 busybox-static cpio openssh-client socat openipmi ipmitool expect conserver-server conserver-client conman curl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

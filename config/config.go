@@ -41,6 +41,8 @@ type Config struct {
 	Admins []string
 	// MetricsListen serves Prometheus metrics and /healthz ("" = off).
 	MetricsListen string
+	// Web is the web view; nil when the config has no web block.
+	Web *Web
 
 	// Cluster is the cluster block; nil when consoled runs alone.
 	Cluster *Cluster

@@ -21,6 +21,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "console", LabelNames: []string{"name"}},
 		{Type: "on_panic"},
 		{Type: "cluster"},
+		{Type: "web"},
 	},
 }
 
@@ -161,6 +162,8 @@ func (p *parser) blocks(cfg *Config, blocks hcl.Blocks) blocksRead {
 			p.onPanic(cfg, blk)
 		case "cluster":
 			p.cluster(cfg, blk)
+		case "web":
+			p.web(cfg, blk)
 		case "group":
 			if _, dup := b.groups[name]; dup {
 				p.errorf(nameRange, "Duplicate group", "group %q is already defined", name)

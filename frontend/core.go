@@ -42,6 +42,8 @@ type Core struct {
 	mu       sync.Mutex
 	holders  map[*holder]struct{} // live sessions and follows, re-checked on SetPolicy
 	watchers []func()             // transports' own re-checks (their connections)
+
+	links webLinks // the web view's login links (weblink.go)
 }
 
 // New returns a core serving opts.Consoles under opts.Policy.

@@ -104,7 +104,8 @@ type Console struct {
 	writer   *Client
 	bytesIn  uint64
 	bytesOut uint64
-	ups      uint64 // connections made
+	ups      uint64    // connections made
+	lastOut  time.Time // when the machine last printed something
 
 	wmu sync.Mutex // serializes Write and Break on conn
 
@@ -282,14 +283,15 @@ func (c *Console) output(p []byte) bool {
 	for _, o := range c.cfg.Observers {
 		o(p)
 	}
+	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bytesIn += uint64(len(p))
+	c.lastOut = now
 	if len(c.clients) == 0 {
 		return false
 	}
 	chunk := append([]byte(nil), p...) // shared, read-only, by all clients
-	now := time.Now()
 	for cl := range c.clients {
 		c.sendLocked(cl, Item{Data: chunk}, now)
 	}
@@ -343,7 +345,10 @@ type Status struct {
 	BytesIn  uint64
 	BytesOut uint64 // keystrokes sent to the machine
 	Ups      uint64 // connections made (reconnects = Ups - 1)
-	Log      logstore.Stats
+	// LastOutput is when the machine last printed something (zero: not
+	// since consoled started).
+	LastOutput time.Time
+	Log        logstore.Stats
 }
 
 // Status reports the console's state.
@@ -352,7 +357,7 @@ func (c *Console) Status() Status {
 	defer c.mu.Unlock()
 	s := Status{Name: c.cfg.Name, Kind: c.cfg.Dialer.Kind(), State: c.state, Since: c.since,
 		Err: c.lastErr, LogErr: c.cfg.Log.Err(), Viewers: len(c.clients), BytesIn: c.bytesIn,
-		BytesOut: c.bytesOut, Ups: c.ups, Log: c.cfg.Log.Stats()}
+		BytesOut: c.bytesOut, Ups: c.ups, LastOutput: c.lastOut, Log: c.cfg.Log.Stats()}
 	if d, ok := c.cfg.Dialer.(backend.Describer); ok {
 		s.Detail = d.Describe()
 	}

@@ -8,3 +8,8 @@ log_dir  = "logs"
 console "demo" {
   demo {}
 }
+
+# The web view; the login link is printed at start (and by `ssh ... web`).
+web {
+  listen = "127.0.0.1:8080"
+}

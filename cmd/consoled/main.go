@@ -28,6 +28,7 @@ import (
 	"consoled/config"
 	"consoled/frontend"
 	"consoled/frontend/sshd"
+	"consoled/frontend/web"
 	"consoled/registry"
 )
 
@@ -43,6 +44,7 @@ func run() int {
 		configPath = flag.String("config", "", "config file (HCL); without it consoled runs the embedded demo default")
 		dataDir    = flag.String("data", "consoled-data", "state directory for the embedded default (host key, logs)")
 		listen     = flag.String("listen", "", "override the config's listen address (host:port; port 0 picks one)")
+		webListen  = flag.String("web-listen", "", "override the web block's listen address (host:port; port 0 picks one)")
 		check      = flag.Bool("check", false, "validate the config and exit")
 		logLevel   = flag.String("log-level", "info", "debug, info, warn or error")
 		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile to this file until exit (for benchmarks)")
@@ -86,6 +88,9 @@ func run() int {
 	}
 	if *listen != "" {
 		cfg.Listen = *listen
+	}
+	if *webListen != "" && cfg.Web != nil {
+		cfg.Web.Listen = *webListen
 	}
 	if err := serve(cfg, *configPath, hint, logger); err != nil {
 		fmt.Fprintf(os.Stderr, "consoled: %v\n", err)
@@ -182,12 +187,26 @@ func serve(cfg *config.Config, path, hint string, logger *slog.Logger) error {
 			return err
 		}
 	}
+	var webSrv *web.Server
+	var webErr <-chan error // nil without a web view: never ready
+	if cfg.Web != nil {
+		if webSrv, webErr, err = startWeb(cfg.Web, cfg.Web.Listen, d.core, logger); err != nil {
+			d.fe.Shutdown(context.Background())
+			reg.StopAll(sshd.ErrShutdown)
+			return err
+		}
+	}
 	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(cfg.Consoles), "config", cfg.File)
 	debug.FreeOSMemory() // parsing a large config leaves garbage behind: give it back
 	if hint != "" {
 		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-		fmt.Fprintf(os.Stderr, "\nconsoled is running the built-in demo console. Connect with:\n\n    %s\n\nThen type 'help'; ^Ec? shows the escapes, ^Ec. disconnects. Stop with Ctrl-C.\n\n",
+		fmt.Fprintf(os.Stderr, "\nconsoled is running the built-in demo console. Connect with:\n\n    %s\n\nThen type 'help'; ^Ec? shows the escapes, ^Ec. disconnects.\n",
 			strings.ReplaceAll(hint, "PORT", port))
+		if webSrv != nil {
+			fmt.Fprintf(os.Stderr, "\nOr open the web view (this link works once, for 60 s; '%s' prints a new one):\n\n    %s\n",
+				strings.ReplaceAll(webHint(hint), "PORT", port), demoLink(d.core, cfg))
+		}
+		fmt.Fprintf(os.Stderr, "\nStop with Ctrl-C.\n\n")
 	}
 
 	sigs := make(chan os.Signal, 1)
@@ -212,11 +231,17 @@ wait:
 		case err := <-serveErr:
 			result = fmt.Errorf("ssh server: %w", err)
 			break wait
+		case err := <-webErr:
+			result = fmt.Errorf("web server: %w", err)
+			break wait
 		}
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	d.fe.Shutdown(sctx)
+	if webSrv != nil {
+		webSrv.Shutdown(sctx)
+	}
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(sctx)
 	}
@@ -292,7 +317,8 @@ func restartOnly(old, cfg *config.Config) []string {
 		name     string
 		old, new string
 	}{{"listen", old.Listen, cfg.Listen}, {"host_key", old.HostKey, cfg.HostKey},
-		{"audit_log", old.AuditLog, cfg.AuditLog}, {"metrics_listen", old.MetricsListen, cfg.MetricsListen}} {
+		{"audit_log", old.AuditLog, cfg.AuditLog}, {"metrics_listen", old.MetricsListen, cfg.MetricsListen},
+		{"web", webSettings(old.Web), webSettings(cfg.Web)}} {
 		if s.old != s.new {
 			later = append(later, s.name)
 		}

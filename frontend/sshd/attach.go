@@ -14,6 +14,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/frontend"
+	"consoled/frontend/escape"
 	"consoled/internal/cmdargs"
 	"consoled/mux"
 	"consoled/termsafe"
@@ -303,9 +304,9 @@ func (a *attachment) echo(s string) {
 
 // input reads the client's keystrokes until EOF or the disconnect escape.
 func (a *attachment) input() inputEnd {
-	var esc *EscapeParser
+	var esc *escape.Parser
 	if a.pty {
-		esc = NewEscapeParser(a.esc)
+		esc = escape.NewParser(a.esc)
 	}
 	buf := make([]byte, 4096)
 	detach := false

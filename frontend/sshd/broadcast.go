@@ -12,6 +12,7 @@ import (
 
 	"consoled/consoleset"
 	"consoled/frontend"
+	"consoled/frontend/escape"
 	"consoled/internal/cmdargs"
 	"consoled/mux"
 	"consoled/termsafe"
@@ -221,9 +222,9 @@ func (b *group) linger(done <-chan struct{}) {
 
 // input reads keystrokes and sends them, as typed, to every console.
 func (b *group) input() inputEnd {
-	var esc *EscapeParser
+	var esc *escape.Parser
 	if b.pty {
-		esc = NewEscapeParser(b.esc)
+		esc = escape.NewParser(b.esc)
 	}
 	buf := make([]byte, 4096)
 	detach := false

@@ -41,6 +41,8 @@ func (s *Server) dispatch(ss *session) int {
 		return s.panicList(ss)
 	case "reload":
 		return s.reload(ss)
+	case "web":
+		return s.webLink(ss)
 	case "attach", "console":
 		if len(ss.args) < 2 {
 			fmt.Fprintf(ss.Stderr(), "usage: %s NAME [--force|--spy]\n", ss.args[0])
@@ -94,6 +96,7 @@ func (s *Server) help(ss *session) {
 		"                               [--context N] [--follow] [--timestamps] [--raw]",
 		"  ssh console@HOST panics [--since 24h] [NAME|SET...]   crashes seen on the consoles, newest first",
 		"  ssh console@HOST reload      re-read the configuration (admins only)",
+		"  ssh console@HOST web         a one-time link to log in to the web view (valid 60 s)",
 		"  ssh console@HOST help        this text",
 		"  SET: web* web[01-20] r[1-3]u[01-10] @tag, joined with , (union) - (exclude) & (intersect);",
 		"       --yes confirms an action on more than one console in a script",

@@ -1,4 +1,4 @@
-package sshd
+package escape
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ type parsed struct {
 	seq  []string // data and commands in order
 }
 
-func feed(e *EscapeParser, chunks ...[]byte) parsed {
+func feed(e *Parser, chunks ...[]byte) parsed {
 	var p parsed
 	for _, c := range chunks {
 		e.Feed(c, func(b []byte) {
@@ -53,7 +53,7 @@ func TestEscapeParser(t *testing.T) {
 		{"\xff\x00\x05\x00", "\xff\x00\x05\x00", ""},
 	}
 	for _, tc := range cases {
-		p := feed(NewEscapeParser(esc), []byte(tc.in))
+		p := feed(NewParser(esc), []byte(tc.in))
 		cmds := ""
 		for i, c := range p.cmds {
 			if i > 0 {
@@ -68,14 +68,14 @@ func TestEscapeParser(t *testing.T) {
 }
 
 func TestEscapeOrder(t *testing.T) {
-	p := feed(NewEscapeParser([]byte{0x05, 'c'}), []byte("ab\x05cl0cd"))
+	p := feed(NewParser([]byte{0x05, 'c'}), []byte("ab\x05cl0cd"))
 	if got := fmt.Sprint(p.seq); got != "[d:ab c:l0 d:cd]" {
 		t.Errorf("order = %s", got)
 	}
 }
 
 func TestEscapeSingleBytePrefix(t *testing.T) {
-	p := feed(NewEscapeParser([]byte{0x1d}), []byte("a\x1d.b\x1d\x1dc"))
+	p := feed(NewParser([]byte{0x1d}), []byte("a\x1d.b\x1d\x1dc"))
 	if string(p.data) != "ab\x1dc" || len(p.cmds) != 1 || p.cmds[0] != "." {
 		t.Errorf("data %q cmds %q", p.data, p.cmds)
 	}
@@ -91,13 +91,13 @@ func FuzzEscapeParser(f *testing.F) {
 		if len(prefix) == 0 || len(prefix) > 4 {
 			return
 		}
-		whole := feed(NewEscapeParser(prefix), in)
+		whole := feed(NewParser(prefix), in)
 		var chunks [][]byte
 		step := int(split%7) + 1
 		for i := 0; i < len(in); i += step {
 			chunks = append(chunks, in[i:min(i+step, len(in))])
 		}
-		parts := feed(NewEscapeParser(prefix), chunks...)
+		parts := feed(NewParser(prefix), chunks...)
 		if !bytes.Equal(whole.data, parts.data) || fmt.Sprint(whole.cmds) != fmt.Sprint(parts.cmds) {
 			t.Fatalf("split by %d changed the result: %q %q vs %q %q", step, whole.data, whole.cmds, parts.data, parts.cmds)
 		}

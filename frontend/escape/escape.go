@@ -1,12 +1,15 @@
-package sshd
+// Package escape parses the escape commands people type inside an
+// interactive console session (^Ec. to disconnect, ^Ecl0 for BREAK, ...),
+// for every transport that offers them (frontend/sshd, frontend/web).
+package escape
 
-// EscapeParser splits an interactive client's keystrokes into data for the
+// Parser splits an interactive client's keystrokes into data for the
 // console and escape commands, conserver style: with the prefix "^Ec",
 // "^Ec." is command '.', "^Ecl0" is command 'l' with argument '0', and the
 // prefix typed twice is a literal prefix[0]. A partial prefix followed by
 // anything else is passed through unchanged. State carries across Feed
 // calls, so a sequence split over reads works the same.
-type EscapeParser struct {
+type Parser struct {
 	prefix  []byte
 	state   int
 	matched int  // bytes of prefix matched so far (stNormal, stAgain)
@@ -24,16 +27,16 @@ const (
 // argCommands take one argument byte after the command byte.
 const argCommands = "l!"
 
-// NewEscapeParser returns a parser for prefix (at least one byte).
-func NewEscapeParser(prefix []byte) *EscapeParser {
-	return &EscapeParser{prefix: append([]byte(nil), prefix...)}
+// NewParser returns a parser for prefix (at least one byte).
+func NewParser(prefix []byte) *Parser {
+	return &Parser{prefix: append([]byte(nil), prefix...)}
 }
 
 // Feed parses p. data receives bytes for the console (the slice is only
 // valid during the call); cmd receives each escape command and its argument
 // (0 for commands without one). Data before a command is always delivered
 // before the command.
-func (e *EscapeParser) Feed(p []byte, data func([]byte), cmd func(c, arg byte)) {
+func (e *Parser) Feed(p []byte, data func([]byte), cmd func(c, arg byte)) {
 	e.out = e.out[:0]
 	flush := func() {
 		if len(e.out) > 0 {

@@ -1,0 +1,44 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWebBlock(t *testing.T) {
+	const console = "console \"c1\" {\n  demo {}\n}\n"
+	cfg, diags := Parse([]byte(console), "t.hcl", "/etc/consoled")
+	if diags.HasErrors() || cfg.Web != nil {
+		t.Fatalf("no web block: web %+v, %v", cfg.Web, diags)
+	}
+	src := `web {
+  listen   = "127.0.0.1:8080"
+  tls_cert = "tls/cert.pem"
+  tls_key  = "/abs/key.pem"
+  base_url = "https://console.example.net"
+}
+` + console
+	cfg, diags = Parse([]byte(src), "t.hcl", "/etc/consoled")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	want := Web{Listen: "127.0.0.1:8080", TLSCert: filepath.Join("/etc/consoled", "tls/cert.pem"), TLSKey: "/abs/key.pem",
+		BaseURL: "https://console.example.net"}
+	if cfg.Web == nil || *cfg.Web != want {
+		t.Errorf("web = %+v, want %+v", cfg.Web, want)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{`web {}`, `t.hcl:1,5-5: Missing required argument; The argument "listen" is required`},
+		{`web { listen = "nowhere" }`, `t.hcl:1,16-25: Invalid address; web listen "nowhere": want host:port`},
+		{"web {\nlisten = \":8080\"\ntls_cert = \"c.pem\"\n}", `t.hcl:1,1-4: Incomplete TLS settings; give both tls_cert and tls_key`},
+		{"web {\nlisten = \":8080\"\nbase_url = \"console.example.net\"\n}", `t.hcl:3,12-33: Invalid URL; base_url "console.example.net": want http(s)://`},
+		{"web { listen = \":1\" }\nweb { listen = \":2\" }", `t.hcl:2,1-4: Duplicate web block`},
+		{"web {\nlisten = \":1\"\nport = 3\n}", `t.hcl:3,1-5: Unsupported argument`},
+	} {
+		_, diags := Parse([]byte(tc.src+"\n"+console), "t.hcl", "/etc/consoled")
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.src, diags, tc.want)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// webOnGuest runs consoled with the web view and console vm1 on the shared
+// qemu guest: alice and bob may write, rita may only watch.
+func webOnGuest(t *testing.T) (d *daemon, alice, bob, rita key) {
+	t.Helper()
+	g := sharedGuest(t)
+	alice, bob, rita = newKey(t, "alice"), newKey(t, "bob"), newKey(t, "rita")
+	d = startConsoled(t, userBlock("alice", alice)+userBlock("bob", bob)+userBlock("rita", rita)+fmt.Sprintf(`
+web {
+  listen = "127.0.0.1:0"
+}
+console "vm1" {
+  telnet { address = "127.0.0.1:%d" }
+  rw = ["alice", "bob"]
+  ro = ["rita"]
+}
+`, g.Port))
+	d.waitState(alice, "vm1", "up")
+	return d, alice, bob, rita
+}
+
+// The web view in a real browser, logged in with a link from `ssh ... web`:
+// the list, the qemu guest's terminal (typing, write access taken from an
+// SSH writer who is told, BREAK + h), a read-only user whose keys and
+// actions go nowhere, and the refusals: used and forged links, a request
+// without the CSRF token, a WebSocket from another origin.
+func TestWebConsole(t *testing.T) {
+	d, alice, bob, rita := webOnGuest(t)
+	base := d.webURL()
+	browser := newChromium(t)
+
+	// bob types on vm1 over ssh.
+	ssh := d.interactive(bob, "console", "vm1")
+	ssh.Expect(`attached to vm1 read-write`, 30*time.Second)
+	ssh.Send("\r")
+	ssh.Expect(`# `, 30*time.Second)
+
+	// alice logs in with a link and sees the list.
+	link := d.webLink(alice)
+	a := browser.person()
+	a.open(link)
+	a.waitText(`#consoles tbody tr[data-name="vm1"]`, `vm1\s*up\s*telnet\s*bob`, 30*time.Second)
+	a.screenshot("web-list")
+	if got := a.text("header .user"); got != "alice" {
+		t.Errorf("logged in as %q, want alice", got)
+	}
+
+	t.Run("links", func(t *testing.T) {
+		other := browser.person()
+		other.open(link) // used already
+		other.waitText("#message", `not valid: it was used already`, 10*time.Second)
+		other.open(base + "/login?t=" + strings.Repeat("A", 43)) // forged
+		other.waitText("#message", `not valid`, 10*time.Second)
+		other.open(base + "/")
+		other.waitText("#message", `Not logged in`, 10*time.Second)
+		audit := readFileUntil(t, d.Dir+"/logs/audit.log", `"action":"login","result":"refused`, 10*time.Second)
+		if !strings.Contains(audit, `"user":"alice","key":"SHA256:`) || !strings.Contains(audit, `"via":"web","action":"login","result":"ok"`) {
+			t.Errorf("audit log lacks alice's web login:\n%s", audit)
+		}
+	})
+
+	// alice opens the terminal: bob writes, so she watches until she takes it.
+	a.open(base + "/console/vm1")
+	a.waitScreen(`attached to vm1 read-only: bob has write access`, 30*time.Second)
+	a.click("#force")
+	a.waitText("#state", `you write`, 20*time.Second)
+	ssh.Expect(`write access taken over by alice from 127\.0\.0\.1:\d+; you are now read-only`, 20*time.Second)
+	a.typeKeys("echo hi-$((6*7))\r")
+	a.waitScreen(`(?m)^hi-42`, 30*time.Second)
+	ssh.Expect(`hi-42`, 20*time.Second) // bob watches it happen
+	a.click("#break")
+	a.waitScreen(`sent BREAK`, 20*time.Second)
+	a.typeKeys("h")
+	a.waitScreen(`sysrq: HELP`, 20*time.Second)
+	a.typeKeys("\r")
+	a.screenshot("web-terminal")
+
+	t.Run("read-only", func(t *testing.T) {
+		r := browser.person()
+		r.open(d.webLink(rita))
+		r.waitText(`#consoles tbody tr[data-name="vm1"]`, `vm1`, 30*time.Second)
+		r.open(base + "/console/vm1")
+		r.waitScreen(`attached to vm1 read-only \(you may watch`, 30*time.Second)
+		for _, b := range []string{"take", "force", "break", "seq", "power"} {
+			if n := eval[int](r, fmt.Sprintf(`document.querySelectorAll('#%s').length`, b)); n != 0 {
+				t.Errorf("read-only page has the %s control", b)
+			}
+		}
+		r.typeKeys("echo ro-$((5*5))\r")
+		r.waitScreen(`read-only: you may watch vm1, not type on it; keystrokes are not sent`, 20*time.Second)
+		// The buttons' actions refused by the server, whatever the page shows.
+		cookie, csrf := r.cookie("consoled_session"), eval[string](r, `document.querySelector('meta[name=csrf]').content`)
+		ws := dialTerm(t, base, cookie, csrf, base, http.StatusSwitchingProtocols)
+		for _, op := range []string{`{"op":"force"}`, `{"op":"break","n":0}`, `{"op":"power","action":"cycle","confirmed":true}`} {
+			ws.Write(context.Background(), websocket.MessageText, []byte(op))
+		}
+		readTerm(t, ws, `force write access refused: you have read-only access to vm1`)
+		readTerm(t, ws, `break BREAK refused: you have read-only access to vm1`)
+		readTerm(t, ws, `power cycle refused: you have read-only access to vm1`)
+		ws.CloseNow()
+		// What rita typed never reached the machine: alice's next command
+		// comes back, rita's never did.
+		a.typeKeys("echo after-$((1+1))\r")
+		a.waitScreen(`(?m)^after-2`, 30*time.Second)
+		if strings.Contains(a.screen(), "ro-25") {
+			t.Errorf("rita's keystrokes reached the console:\n%s", a.screen())
+		}
+		readFileUntil(t, d.Dir+"/logs/audit.log", `"user":"rita","key":"SHA256:`, 10*time.Second)
+		readFileUntil(t, d.Dir+"/logs/audit.log", `"via":"web","console":"vm1","action":"type","result":"refused: read-only access"`, 10*time.Second)
+	})
+
+	t.Run("csrf and origin", func(t *testing.T) {
+		status := eval[int](a, `fetch('/logout', {method: 'POST'}).then(r => r.status)`)
+		if status != http.StatusForbidden {
+			t.Errorf("POST /logout without the CSRF token: status %d, want 403", status)
+		}
+		status = eval[int](a, `fetch('/logout', {method: 'POST', headers: {'X-CSRF-Token': 'forged'}}).then(r => r.status)`)
+		if status != http.StatusForbidden {
+			t.Errorf("POST /logout with a forged CSRF token: status %d, want 403", status)
+		}
+		if status := eval[int](a, `fetch('/api/consoles').then(r => r.status)`); status != http.StatusOK {
+			t.Errorf("alice was logged out by a refused request: status %d", status)
+		}
+		cookie, csrf := a.cookie("consoled_session"), eval[string](a, `document.querySelector('meta[name=csrf]').content`)
+		dialTerm(t, base, cookie, csrf, "http://evil.example", http.StatusForbidden)
+		dialTerm(t, base, cookie, "", base, http.StatusForbidden)
+		readFileUntil(t, d.Dir+"/logs/audit.log", `"result":"refused: WebSocket from another origin (http://evil.example)"`, 10*time.Second)
+		readFileUntil(t, d.Dir+"/logs/audit.log", `"action":"web","detail":"POST /logout","result":"refused: missing or wrong CSRF token"`, 10*time.Second)
+	})
+
+	t.Run("logout", func(t *testing.T) {
+		a.open(base + "/")
+		a.click(`header form button`)
+		a.waitText("#message", `Logged out`, 10*time.Second)
+		a.open(base + "/")
+		a.waitText("#message", `Not logged in`, 10*time.Second)
+		ssh.Expect(`write access is yours again`, 20*time.Second) // alice's terminal ended
+	})
+}
+
+// dialTerm opens the terminal WebSocket of vm1 as a browser with cookie
+// would, from origin, and checks the status it gets.
+func dialTerm(t *testing.T, base, cookie, csrf, origin string, want int) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h := http.Header{"Cookie": {"consoled_session=" + cookie}, "Origin": {origin}}
+	url := "ws" + strings.TrimPrefix(base, "http") + "/ws/console/vm1?csrf=" + csrf
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+	got := 0
+	if resp != nil {
+		got = resp.StatusCode
+	}
+	if got != want {
+		t.Fatalf("WebSocket from %s with csrf %q: status %d (%v), want %d", origin, csrf, got, err, want)
+	}
+	return c
+}
+
+// readTerm reads the terminal WebSocket until its text shows want.
+func readTerm(t *testing.T, c *websocket.Conn, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), want) {
+		_, p, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading the terminal for %q: %v; got:\n%s", want, err, seen.String())
+		}
+		seen.Write(p)
+	}
+}

@@ -1,0 +1,231 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/anmitsu/go-shlex"
+
+	"consoled/frontend"
+	"consoled/internal/logcmd"
+)
+
+// maxOutput bounds what one history or crash page shows.
+const maxOutput = 1 << 20
+
+// logQuery is the history page's form: the logs command's options.
+type logQuery struct {
+	Since, Until, Grep, Context, Tail string
+	Timestamps                        bool
+	Command                           string // the same query as an ssh command
+}
+
+// args is the query as a logs command line for console name.
+func (q logQuery) args(name string) []string {
+	args := []string{name}
+	for _, o := range []struct{ flag, v string }{{"since", q.Since}, {"until", q.Until}, {"grep", q.Grep},
+		{"context", q.Context}, {"tail", q.Tail}} {
+		if o.v != "" {
+			args = append(args, "--"+o.flag, o.v)
+		}
+	}
+	if q.Timestamps {
+		args = append(args, "--timestamps")
+	}
+	return args
+}
+
+// capped keeps the first maxOutput bytes written to it, then fails.
+type capped struct {
+	buf bytes.Buffer
+	cut bool
+}
+
+var errCapped = errors.New("output cut")
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := maxOutput - c.buf.Len(); len(p) > room {
+		c.buf.Write(p[:room])
+		c.cut = true
+		return room, errCapped
+	}
+	return c.buf.Write(p)
+}
+
+// logPage is /console/NAME/log: the day's timeline, and the log by time
+// range with grep and context, run by the same code as `ssh ... logs`.
+func (s *Server) logPage(w http.ResponseWriter, r *http.Request) {
+	b, _ := browserFor(r)
+	id := b.identity(r)
+	name := r.PathValue("name")
+	if !nameOK(name) || s.core.Access(id, name) == frontend.NoAccess {
+		s.noConsole(w, r, name)
+		return
+	}
+	v := r.URL.Query()
+	q := logQuery{Since: v.Get("since"), Until: v.Get("until"), Grep: v.Get("grep"), Context: v.Get("context"),
+		Tail: v.Get("tail"), Timestamps: v.Get("timestamps") != ""}
+	if q.Since == "" && q.Until == "" && q.Tail == "" {
+		q.Since = "1h"
+	}
+	q.Command = "ssh console@" + hostOnly(r.Host) + " logs " + quoteArgs(q.args(name))
+	p := basePage(r, name+" history")
+	p.Console, p.Q = name, q
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	var out capped
+	err := s.core.Logs(ctx, id, q.args(name), &out)
+	switch {
+	case out.cut:
+		p.Truncated = fmt.Sprintf("%d bytes", maxOutput)
+	case err != nil:
+		p.Error = err.Error()
+	}
+	p.Output = out.buf.String()
+	now := time.Now().UTC()
+	act, err := s.core.Activity(ctx, id, name, now.Add(-24*time.Hour), now, timelineSpans)
+	if err != nil {
+		p.TimelineCaption = "no timeline: " + err.Error()
+	} else {
+		p.Timeline, p.TimelineCaption = timeline(act, s.core.List(id), name)
+	}
+	s.render(w, http.StatusOK, "log", p)
+}
+
+// quoteArgs shows args as a shell would need them.
+func quoteArgs(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if parts, err := shlex.Split(a, true); err == nil && len(parts) == 1 && parts[0] == a && !strings.ContainsAny(a, "$`*?[]|&;<>()!") {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// crashView is one crash on the crash list.
+type crashView struct {
+	Console, Time, Headline string
+	From, To                string // the panics command's window
+	Log                     string // the lines around it
+}
+
+// maxCrashes bounds the crash list page.
+const maxCrashes = 50
+
+// panicsPage is /panics: the crashes, newest first, each with the log
+// lines around its headline.
+func (s *Server) panicsPage(w http.ResponseWriter, r *http.Request) {
+	b, _ := browserFor(r)
+	id := b.identity(r)
+	p := basePage(r, "Crashes")
+	p.Since = r.URL.Query().Get("since")
+	if p.Since == "" {
+		p.Since = "7d"
+	}
+	since, err := logcmd.ParseTime(p.Since, time.Now())
+	if err != nil {
+		p.Error = err.Error()
+		s.render(w, http.StatusBadRequest, "panics", p)
+		return
+	}
+	evs, err := s.core.Crashes(id, since)
+	if err != nil {
+		p.Error = err.Error()
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	for i, ev := range evs {
+		if i == maxCrashes {
+			p.Error = fmt.Sprintf("only the newest %d crashes are shown", maxCrashes)
+			break
+		}
+		from, to := logcmd.Window(ev.Time)
+		cv := crashView{Console: ev.Console, Time: stamp(ev.Time), Headline: ev.Headline + ev.HookNote(),
+			From: stamp(from), To: stamp(to)}
+		text, err := s.core.CrashLog(ctx, id, ev, 12)
+		if err != nil {
+			text += "(" + err.Error() + ")"
+		}
+		if len(text) > 64<<10 {
+			text = text[:64<<10] + "\n(cut)"
+		}
+		cv.Log = text
+		p.Crashes = append(p.Crashes, cv)
+	}
+	s.render(w, http.StatusOK, "panics", p)
+}
+
+// timelineSpans is how many bars the day's timeline has (10 minutes each).
+const timelineSpans = 144
+
+// timeline draws a console's day as SVG: output volume as bars (log
+// scale), up and down periods as a strip under them, crashes as red lines.
+func timeline(a frontend.Activity, list []frontend.Entry, name string) (template.HTML, string) {
+	const w, h, strip = 720, 80, 8
+	var peak, total int64
+	for _, v := range a.Bytes {
+		peak = max(peak, v)
+		total += v
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="output of the last 24 hours">`, w, h+strip+14, w, h+strip+14)
+	fmt.Fprintf(&sb, `<rect class="bg" x="0" y="0" width="%d" height="%d"/>`, w, h)
+	bw := float64(w) / float64(len(a.Bytes))
+	for i, v := range a.Bytes {
+		if v == 0 {
+			continue
+		}
+		bh := float64(h) * logScale(v) / logScale(peak)
+		fmt.Fprintf(&sb, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %d bytes</title></rect>`,
+			float64(i)*bw, float64(h)-bh, max(bw-0.5, 0.5), bh, a.From.Add(time.Duration(i)*a.To.Sub(a.From)/time.Duration(len(a.Bytes))).Format("15:04"), v)
+	}
+	x := func(t time.Time) float64 { return float64(w) * float64(t.Sub(a.From)) / float64(a.To.Sub(a.From)) }
+	// The strip: unknown (grey) until the first mark, then up or down.
+	state, start := "unknown", a.From
+	for _, p := range a.Periods {
+		fmt.Fprintf(&sb, `<rect class="%s" x="%.1f" y="%d" width="%.1f" height="%d"/>`, state, x(start), h+2, x(p.From)-x(start), strip)
+		state, start = "down", p.From
+		if p.Up {
+			state = "up"
+		}
+	}
+	if state == "unknown" { // no mark in the day: the console's state now held all along
+		for _, e := range list {
+			if e.Name == name && e.Since.Before(a.From) {
+				state = map[bool]string{true: "up", false: "down"}[e.State == "up"]
+			}
+		}
+	}
+	fmt.Fprintf(&sb, `<rect class="%s" x="%.1f" y="%d" width="%.1f" height="%d"/>`, state, x(start), h+2, x(a.To)-x(start), strip)
+	for _, c := range a.Crashes {
+		fmt.Fprintf(&sb, `<line class="crash" x1="%.1f" y1="0" x2="%.1f" y2="%d"><title>%s %s</title></line>`,
+			x(c.Time), x(c.Time), h+strip+2, template.HTMLEscapeString(stamp(c.Time)), template.HTMLEscapeString(c.Headline))
+	}
+	for hr := 0; hr <= 24; hr += 6 {
+		t := a.From.Add(time.Duration(hr) * time.Hour)
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%d">%s</text>`, min(x(t), w-30), h+strip+13, t.Format("15:04"))
+	}
+	sb.WriteString(`</svg>`)
+	caption := fmt.Sprintf("last 24 h (UTC): %d bytes, busiest 10 minutes %d bytes, %d crashes, %d ups and downs",
+		total, peak, len(a.Crashes), len(a.Periods))
+	return template.HTML(sb.String()), caption
+}
+
+// logScale makes quiet spans visible beside a screaming one.
+func logScale(v int64) float64 {
+	n := 0.0
+	for v > 0 {
+		n++
+		v >>= 1
+	}
+	return n
+}
