@@ -28,6 +28,10 @@ func TestWebBlock(t *testing.T) {
 	if cfg.Web == nil || *cfg.Web != want {
 		t.Errorf("web = %+v, want %+v", cfg.Web, want)
 	}
+	// `ssh console@gw web` prints a login link: no console may be named so.
+	if _, diags := Parse([]byte("console \"Web\" {\n  demo {}\n}\n"), "t.hcl", "/"); !strings.Contains(diags.Error(), `Reserved console name; "Web" is a command`) {
+		t.Errorf("a console named Web: %v", diags)
+	}
 	for _, tc := range []struct{ src, want string }{
 		{`web {}`, `t.hcl:1,5-5: Missing required argument; The argument "listen" is required`},
 		{`web { listen = "nowhere" }`, `t.hcl:1,16-25: Invalid address; web listen "nowhere": want host:port`},

@@ -3,7 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +187,52 @@ func readTerm(t *testing.T, c *websocket.Conn, want string) {
 			t.Fatalf("reading the terminal for %q: %v; got:\n%s", want, err, seen.String())
 		}
 		seen.Write(p)
+	}
+}
+
+// The embedded default serves the web view on 127.0.0.1 and prints a
+// login link beside the ssh command; `ssh ... web` prints another.
+func TestEmbeddedDefaultWeb(t *testing.T) {
+	home := t.TempDir()
+	me := newKey(t, "me")
+	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519.pub"), []byte(me.Pub+"\n"), 0o600)
+	data := filepath.Join(t.TempDir(), "state")
+	cmd := exec.Command(binary, "-data", data, "-listen", "127.0.0.1:0", "-web-listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	d := runDaemon(t, data, cmd)
+	d.waitStderr("Or open the web view", 10*time.Second)
+	banner := regexp.MustCompile(`(?s)Connect with:\n\n    ssh -p \d+ -t console@127\.0\.0\.1 demo\n.*` +
+		`'ssh -p \d+ console@127\.0\.0\.1 web' prints a new one\):\n\n    (http://127\.0\.0\.1:\d+/login\?t=[\w-]{43})\n`).FindStringSubmatch(d.stderr.String())
+	if banner == nil {
+		t.Fatalf("no login link beside the ssh command:\n%s", d.stderr)
+	}
+	for _, link := range []string{banner[1], d.webLink(me)} {
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+		resp, err := client.Get(link)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("opening %s: %v %v", link, err, resp)
+		}
+		resp.Body.Close()
+		resp, err = client.Get(strings.Split(link, "/login")[0] + "/api/consoles")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `"name":"demo"`) {
+			t.Errorf("the list after logging in with %s: %d %s", link, resp.StatusCode, body)
+		}
+	}
+}
+
+// Without a web block there is no web view, and `ssh ... web` says so.
+func TestWebOff(t *testing.T) {
+	alice := newKey(t, "alice")
+	d := startConsoled(t, userBlock("alice", alice)+"console \"c1\" {\n  demo {}\n}\n")
+	out, errOut, code := d.ssh(alice, "", "web")
+	if code != 1 || out != "" || errOut != "consoled: the web view is off (the config has no web { listen = ... } block)\n" {
+		t.Errorf("ssh web without a web view: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

@@ -190,7 +190,7 @@ func serve(cfg *config.Config, path, hint string, logger *slog.Logger) error {
 	var webSrv *web.Server
 	var webErr <-chan error // nil without a web view: never ready
 	if cfg.Web != nil {
-		if webSrv, webErr, err = startWeb(cfg.Web, cfg.Web.Listen, d.core, logger); err != nil {
+		if webSrv, webErr, err = startWeb(cfg.Web, cfg.Web.Listen, hint != "", d.core, logger); err != nil {
 			d.fe.Shutdown(context.Background())
 			reg.StopAll(sshd.ErrShutdown)
 			return err

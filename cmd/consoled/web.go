@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
+	"syscall"
 
 	"consoled/config"
 	"consoled/frontend"
@@ -12,9 +14,14 @@ import (
 )
 
 // startWeb serves the web view of w (listening on listen) on core; its
-// Serve error comes on errc.
-func startWeb(w *config.Web, listen string, core *frontend.Core, logger *slog.Logger) (*web.Server, <-chan error, error) {
+// Serve error comes on errc. The embedded default (anyPort) takes another
+// port when its own is taken: a demo should start anyway.
+func startWeb(w *config.Web, listen string, anyPort bool, core *frontend.Core, logger *slog.Logger) (*web.Server, <-chan error, error) {
 	ln, err := net.Listen("tcp", listen)
+	if err != nil && anyPort && errors.Is(err, syscall.EADDRINUSE) {
+		logger.Warn("web view: address in use, taking another port", "addr", listen)
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("listening for the web view: %w", err)
 	}
