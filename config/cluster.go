@@ -11,7 +11,7 @@ import (
 // consoled runs alone.
 type Cluster struct {
 	Gateway   string   // this gateway's name (the -gateway flag overrides it)
-	Advertise string   // host:port where the other gateways reach this one's SSH listener
+	Advertise string   // host:port where the other gateways reach this one's SSH listener ("": listen's)
 	Etcd      []string // etcd v3 endpoints, e.g. "https://10.0.0.9:2379"
 	TLS       *EtcdTLS // nil: plain connections
 	// LeaseTTL is the gateway's etcd lease: a dead gateway's consoles
@@ -30,7 +30,7 @@ const DefaultLeaseTTL = 10 * time.Second
 
 var (
 	clusterSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "gateway"}, {Name: "advertise", Required: true},
+		Attributes: []hcl.AttributeSchema{{Name: "gateway"}, {Name: "advertise"},
 			{Name: "etcd", Required: true}, {Name: "lease_ttl"}},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "etcd_tls"}},
 	}

@@ -48,6 +48,8 @@ func run() int {
 		check      = flag.Bool("check", false, "validate the config and exit")
 		logLevel   = flag.String("log-level", "info", "debug, info, warn or error")
 		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile to this file until exit (for benchmarks)")
+		gateway    = flag.String("gateway", "", "this gateway's name in the config's cluster (overrides cluster { gateway })")
+		advertise  = flag.String("advertise", "", "where the other gateways reach this one's SSH listener (overrides cluster { advertise })")
 	)
 	if len(os.Args) > 1 && (os.Args[1] == "logs" || os.Args[1] == "panics") {
 		return offline(os.Args[1], os.Args[2:])
@@ -82,17 +84,22 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "consoled: %v\n", err)
 		return 1
 	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	cf := clusterFlags{gateway: *gateway, advertise: *advertise}
+	if err := cf.apply(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "consoled: %v\n", err)
+		return 1
+	}
 	if *check {
 		fmt.Printf("%s: ok: %d consoles, %d users\n", cfg.File, len(cfg.Consoles), len(cfg.Users))
 		return 0
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
 	if *webListen != "" && cfg.Web != nil {
 		cfg.Web.Listen = *webListen
 	}
-	if err := serve(cfg, *configPath, hint, logger); err != nil {
+	if err := serve(cfg, *configPath, cf, hint, logger); err != nil {
 		fmt.Fprintf(os.Stderr, "consoled: %v\n", err)
 		return 1
 	}
@@ -145,7 +152,7 @@ func diagError(diags interface{ Errs() []error }) error {
 }
 
 // serve runs consoled until SIGINT or SIGTERM; SIGHUP reloads path.
-func serve(cfg *config.Config, path, hint string, logger *slog.Logger) error {
+func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger *slog.Logger) error {
 	signer, err := sshd.LoadOrCreateHostKey(cfg.HostKey)
 	if err != nil {
 		return err
@@ -164,6 +171,13 @@ func serve(cfg *config.Config, path, hint string, logger *slog.Logger) error {
 	defer auditFile.Close()
 
 	reg := registry.New(cfg, logger)
+	var cl *node
+	if cfg.Cluster != nil {
+		if cl, err = startCluster(cfg, signer, reg, logger); err != nil {
+			return err
+		}
+		defer cl.stop() // after the consoles stopped: the others take over at once
+	}
 	if _, err := reg.Apply(cfg); err != nil {
 		return err
 	}
@@ -172,11 +186,15 @@ func serve(cfg *config.Config, path, hint string, logger *slog.Logger) error {
 		reg.StopAll(sshd.ErrShutdown)
 		return fmt.Errorf("listening for ssh: %w", err)
 	}
-	d := &daemon{cfg: cfg, path: path, reg: reg, logger: logger}
+	d := &daemon{cfg: cfg, path: path, cluflags: cf, reg: reg, cluster: cl, logger: logger}
 	d.core = frontend.New(frontend.Options{Consoles: reg, Audit: frontend.NewAuditor(auditFile, logger),
 		Logger: logger, LogDir: cfg.LogDir, Panics: reg.Panics(), Policy: frontend.PolicyFrom(cfg),
 		Reload: d.reloadFunc()})
-	d.fe = sshd.New(sshd.Options{Core: d.core, Keys: keys, HostKey: signer, Logger: logger})
+	sopts := sshd.Options{Core: d.core, Keys: keys, HostKey: signer, Logger: logger}
+	if cl != nil {
+		sopts.Cluster = cl
+	}
+	d.fe = sshd.New(sopts)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- d.fe.Serve(ln) }()
 	var metricsSrv *http.Server
@@ -245,6 +263,9 @@ wait:
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(sctx)
 	}
+	if cl != nil {
+		cl.quiesce()
+	}
 	reg.StopAll(sshd.ErrShutdown)
 	logger.Info("stopped")
 	return result
@@ -252,13 +273,16 @@ wait:
 
 // daemon is a running consoled: what reload changes.
 type daemon struct {
-	mu     sync.Mutex
-	cfg    *config.Config
-	path   string // "" for the embedded default: nothing to reload
-	reg    *registry.Registry
-	core   *frontend.Core
-	fe     *sshd.Server
-	logger *slog.Logger
+	mu   sync.Mutex
+	cfg  *config.Config
+	path string // "" for the embedded default: nothing to reload
+	// cluflags are -gateway and -advertise, applied to every config read.
+	cluflags clusterFlags
+	cluster  *node // nil alone
+	reg      *registry.Registry
+	core     *frontend.Core
+	fe       *sshd.Server
+	logger   *slog.Logger
 }
 
 func (d *daemon) reloadFunc() func() (string, error) {
@@ -284,6 +308,12 @@ func (d *daemon) reload() (summary string, err error) {
 	if diags.HasErrors() {
 		return "", diagError(diags)
 	}
+	if (cfg.Cluster == nil) != (d.cluster == nil) {
+		return "", errors.New("adding or removing the cluster block takes a restart")
+	}
+	if cfg.Cluster != nil { // the cluster block takes effect on restart
+		cfg.Cluster = d.cfg.Cluster
+	}
 	// The audit log stays where it was opened until a restart: no console
 	// may log into it, whatever the new audit_log says.
 	for _, c := range cfg.Consoles {
@@ -296,6 +326,9 @@ func (d *daemon) reload() (summary string, err error) {
 		return "", err
 	}
 	diff, err := d.reg.Apply(cfg)
+	if d.cluster != nil && !errors.Is(err, registry.ErrNotApplied) {
+		d.cluster.setConsoles(cfg) // then consoles added or unpinned start where they are placed
+	}
 	if errors.Is(err, registry.ErrNotApplied) {
 		return "", err
 	}
@@ -307,6 +340,42 @@ func (d *daemon) reload() (summary string, err error) {
 	}
 	d.cfg = cfg
 	return summary, err
+}
+
+// clusterFlags are the command line's cluster settings.
+type clusterFlags struct{ gateway, advertise string }
+
+// apply puts the flags in cfg (they override its cluster block) and
+// checks that a cluster knows this gateway's name and address: advertise
+// defaults to the listen address when that names a host and a port.
+func (f clusterFlags) apply(cfg *config.Config) error {
+	c := cfg.Cluster
+	if c == nil {
+		if f.gateway != "" || f.advertise != "" {
+			return errors.New("-gateway, -advertise: the config has no cluster block")
+		}
+		return nil
+	}
+	if f.gateway != "" {
+		if !config.ValidName(f.gateway) {
+			return fmt.Errorf("-gateway %q: 1 to 64 letters, digits, '.', '-' and '_'", f.gateway)
+		}
+		c.Gateway = f.gateway
+	}
+	if f.advertise != "" {
+		c.Advertise = f.advertise
+	}
+	if c.Gateway == "" {
+		return errors.New("cluster: this gateway has no name (gateway = \"...\" in the cluster block, or -gateway NAME)")
+	}
+	if c.Advertise == "" {
+		host, port, err := net.SplitHostPort(cfg.Listen)
+		if ip := net.ParseIP(host); err != nil || host == "" || port == "0" || ip != nil && ip.IsUnspecified() {
+			return fmt.Errorf("cluster: no advertise address, and listen %q names no host and port the other gateways could reach (advertise = \"host:port\" or -advertise)", cfg.Listen)
+		}
+		c.Advertise = cfg.Listen
+	}
+	return nil
 }
 
 // restartOnly names the settings that changed from old to cfg but apply

@@ -49,6 +49,7 @@ type connState struct {
 	tried   bool     // the client asked to authenticate
 	authed  bool     // a key was verified: the connection logged in
 	key     authkeys.Key
+	fwd     bool // a gateway forwarding for someone: key is the gateway's
 	ended   bool
 }
 
@@ -119,6 +120,19 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	st := stateOf(ctx)
 	if st.blocked != "" {
 		return false
+	}
+	if isFwd, ok := s.admitGateway(ctx, key); isFwd {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.login = ctx.User()
+		if !ok {
+			st.nKeys++
+			st.refused = append(st.refused, gossh.FingerprintSHA256(key)+": not the host key of a live gateway")
+			return false
+		}
+		st.key, st.fwd = authkeys.Key{PublicKey: key}, true
+		s.connOf(ctx, forwardedOf(ctx).id)
+		return true
 	}
 	user, line, err := s.keys.Load().Lookup(ctx.User(), key, st.from, time.Now())
 	st.mu.Lock()
@@ -235,6 +249,9 @@ func (s *Server) keyStands(ctx ssh.Context) error {
 	defer st.mu.Unlock()
 	if st.key.PublicKey == nil {
 		return errors.New("no key admitted this connection")
+	}
+	if st.fwd {
+		return nil // the entry gateway decided the person's key; the core checks it is still theirs
 	}
 	_, line, err := s.keys.Load().Lookup(st.login, st.key.PublicKey, st.from, time.Now())
 	if err != nil {

@@ -118,6 +118,8 @@ func (s *Server) list(ss *session) int {
 	switch {
 	case len(a.Pos) == 1:
 		return s.listSet(ss, a.Pos[0], json)
+	case json && s.opts.Cluster != nil && !ss.forwarded:
+		writeJSONRows(ss, s.clusterRows(ss))
 	case json:
 		s.writeJSONEntries(ss, s.core.List(ss.id))
 	default:
@@ -126,23 +128,32 @@ func (s *Server) list(ss *session) int {
 	return 0
 }
 
-func (s *Server) writeJSONEntries(ss *session, list []frontend.Entry) {
-	type entry struct {
-		Name    string    `json:"name"`
-		Backend string    `json:"backend"`
-		Detail  string    `json:"detail,omitempty"`
-		State   string    `json:"state"`
-		Since   time.Time `json:"since"`
-		Error   string    `json:"error,omitempty"`
-		LogErr  string    `json:"log_error,omitempty"`
-		Writer  string    `json:"writer,omitempty"`
-		Viewers int       `json:"viewers"`
-		Access  string    `json:"access"`
+// listRow is one console in a listing (list --json shows these fields).
+type listRow struct {
+	Name    string    `json:"name"`
+	Backend string    `json:"backend"`
+	Detail  string    `json:"detail,omitempty"`
+	State   string    `json:"state"`
+	Since   time.Time `json:"since"`
+	Error   string    `json:"error,omitempty"`
+	LogErr  string    `json:"log_error,omitempty"`
+	Writer  string    `json:"writer,omitempty"`
+	Viewers int       `json:"viewers"`
+	Access  string    `json:"access"`
+	Gateway string    `json:"gateway,omitempty"` // in a cluster: who holds it
+	unheld  bool      // no live gateway holds it; Error says why
+}
+
+// rows is list as rows; in a cluster each names this gateway.
+func (s *Server) rows(list []frontend.Entry) []listRow {
+	out := []listRow{}
+	gw := ""
+	if s.opts.Cluster != nil {
+		gw = s.opts.Cluster.Self()
 	}
-	out := []entry{}
 	for _, st := range list {
-		e := entry{Name: st.Name, Backend: st.Kind, Detail: st.Detail, State: string(st.State), Since: st.Since.UTC(),
-			Writer: st.Writer, Viewers: st.Viewers, Access: st.Access.String()}
+		e := listRow{Name: st.Name, Backend: st.Kind, Detail: st.Detail, State: string(st.State), Since: st.Since.UTC(),
+			Writer: st.Writer, Viewers: st.Viewers, Access: st.Access.String(), Gateway: gw}
 		if st.State != mux.StateUp && st.Err != nil {
 			e.Error = frontend.OneLine(st.Err.Error())
 		}
@@ -151,31 +162,62 @@ func (s *Server) writeJSONEntries(ss *session, list []frontend.Entry) {
 		}
 		out = append(out, e)
 	}
-	enc := json.NewEncoder(ss)
-	enc.SetIndent("", "  ")
-	enc.Encode(out)
+	return out
 }
 
-func (s *Server) writeList(ss *session, nl string) { s.writeEntries(ss, s.core.List(ss.id), nl) }
+func (s *Server) writeJSONEntries(ss *session, list []frontend.Entry) {
+	writeJSONRows(ss, s.rows(list))
+}
+
+func writeJSONRows(w io.Writer, rows []listRow) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(rows)
+}
+
+func (s *Server) writeList(ss *session, nl string) {
+	if s.opts.Cluster != nil && !ss.forwarded {
+		s.writeRows(ss, s.clusterRows(ss), nl)
+		return
+	}
+	s.writeEntries(ss, s.core.List(ss.id), nl)
+}
 
 func (s *Server) writeEntries(ss *session, list []frontend.Entry, nl string) {
-	width := 4
-	for _, st := range list {
-		width = max(width, len(st.Name))
+	s.writeRows(ss, s.rows(list), nl)
+}
+
+// writeRows writes a listing: name backend state writer viewers, then
+// the gateway holding it in a cluster, then any problem.
+func (s *Server) writeRows(w io.Writer, rows []listRow, nl string) {
+	width, gwWidth := 4, 0
+	for _, r := range rows {
+		width = max(width, len(r.Name))
+		gwWidth = max(gwWidth, len(r.Gateway))
 	}
-	for _, st := range list {
-		writer := st.Writer
+	for _, r := range rows {
+		writer := r.Writer
 		if writer == "" {
 			writer = "-"
 		}
-		line := fmt.Sprintf("%-*s %-7s %-10s %-10s %d", width, st.Name, st.Kind, st.State, writer, st.Viewers)
-		if st.State != mux.StateUp && st.Err != nil {
-			line += fmt.Sprintf("  since %s: %s", st.Since.UTC().Format(time.RFC3339), frontend.OneLine(st.Err.Error()))
+		line := fmt.Sprintf("%-*s %-7s %-10s %-10s %d", width, r.Name, r.Backend, r.State, writer, r.Viewers)
+		if s.opts.Cluster != nil {
+			gw := r.Gateway
+			if gw == "" {
+				gw = "-"
+			}
+			line += fmt.Sprintf("  %-*s", max(gwWidth, 1), gw)
 		}
-		if st.LogErr != nil {
-			line += "  LOG NOT WRITTEN: " + frontend.OneLine(st.LogErr.Error())
+		switch {
+		case r.unheld:
+			line += "  down (" + r.Error + ")"
+		case r.State != string(mux.StateUp) && r.Error != "":
+			line += fmt.Sprintf("  since %s: %s", r.Since.Format(time.RFC3339), r.Error)
 		}
-		io.WriteString(ss, line+nl)
+		if r.LogErr != "" {
+			line += "  LOG NOT WRITTEN: " + r.LogErr
+		}
+		io.WriteString(w, line+nl)
 	}
 }
 

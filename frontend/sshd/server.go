@@ -32,6 +32,8 @@ type Options struct {
 	Keys    *authkeys.Keyring
 	HostKey gossh.Signer
 	Logger  *slog.Logger
+	// Cluster is the cluster of gateways this one belongs to; nil alone.
+	Cluster Cluster
 }
 
 // maxCommand bounds an SSH command line.
@@ -158,6 +160,9 @@ type session struct {
 	// removes the user; its cause says which.
 	ctx  context.Context
 	told bool // the session told its client why ctx ended
+	// forwarded: another gateway sent this session; it acts on this
+	// gateway's consoles only.
+	forwarded bool
 }
 
 func (s *Server) route(sess ssh.Session) {
@@ -169,6 +174,10 @@ func (s *Server) route(sess ssh.Session) {
 	id := frontend.Identity{User: user, From: sess.RemoteAddr().String(), Via: "ssh"}
 	if k := sess.PublicKey(); k != nil {
 		id.Key = gossh.FingerprintSHA256(k)
+	}
+	fwd := forwardedOf(sess.Context())
+	if fwd != nil { // another gateway acts for this person
+		id = fwd.id
 	}
 	cn := s.connOf(sess.Context(), id)
 	ctx, cancel := context.WithCancelCause(sess.Context())
@@ -206,8 +215,11 @@ func (s *Server) route(sess ssh.Session) {
 		sess.Exit(2)
 		return
 	}
-	ss := &session{Session: sess, id: id, args: args, ctx: ctx}
-	code := s.dispatch(ss)
+	ss := &session{Session: sess, id: id, args: args, ctx: ctx, forwarded: fwd != nil}
+	code, done := s.forwardElsewhere(ss)
+	if !done {
+		code = s.dispatch(ss)
+	}
 	if cause := context.Cause(ctx); errors.Is(cause, frontend.ErrRevoked) && !ss.told {
 		fmt.Fprintf(sess.Stderr(), "consoled: disconnected: %v\n", cause)
 		code = 1

@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"consoled/internal/testharness"
+)
+
+// gwCluster is three consoled gateways on a real etcd (3 members, in the
+// test process), sharing one config: vm1 on the qemu guest's telnet port
+// (through a proxy that counts connections) and db01 on ipmi_sim.
+type gwCluster struct {
+	t      *testing.T
+	etcd   *testharness.Etcd
+	telnet *testharness.Proxy
+	bmc    *testharness.BMC
+	guest  *guest
+	gws    map[string]*daemon
+	etcdPx map[string]*testharness.Proxy // each gateway's path to etcd
+	alice  key
+	bob    key
+	cfg    string
+}
+
+func startCluster(t *testing.T) *gwCluster {
+	t.Helper()
+	g := sharedGuest(t)
+	c := &gwCluster{t: t, guest: g, etcd: testharness.StartEtcd(t, 3), telnet: testharness.StartProxy(t, fmt.Sprintf("127.0.0.1:%d", g.Port)),
+		bmc: testharness.StartBMC(t), gws: map[string]*daemon{}, etcdPx: map[string]*testharness.Proxy{},
+		alice: newKey(t, "alice"), bob: newKey(t, "bob")}
+	pw := filepath.Join(t.TempDir(), "db01.pw")
+	os.WriteFile(pw, []byte(c.bmc.Pass+"\n"), 0o600)
+	c.cfg = userBlock("alice", c.alice) + userBlock("bob", c.bob) + fmt.Sprintf(`
+console "vm1" {
+  telnet { address = %q }
+  rw = ["alice"]
+  ro = ["bob"]
+}
+console "db01" {
+  ipmi {
+    address       = %q
+    user          = %q
+    password_file = %q
+  }
+  rw = ["alice"]
+  ro = ["bob"]
+}
+`, c.telnet.Addr, c.bmc.Addr, c.bmc.User, pw)
+	for _, name := range []string{"gw1", "gw2", "gw3"} {
+		c.start(name)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, name := range []string{"gw1", "gw2", "gw3"} {
+				t.Logf("%s:\n%s", name, c.gws[name].stderr)
+			}
+		}
+	})
+	return c
+}
+
+// start runs gateway name, reaching etcd through a proxy of its own.
+func (c *gwCluster) start(name string) *daemon {
+	c.t.Helper()
+	var eps []string
+	px := testharness.StartProxy(c.t, strings.TrimPrefix(c.etcd.Endpoints[0], "http://"))
+	c.etcdPx[name] = px
+	eps = append(eps, "http://"+px.Addr)
+	cfg := c.cfg + fmt.Sprintf("cluster {\n  etcd = %q\n}\n", eps)
+	dir := c.t.TempDir()
+	path := filepath.Join(dir, "consoled.hcl")
+	os.WriteFile(path, []byte(jsonList(cfg)), 0o600)
+	port := freePort(c.t)
+	d := runDaemon(c.t, dir, exec.Command(binary, "-config", path, "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-gateway", name))
+	c.gws[name] = d
+	return d
+}
+
+// jsonList turns Go's %q of a []string ("[\"a\" \"b\"]") into HCL.
+func jsonList(s string) string { return strings.ReplaceAll(s, "\" \"", "\", \"") }
+
+// row is one console in `list --json`.
+type row struct {
+	Name, State, Gateway, Error string
+}
+
+func (c *gwCluster) list(gw string, k key) map[string]row {
+	c.t.Helper()
+	out, errOut, code := c.gws[gw].ssh(k, "", "list", "--json")
+	if code != 0 {
+		c.t.Fatalf("list --json on %s: %d %s", gw, code, errOut)
+	}
+	var rows []row
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		c.t.Fatalf("list --json on %s: %v: %q", gw, err, out)
+	}
+	m := map[string]row{}
+	for _, r := range rows {
+		m[r.Name] = r
+	}
+	return m
+}
+
+// waitUp waits until gateway gw lists every console up, held by one of
+// holders (any if none), and returns who holds each.
+func (c *gwCluster) waitUp(gw string, within time.Duration, holders ...string) map[string]string {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		rows := c.list(gw, c.alice)
+		where := map[string]string{}
+		ok := len(rows) == 2
+		for _, r := range rows {
+			where[r.Name] = r.Gateway
+			if r.State != "up" || len(holders) > 0 && !contains(holders, r.Gateway) {
+				ok = false
+			}
+		}
+		if ok {
+			return where
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("after %v, %s lists %+v", within, gw, rows)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// other is a gateway that does not hold console on.
+func other(where map[string]string, console string, among ...string) string {
+	for _, gw := range among {
+		if where[console] != gw {
+			return gw
+		}
+	}
+	return ""
+}
+
+// One namespace: from a gateway that does not hold it, with the real ssh
+// client, a console is attached, typed into, sent BREAK, powered; every
+// gateway lists the same consoles with the same holders; a read-only user
+// can do none of that through another gateway, and the holder's audit log
+// names the entry gateway.
+func TestClusterForwarding(t *testing.T) {
+	c := startCluster(t)
+	all := []string{"gw1", "gw2", "gw3"}
+	where := c.waitUp("gw1", 90*time.Second)
+	var lists []string
+	for _, gw := range all {
+		w := c.waitUp(gw, 30*time.Second)
+		lists = append(lists, fmt.Sprint(w))
+	}
+	for _, l := range lists[1:] {
+		if l != lists[0] {
+			t.Errorf("gateways disagree on who holds what: %v", lists)
+		}
+	}
+	out, _, _ := c.gws["gw2"].ssh(c.alice, "", "list")
+	for _, name := range []string{"vm1", "db01"} {
+		if !strings.Contains(out, name) || !strings.Contains(out, where[name]) {
+			t.Errorf("list on gw2 lacks %s held by %s:\n%s", name, where[name], out)
+		}
+	}
+
+	entry := other(where, "vm1", all...)
+	t.Logf("vm1 on %s, db01 on %s; typing into vm1 through %s", where["vm1"], where["db01"], entry)
+	tm := c.gws[entry].interactive(c.alice, "console", "vm1")
+	tm.Expect(`attached to vm1 read-write; \^Ec\? for help`, 20*time.Second)
+	tm.Send("\r")
+	tm.Expect(`# `, 10*time.Second)
+	tm.Send("echo hi-$((6*7))\r")
+	tm.Expect(`\r\nhi-42\r\n`, 10*time.Second)
+	tm.Send("\x05cl0")
+	tm.Expect(`sent BREAK`, 5*time.Second)
+	tm.Send("h")
+	tm.Expect(`sysrq: HELP`, 10*time.Second)
+	tm.Send("\x05c.")
+	tm.Expect(`detached from vm1`, 5*time.Second)
+	if code := tm.Wait(10 * time.Second); code != 0 {
+		t.Errorf("ssh exit code %d after ^Ec. through %s", code, entry)
+	}
+
+	pentry := other(where, "db01", all...)
+	if out, errOut, code := c.gws[pentry].ssh(c.alice, "", "power", "db01", "status"); code != 0 || !strings.Contains(out, "db01: power is on") {
+		t.Errorf("power db01 status through %s: %d %q %q", pentry, code, out, errOut)
+	}
+
+	// bob may only watch: through another gateway he can neither type,
+	// BREAK nor power, and the holder audits that with the entry gateway.
+	if _, errOut, code := c.gws[entry].ssh(c.bob, "", "send", "vm1", "reboot"); code != 2 || !strings.Contains(errOut, "read-only") {
+		t.Errorf("bob's send through %s: %d %q", entry, code, errOut)
+	}
+	if _, errOut, code := c.gws[entry].ssh(c.bob, "", "break", "vm1"); code != 2 || !strings.Contains(errOut, "read-only") {
+		t.Errorf("bob's break through %s: %d %q", entry, code, errOut)
+	}
+	if _, errOut, code := c.gws[pentry].ssh(c.bob, "", "power", "db01", "cycle"); code != 2 || !strings.Contains(errOut, "read-only") {
+		t.Errorf("bob's power cycle through %s: %d %q", pentry, code, errOut)
+	}
+	_, errOut, code := c.gws[entry].ssh(c.bob, "echo typed-by-bob\n", "vm1")
+	if code != 1 || !strings.Contains(errOut, "not sent") {
+		t.Errorf("bob's raw session through %s: %d %q", entry, code, errOut)
+	}
+	auditPath := filepath.Join(c.gws[where["vm1"]].Dir, "logs", "audit.log")
+	audit := readFileUntil(t, auditPath, `"via":"ssh via `+entry+`"`, 10*time.Second)
+	for _, want := range []string{`"user":"bob"`, `"action":"send"`, `"action":"break"`} {
+		found := false
+		for _, line := range strings.Split(audit, "\n") {
+			if strings.Contains(line, want) && strings.Contains(line, `"via":"ssh via `+entry+`"`) && (want == `"user":"bob"` || strings.Contains(line, "refused")) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the holder's audit log has no %s record via %s:\n%s", want, entry, audit)
+		}
+	}
+	if strings.Contains(c.guest.SerialLog(), "typed-by-bob") {
+		t.Error("bob's typing reached the holder's console")
+	}
+	if _, maxOpen, _ := c.telnet.Counts(); maxOpen != 1 {
+		t.Errorf("the guest's telnet port saw %d connections at once", maxOpen)
+	}
+	names := []string{}
+	for n := range where {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if fmt.Sprint(names) != "[db01 vm1]" {
+		t.Errorf("consoles listed: %v", names)
+	}
+}
