@@ -90,6 +90,13 @@ func (tb *tab) open(url string) {
 	tb.do("opening "+url, chromedp.Navigate(url))
 }
 
+// login opens a login link and waits for the console list it leads to.
+func (tb *tab) login(link string) {
+	tb.t.Helper()
+	tb.open(link)
+	tb.waitJS(`document.querySelectorAll('#consoles tbody tr').length + ' consoles'`, `^[1-9]\d* consoles`, 30*time.Second)
+}
+
 // text is the text of the first element that matches css.
 func (tb *tab) text(css string) string {
 	tb.t.Helper()
@@ -149,6 +156,19 @@ func (tb *tab) typeKeys(s string) {
 	tb.do("typing "+s, chromedp.Focus(chromedp.CSS(".xterm-helper-textarea")),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			for _, r := range s {
+				if r > 0 && r < 0x1b && r != '\r' { // Ctrl+letter, as a keyboard sends it: no text
+					letter := string(rune('A' + r - 1))
+					ev := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: strings.ToLower(letter), Code: "Key" + letter,
+						Modifiers: int64(kb.ModifierCtrl), WindowsVirtualKeyCode: int64('A' + r - 1)}
+					up := ev
+					up.Type = input.DispatchKeyEventTypeKeyUp
+					for _, e := range []input.DispatchKeyEventParams{ev, up} {
+						if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, e); err != nil {
+							return err
+						}
+					}
+					continue
+				}
 				evs := kb.Encode(r)
 				down, up := *evs[0], *evs[len(evs)-1]
 				if len(evs) == 3 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,10 +94,35 @@ func TestWebConsole(t *testing.T) {
 	a.typeKeys("\r")
 	a.screenshot("web-terminal")
 
+	t.Run("power asked first", func(t *testing.T) {
+		a.acceptDialogs()
+		a.typeKeys("\x05c!c") // ^Ec!c: the page asks, the user says yes, the server decides
+		a.waitScreen(`power: vm1 has no power control configured`, 20*time.Second)
+	})
+
+	t.Run("history", func(t *testing.T) {
+		h := browser.person()
+		h.login(d.webLink(alice))
+		h.open(base + "/console/vm1/log?since=1h&grep=" + url.QueryEscape(`^hi-\d+`) + "&context=1")
+		got := h.waitText("#log", `hi-42`, 20*time.Second)
+		if log := h.text("#log"); !strings.Contains(log, "echo hi-$((6*7))") || strings.Contains(log, "sysrq") {
+			t.Errorf("grep ^hi- with one line of context:\n%s", log)
+		}
+		if cmd := h.text(".cmd code"); !strings.HasSuffix(cmd, ` logs vm1 --since 1h --grep '^hi-\d+' --context 1`) {
+			t.Errorf("the same query over ssh is shown as %q", cmd)
+		}
+		if n := eval[int](h, `document.querySelectorAll('#timeline svg rect.bar').length`); n == 0 {
+			t.Errorf("the timeline shows no output (%s)", got)
+		}
+		if n := eval[int](h, `document.querySelectorAll('#timeline svg rect.up').length`); n == 0 {
+			t.Errorf("the timeline shows no up period: %s", h.text("#timeline"))
+		}
+		h.screenshot("web-timeline")
+	})
+
 	t.Run("read-only", func(t *testing.T) {
 		r := browser.person()
-		r.open(d.webLink(rita))
-		r.waitText(`#consoles tbody tr[data-name="vm1"]`, `vm1`, 30*time.Second)
+		r.login(d.webLink(rita))
 		r.open(base + "/console/vm1")
 		r.waitScreen(`attached to vm1 read-only \(you may watch`, 30*time.Second)
 		for _, b := range []string{"take", "force", "break", "seq", "power"} {
@@ -235,4 +261,47 @@ func TestWebOff(t *testing.T) {
 	if code != 1 || out != "" || errOut != "consoled: the web view is off (the config has no web { listen = ... } block)\n" {
 		t.Errorf("ssh web without a web view: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+}
+
+// A real kernel panic of a qemu guest of its own (it stays in the panic)
+// crashed from the browser, BREAK then c: the crash page shows it with the
+// log lines around it, the list names it, the timeline marks it.
+func TestWebCrash(t *testing.T) {
+	g := privateGuest(t)
+	alice := newKey(t, "alice")
+	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+web {
+  listen = "127.0.0.1:0"
+}
+console "crashy" {
+  telnet { address = "127.0.0.1:%d" }
+}
+`, g.Port))
+	d.waitState(alice, "crashy", "up")
+	base := d.webURL()
+	a := newChromium(t).person()
+	a.login(d.webLink(alice))
+	a.open(base + "/console/crashy")
+	a.waitScreen(`attached to crashy read-write`, 30*time.Second)
+	a.typeKeys("\r")
+	a.waitScreen(`# `, 30*time.Second)
+	a.click("#break")
+	a.waitScreen(`sent BREAK`, 20*time.Second)
+	a.typeKeys("c")
+	a.waitScreen(`Kernel panic - not syncing: sysrq triggered crash`, 60*time.Second)
+	d.waitStderr(`panic detected`, 30*time.Second)
+
+	a.open(base + "/panics")
+	a.waitText(".crash h2", `crashy \S+ Kernel panic - not syncing: sysrq triggered crash`, 20*time.Second)
+	if log := a.text(".crash pre"); !strings.Contains(log, "sysrq: Trigger a crash") || !strings.Contains(log, "Kernel panic - not syncing") {
+		t.Errorf("the crash without the lines around it:\n%s", log)
+	}
+	a.screenshot("web-panics")
+	a.open(base + "/")
+	a.waitText(`#consoles tbody tr[data-name="crashy"] td.crash`, `Kernel panic - not syncing: sysrq triggered crash`, 20*time.Second)
+	a.open(base + "/console/crashy/log?since=10m")
+	if n := eval[int](a, `document.querySelectorAll('#timeline svg line.crash').length`); n != 1 {
+		t.Errorf("the timeline marks %d crashes, want 1: %s", n, a.text("#timeline"))
+	}
+	a.screenshot("web-timeline-crash")
 }

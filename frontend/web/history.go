@@ -215,7 +215,7 @@ func timeline(a frontend.Activity, list []frontend.Entry, name string) (template
 		fmt.Fprintf(&sb, `<text x="%.1f" y="%d">%s</text>`, min(x(t), w-30), h+strip+13, t.Format("15:04"))
 	}
 	sb.WriteString(`</svg>`)
-	caption := fmt.Sprintf("last 24 h (UTC): %d bytes, busiest 10 minutes %d bytes, %d crashes, %d ups and downs",
+	caption := fmt.Sprintf("last 24 h (UTC): %d bytes, busiest 10 minutes %d bytes, %d crashes, %d times up or down",
 		total, peak, len(a.Crashes), len(a.Periods))
 	return template.HTML(sb.String()), caption
 }
