@@ -15,7 +15,7 @@ export CONSOLED_E2E=1 # missing prerequisites fail the e2e tests instead of skip
 export CONSOLED_SOAK="${CONSOLED_SOAK:-3m}" # e2e TestIPMISoak: an IPMI console's soak (1h when unset)
 
 # 1. Debian packages: apt-get update once, then install only what is missing.
-pkgs=(qemu-system-x86 busybox-static cpio openssh-client socat openipmi ipmitool expect conserver-server conserver-client conman curl chromium)
+pkgs=(qemu-system-x86 busybox-static cpio openssh-client socat openipmi ipmitool expect conserver-server conserver-client conman curl chromium tmux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -107,6 +107,7 @@ fuzz FuzzParse ./internal/cmdargs
 fuzz FuzzReplay ./termsafe
 fuzz FuzzParse ./authkeys
 fuzz FuzzSelect ./consoleset
+fuzz FuzzTerm ./vterm
 
 # 4. Everything, with the race detector.
 go test -race -count=1 -timeout 15m ./...

@@ -28,7 +28,8 @@ func PolicyFrom(cfg *config.Config) Policy {
 		tags[c.Name] = c.Tags
 	}
 	return Policy{Access: accessFunc(cfg), Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
-		Replay: cfg.ReplayLines, Admins: admins, Tags: tags}
+		Replay: cfg.ReplayLines, Admins: admins, Tags: tags,
+		Screens: screenSizes(cfg)}
 }
 
 // accessFunc answers what a user may do on a console, from the config's

@@ -47,6 +47,9 @@ type Policy struct {
 	Replay int                  // lines of recent output shown on interactive attach
 	Admins map[string]bool      // may run reload
 	Tags   map[string][]string  // each console's tags, for console sets (@tag)
+	// Screens are the consoles' screen sizes, for painting the current
+	// screen at attach (DefaultScreen when a console is not here).
+	Screens map[string]ScreenSize
 }
 
 // Errors the core's actions return; refusals by the policy match ErrDenied.

@@ -327,6 +327,36 @@ func (l *Log) Tail(n int) ([]byte, error) {
 	return buf, nil
 }
 
+// TailBytes returns about the last max bytes of the current log file: from
+// the start of a line when one starts within them (the first line may be
+// cut otherwise), for painting a console's current screen.
+func (l *Log) TailBytes(max int) ([]byte, error) {
+	l.mu.Lock()
+	l.flush()
+	l.mu.Unlock()
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("reading log: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading log: %w", err)
+	}
+	off := st.Size() - int64(max)
+	if off < 0 {
+		off = 0
+	}
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, fmt.Errorf("reading log: %w", err)
+	}
+	if i := bytes.IndexByte(buf, '\n'); off > 0 && i >= 0 {
+		buf = buf[i+1:]
+	}
+	return buf, nil
+}
+
 // Stats are counters for metrics.
 type Stats struct {
 	Written     uint64 // bytes written to disk, marks included

@@ -185,6 +185,27 @@ func TestTail(t *testing.T) {
 	}
 }
 
+// TailBytes starts at a line start within its bytes, or takes them all
+// when no line starts there (a screen drawn without line ends).
+func TestTailBytes(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, "m", Options{})
+	defer l.Close()
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(l, "line %02d\r\n", i)
+	}
+	if got, err := l.TailBytes(25); err != nil || string(got) != "line 98\r\nline 99\r\n" {
+		t.Errorf("TailBytes(25) = %q, %v", got, err)
+	}
+	if got, _ := l.TailBytes(1 << 20); !strings.HasPrefix(string(got), "line 00\r\n") || len(got) != 900 {
+		t.Errorf("TailBytes of more than the file starts %q, %d bytes", got[:10], len(got))
+	}
+	l.Write([]byte(strings.Repeat("\x1b[5;5Hmenu", 10)))
+	if got, _ := l.TailBytes(30); len(got) != 30 {
+		t.Errorf("TailBytes(30) within one line: %q", got)
+	}
+}
+
 func flush(l *Log) { l.Flush() }
 
 // Output reaches the file within flushEvery without Close.

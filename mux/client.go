@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"consoled/backend"
+	"consoled/logstore"
 )
 
 // Item is one piece of what a client is sent: console output (Data) or a
@@ -295,3 +296,13 @@ func (c *Console) Clients() []ClientInfo {
 
 // Recent returns about the last n lines the console printed (from its log).
 func (c *Console) Recent(n int) ([]byte, error) { return c.cfg.Log.Tail(n) }
+
+// RecentOutput returns about the last max bytes the machine printed (from
+// its log, consoled's marks taken out), for painting its current screen.
+func (c *Console) RecentOutput(max int) ([]byte, error) {
+	b, err := c.cfg.Log.TailBytes(max)
+	if err != nil {
+		return nil, err
+	}
+	return logstore.MachineBytes(b), nil
+}

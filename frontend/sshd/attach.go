@@ -101,7 +101,6 @@ func (s *Server) attach(ss *session) int {
 	s.log.Info("attached", "user", ss.id.User, "console", name, "from", ss.id.From, "mode", how, "pty", pty)
 	a.lastOut.Store(time.Now().UnixNano())
 	a.replayOnAttach()
-	a.greet()
 
 	breaks := make(chan bool, 1) // "break" requests, e.g. OpenSSH's ~B
 	ss.Break(breaks)
@@ -384,10 +383,23 @@ func (a *attachment) send(p []byte) {
 	}
 }
 
-// replayOnAttach shows the last lines of the log, dimmed, before live output.
+// replayOnAttach greets the newcomer and shows, before live output, the
+// console's current screen when its machine draws one (a BIOS menu, top:
+// painted after the greeting, which would otherwise overwrite it), else
+// the last replay_lines lines of the log, dimmed, before the greeting.
 func (a *attachment) replayOnAttach() {
+	if !a.pty {
+		a.greet()
+		return
+	}
+	if screen, ok := a.cs.Screen(); ok {
+		a.greet()
+		a.echo(string(screen))
+		return
+	}
+	defer a.greet()
 	n := a.s.pol().Replay
-	if n <= 0 || !a.pty {
+	if n <= 0 {
 		return
 	}
 	b, err := a.cs.Recent(n)
