@@ -36,7 +36,7 @@ func TestSOLNoticesStoppedBMC(t *testing.T) {
 	}()
 	// Designed for about probeIdle + maxTries*retransmit (5 s); before,
 	// it took 13 to 16 s. The bound leaves room for a loaded machine.
-	const bound = 9 * time.Second
+	const bound = 10 * time.Second
 	select {
 	case err := <-errc:
 		took := time.Since(lastData)
