@@ -80,6 +80,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -122,8 +123,12 @@ type Log struct {
 	pendIdx     []byte
 	queued      bool // on the flusher's list
 
-	idx    *os.File // NAME.log.idx
-	idxSec int64    // second of the last index entry
+	idxSec int64 // second of the last index entry
+
+	known   bool         // the file's state (size, mid-line) is known: reopen, not open
+	closed  bool         // Close was called (the budget no longer counts it)
+	hslot   int          // its place in handles.open while f is open
+	lastUse atomic.Int64 // UnixNano of the last write to f (see DefaultIdleClose)
 	gzip   sync.WaitGroup
 	now    func() time.Time
 }
@@ -157,12 +162,17 @@ func (l *Log) open() error {
 		f.Close()
 		return fmt.Errorf("opening log: %w", err)
 	}
+	// The index exists from the start (a reader follows a rotated file by
+	// its index's inode); entries are written through handles of their own.
 	idx, err := os.OpenFile(l.path+".idx", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("opening log index: %w", err)
 	}
-	l.f, l.idx, l.size, l.idxSec = f, idx, st.Size(), 0
+	idx.Close()
+	l.f, l.size, l.idxSec, l.known = f, st.Size(), 0, true
+	l.lastUse.Store(time.Now().UnixNano())
+	handles.opened(l)
 	// A new file (after a rotation) goes on where the last one stopped,
 	// mid-line or not; an existing one is read to see where it stopped.
 	if l.size > 0 {
@@ -272,14 +282,17 @@ func (l *Log) Close() error {
 	defer l.mu.Unlock()
 	l.writeHeld()
 	l.flush()
-	if l.f == nil {
-		return nil
+	var err error
+	if l.f != nil {
+		err = l.f.Close()
+		l.f = nil
+		handles.closed(l)
 	}
-	err := l.f.Close()
-	l.idx.Close()
-	l.f, l.idx = nil, nil
 	l.gzip.Wait()
-	l.opts.Budget.register(l, false)
+	if !l.closed {
+		l.closed = true
+		l.opts.Budget.register(l, false)
+	}
 	return err
 }
 

@@ -28,11 +28,12 @@ func (l *Log) rotate() error {
 	l.gzip.Wait() // the previous rotation's compression must be done before shifting
 	l.rotations++
 	l.flush()
-	if err := l.f.Close(); err != nil {
+	err := l.f.Close()
+	l.f, l.known = nil, false
+	handles.closed(l)
+	if err != nil {
 		return fmt.Errorf("closing %s for rotation: %w", l.path, err)
 	}
-	l.idx.Close()
-	l.f, l.idx = nil, nil
 	if err := l.shift(); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (l *Log) rotateWindow() int64 { return min(l.opts.MaxSize/8, 64<<10) }
 func (l *Log) write(p []byte) {
 	for len(p) > 0 {
 		if l.f == nil {
-			if err := l.open(); err != nil {
+			if err := l.openAgain(); err != nil {
 				l.fail(err, len(p))
 				return
 			}
@@ -68,14 +68,19 @@ func (l *Log) buffer(p []byte) {
 // write, the next successful one starts with a mark saying what is missing
 // and when writing stopped and resumed.
 func (l *Log) flush() {
-	if len(l.pendIdx) > 0 && l.idx != nil {
-		c := l.opts.Budget.charge(l, int64(len(l.pendIdx)))
-		n, _ := l.idx.Write(l.pendIdx) // best effort: the log matters more
-		l.opts.Budget.wrote(c, int64(n))
+	if len(l.pendIdx) > 0 {
+		l.writeIndex()
 	}
 	l.pendIdx = l.pendIdx[:0]
-	if len(l.pend) == 0 || l.f == nil {
+	if len(l.pend) == 0 {
 		return
+	}
+	if l.f == nil { // closed meanwhile (Close, a failed rotation)
+		if err := l.openAgain(); err != nil {
+			l.fail(err, len(l.pend))
+			l.dropPend()
+			return
+		}
 	}
 	out := l.pend
 	now := time.Now()
@@ -107,12 +112,32 @@ func (l *Log) flush() {
 		}
 		l.failed, l.lost = nil, 0
 	}
-	// Give the buffer back: a thousand idle consoles should not each hold one.
+	if err == nil {
+		l.lastUse.Store(now.UnixNano())
+	}
+	l.dropPend()
+}
+
+// dropPend gives the write buffer back: a thousand idle consoles should
+// not each hold one. Called with mu held.
+func (l *Log) dropPend() {
 	if cap(l.pend) <= 4*flushSize {
 		*l.pendBox = l.pend[:0]
 		pendPool.Put(l.pendBox)
 	}
 	l.pend, l.pendBox = nil, nil
+}
+
+// openAgain opens the log's file after it was closed: the same file again
+// when its state is known, else the file as if anew; called with mu held.
+func (l *Log) openAgain() error {
+	if l.known {
+		if err := l.reopen(); err != nil {
+			return fmt.Errorf("opening log: %w", err)
+		}
+		return nil
+	}
+	return l.open()
 }
 
 // fail records a write that did not happen; called with mu held.

@@ -170,6 +170,15 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 	}
 	defer auditFile.Close()
 
+	files := planFiles(cfg)
+	if err := files.check(); err != nil {
+		if cfg.Cluster == nil {
+			return err
+		}
+		// A gateway of a cluster holds only its share of the consoles.
+		logger.Warn("if this gateway came to hold every console", "err", err)
+	}
+	files.apply(logger)
 	reg := registry.New(cfg, logger)
 	var cl *node
 	if cfg.Cluster != nil {
@@ -325,6 +334,11 @@ func (d *daemon) reload() (summary string, err error) {
 	if err != nil {
 		return "", err
 	}
+	files := planFiles(cfg)
+	if err := files.check(); err != nil && cfg.Cluster == nil {
+		return "", err
+	}
+	files.apply(d.logger)
 	diff, err := d.reg.Apply(cfg)
 	if d.cluster != nil && !errors.Is(err, registry.ErrNotApplied) {
 		d.cluster.setConsoles(cfg) // then consoles added or unpinned start where they are placed
