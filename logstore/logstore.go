@@ -129,8 +129,8 @@ type Log struct {
 	closed  bool         // Close was called (the budget no longer counts it)
 	hslot   int          // its place in handles.open while f is open
 	lastUse atomic.Int64 // UnixNano of the last write to f (see DefaultIdleClose)
-	gzip   sync.WaitGroup
-	now    func() time.Time
+	gzip    sync.WaitGroup
+	now     func() time.Time
 }
 
 // Open opens (appending) or creates dir/name.log.
