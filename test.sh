@@ -106,6 +106,7 @@ fuzz FuzzSOLPackets ./backend/ipmi
 fuzz FuzzParse ./internal/cmdargs
 fuzz FuzzReplay ./termsafe
 fuzz FuzzParse ./authkeys
+fuzz FuzzKRL ./authkeys
 fuzz FuzzSelect ./consoleset
 fuzz FuzzTerm ./vterm
 

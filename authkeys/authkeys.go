@@ -42,8 +42,11 @@ type Key struct {
 	From *AddrMatch
 	// Expires is when the key stops working; zero: never.
 	Expires time.Time
-	// NoPTY: interactive terminals are refused (restrict, no-pty).
+	// NoPTY: interactive terminals are refused (restrict, no-pty; a
+	// certificate without permit-pty).
 	NoPTY bool
+	// Cert is set for a user certificate: who it says logs in.
+	Cert *CertInfo
 }
 
 // ErrNotPermitted is wrapped by Permit's errors.
@@ -92,8 +95,8 @@ var refused = map[string]string{
 	"permitopen":        "consoled does no port forwarding",
 	"permitlisten":      "consoled does no port forwarding",
 	"tunnel":            "consoled does no tunnel forwarding",
-	"principals":        "consoled does not accept certificates",
-	"cert-authority":    "consoled does not accept certificates",
+	"principals":        "certificates log in as their principals (trusted_user_ca_keys)",
+	"cert-authority":    "user certificates are trusted with trusted_user_ca_keys",
 	"verify-required":   "consoled cannot check FIDO user verification",
 	"no-touch-required": "consoled always requires a FIDO key to be touched",
 	"port-forwarding":   "consoled never forwards ports",

@@ -12,8 +12,10 @@ import (
 // options. A key may be listed more than once for its user (say, from two
 // networks): it is accepted if one of its lines permits the login.
 type Keyring struct {
-	byKey map[string]entry // ssh wire form of the key -> owner and lines
-	users map[string]bool
+	byKey   map[string]entry // ssh wire form of the key -> owner and lines
+	users   map[string]bool
+	cas     map[string]bool // wire form of trusted user CAs (WithCertificates)
+	revoked *Revocations
 }
 
 type entry struct {
@@ -50,10 +52,18 @@ var ErrUnknownKey = errors.New("unknown key")
 // it is a configured user, the key must be that user's; any other login
 // name ("console") identifies the person by key alone. The error is
 // ErrUnknownKey, or wraps ErrNotPermitted with the user still returned.
+// A user certificate (see WithCertificates) logs in as one of its
+// principals; its Key has Cert set.
 func (k *Keyring) Lookup(loginName string, key gossh.PublicKey, ip string, now time.Time) (string, Key, error) {
+	if cert, ok := key.(*gossh.Certificate); ok && k.cas != nil {
+		return k.lookupCert(loginName, cert, ip, now)
+	}
 	e, ok := k.byKey[string(key.Marshal())]
 	if !ok || (k.users[loginName] && loginName != e.user) {
 		return "", Key{}, ErrUnknownKey
+	}
+	if why := k.revoked.Check(key); why != "" {
+		return e.user, Key{}, fmt.Errorf("%w: revoked (%s, revoked_keys_file)", ErrNotPermitted, why)
 	}
 	var first error
 	for _, line := range e.lines {

@@ -16,19 +16,37 @@ type Access struct {
 	Open bool            // no rw/ro lists: everyone configured has rw
 	RW   map[string]bool // may type, BREAK, power, take over
 	RO   map[string]bool // may watch and read logs
+	// The groups and "*" named in the lists, for certificate users whose
+	// membership comes from their principals (group "G" { principals }).
+	RWGroups, ROGroups map[string]bool
+	RWAll, ROAll       bool
 }
 
 var (
-	groupSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "members", Required: true}}}
+	groupSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "members"}, {Name: "principals"}}}
 	breakSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "sequence", Required: true}, {Name: "delay"}}}
 )
 
-func (p *parser) group(b *hcl.Block) []string {
+// group reads a group's members (user names) and principals (certificate
+// principals that make their holder a member); it needs one of them.
+func (p *parser) group(cfg *Config, name string, b *hcl.Block) []string {
 	content, diags := b.Body.Content(groupSchema)
 	p.diags = append(p.diags, diags...)
 	var members []string
 	if a, ok := content.Attributes["members"]; ok {
 		p.strList(a.Expr, &members)
+	}
+	a, ok := content.Attributes["principals"]
+	if ok {
+		var prs []string
+		p.strList(a.Expr, &prs)
+		if cfg.GroupPrincipals == nil {
+			cfg.GroupPrincipals = map[string][]string{}
+		}
+		cfg.GroupPrincipals[name] = prs
+	}
+	if _, hasMembers := content.Attributes["members"]; !hasMembers && !ok && content != nil {
+		p.errorf(b.DefRange, "Group without members", "group %q needs members = [...] (users) or principals = [...] (certificate principals)", name)
 	}
 	return members
 }
@@ -70,23 +88,27 @@ func (p *parser) resolveAccess(cfg *Config, groups map[string][]string, raw map[
 	for _, u := range cfg.Users {
 		users[u.Name] = true
 	}
-	expand := func(pl principals, into map[string]bool) {
+	expand := func(pl principals, into, intoGroups map[string]bool, all *bool) {
 		for _, name := range pl.names {
 			switch {
 			case name == "*":
+				*all = true
 				for u := range users {
 					into[u] = true
 				}
 			case strings.HasPrefix(name, "group:"):
-				g, ok := groups[strings.TrimPrefix(name, "group:")]
+				gname := strings.TrimPrefix(name, "group:")
+				g, ok := groups[gname]
 				if !ok {
 					p.errorf(pl.rng, "Unknown group", "%q is not defined (group \"NAME\" { members = [...] })", name)
 					continue
 				}
+				intoGroups[gname] = true
 				for _, m := range g {
 					into[m] = true
 				}
-			case users[name]:
+			case users[name], cfg.CertsTrusted():
+				// With trusted CAs, a name may be a certificate principal.
 				into[name] = true
 			default:
 				p.errorf(pl.rng, "Unknown user", "%q is not a configured user", name)
@@ -95,7 +117,7 @@ func (p *parser) resolveAccess(cfg *Config, groups map[string][]string, raw map[
 	}
 	for gname, members := range groups {
 		for _, m := range members {
-			if !users[m] {
+			if !users[m] && !cfg.CertsTrusted() {
 				p.errorf(cfg.groupRanges[gname], "Unknown user", "group %q lists %q, which is not a configured user", gname, m)
 			}
 		}
@@ -103,12 +125,12 @@ func (p *parser) resolveAccess(cfg *Config, groups map[string][]string, raw map[
 	for i := range cfg.Consoles {
 		c := &cfg.Consoles[i]
 		lists, ok := raw[c.Name]
-		c.Access = Access{Open: !ok, RW: map[string]bool{}, RO: map[string]bool{}}
+		c.Access = Access{Open: !ok, RW: map[string]bool{}, RO: map[string]bool{}, RWGroups: map[string]bool{}, ROGroups: map[string]bool{}}
 		if !ok {
 			continue
 		}
-		expand(lists[0], c.Access.RW)
-		expand(lists[1], c.Access.RO)
+		expand(lists[0], c.Access.RW, c.Access.RWGroups, &c.Access.RWAll)
+		expand(lists[1], c.Access.RO, c.Access.ROGroups, &c.Access.ROAll)
 		for u := range c.Access.RW {
 			delete(c.Access.RO, u) // rw wins
 		}

@@ -90,6 +90,9 @@ func (p *parser) checkCommand(rng hcl.Range, what string, argv []string) {
 
 // checkUsers refuses a configuration nobody could log in with.
 func (p *parser) checkUsers(cfg *Config, filename string) {
+	if cfg.CertsTrusted() {
+		return // certificate users
+	}
 	for _, u := range cfg.Users {
 		if len(u.Keys) > 0 {
 			return

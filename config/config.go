@@ -13,8 +13,10 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"consoled/authkeys"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/authkeys"
 
 	"consoled/breakseq"
 )
@@ -46,6 +48,18 @@ type Config struct {
 
 	// Cluster is the cluster block; nil when consoled runs alone.
 	Cluster *Cluster
+
+	// UserCAs sign the user certificates that may log in (trusted_user_ca_keys,
+	// trusted_user_ca_keys_file): a certificate logs in as one of its
+	// principals, configured as a user or not.
+	UserCAs []gossh.PublicKey
+	// RevokedKeysFile lists revoked keys and certificates (a key list or an
+	// OpenSSH KRL), read into Revoked at load and on every reload.
+	RevokedKeysFile string
+	Revoked         *authkeys.Revocations
+	// GroupPrincipals are each group's certificate principals: a
+	// certificate naming one is a member of the group.
+	GroupPrincipals map[string][]string
 
 	Users    []User
 	Consoles []Console

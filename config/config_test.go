@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -246,4 +247,67 @@ func TestMissingFileMessage(t *testing.T) {
 	if got := Message(diags[0]); got != "Cannot read config: open testdata/no-such.hcl: no such file or directory" {
 		t.Errorf("message %q", got)
 	}
+}
+
+// Certificate settings: CA keys inline and from a file (a bad line named
+// by file:line), the revoked keys file read at load, group principals,
+// and names in rw/ro that are certificate principals rather than users.
+func TestCertificateSettings(t *testing.T) {
+	dir := t.TempDir()
+	ca := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEgCPFGVvlyvFJbiHL8NaMdGfOJ1RsAMZHfz7wg7RrOo ca@corp"
+	os.WriteFile(filepath.Join(dir, "cas"), []byte("# CAs\n"+ca+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "bad-cas"), []byte("# CAs\n\nnot a key\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "revoked"), []byte(ca+"\n"), 0o600)
+	src := `
+trusted_user_ca_keys = ["` + ca + `"]
+trusted_user_ca_keys_file = "cas"
+revoked_keys_file = "revoked"
+group "ops" {
+  principals = ["ops", "sre"]
+}
+console "lab" {
+  demo {}
+  rw = ["group:ops", "alice"]
+}
+`
+	cfg, diags := Load(writeConfig(t, dir, src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if len(cfg.UserCAs) != 2 || cfg.Revoked == nil || strings.Join(cfg.GroupPrincipals["ops"], ",") != "ops,sre" {
+		t.Errorf("CAs %d, revoked %v, group principals %v", len(cfg.UserCAs), cfg.Revoked, cfg.GroupPrincipals)
+	}
+	if a := cfg.Consoles[0].Access; !a.RW["alice"] || !a.RWGroups["ops"] {
+		t.Errorf("access %+v", a)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{strings.Replace(src, `"cas"`, `"bad-cas"`, 1), filepath.Join(dir, "bad-cas") + ":3,1-1: Invalid CA key"},
+		{strings.Replace(src, `"revoked"`, `"missing"`, 1), "Cannot read revoked_keys_file"},
+		{strings.Replace(src, `principals = ["ops", "sre"]`, ``, 1), "Group without members"},
+		{strings.Replace(src, `trusted_user_ca_keys = ["`+ca+`"]`, `trusted_user_ca_keys = ["ssh-ed25519 AAAA"]`, 1), "Invalid CA key"},
+	} {
+		_, diags := Load(writeConfig(t, dir, tc.src))
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+			t.Errorf("want %q, got %v", tc.want, diags)
+		}
+	}
+	// Without CAs, an unknown name in rw is still an error.
+	noCA := strings.Replace(strings.Replace(strings.Replace(src, `trusted_user_ca_keys = ["`+ca+`"]`, "", 1), `trusted_user_ca_keys_file = "cas"`, "", 1), `principals = ["ops", "sre"]`, `members = []`, 1)
+	if _, diags := Load(writeConfig(t, dir, userAlice+noCA)); !diags.HasErrors() || !strings.Contains(diags.Error(), "Unknown user") {
+		t.Errorf("unknown user without CAs: %v", diags)
+	}
+}
+
+const userAlice = `user "bob" {
+  keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEgCPFGVvlyvFJbiHL8NaMdGfOJ1RsAMZHfz7wg7RrOo bob@laptop"]
+}
+`
+
+func writeConfig(t *testing.T, dir, src string) string {
+	t.Helper()
+	p := filepath.Join(dir, "c.hcl")
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

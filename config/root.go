@@ -13,6 +13,7 @@ var rootSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"}, {Name: "audit_log"},
 		{Name: "max_total"}, {Name: "panic_patterns"}, {Name: "replay_lines"}, {Name: "admins"}, {Name: "metrics_listen"},
+		{Name: "trusted_user_ca_keys"}, {Name: "trusted_user_ca_keys_file"}, {Name: "revoked_keys_file"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "user", LabelNames: []string{"name"}},
@@ -91,6 +92,8 @@ func (p *parser) settings(cfg *Config, attrs hcl.Attributes) settingRanges {
 			p.intRange(a.Expr, &cfg.ReplayLines, 0, 1000)
 		case "panic_patterns":
 			p.panicPatterns(cfg, a)
+		case "trusted_user_ca_keys", "trusted_user_ca_keys_file", "revoked_keys_file":
+			p.certSetting(cfg, name, a)
 		}
 	}
 	return r
@@ -169,7 +172,7 @@ func (p *parser) blocks(cfg *Config, blocks hcl.Blocks) blocksRead {
 				p.errorf(nameRange, "Duplicate group", "group %q is already defined", name)
 				continue
 			}
-			b.groups[name] = p.group(blk)
+			b.groups[name] = p.group(cfg, name, blk)
 			cfg.groupRanges[name] = blk.DefRange
 		case "break":
 			if n, bs, ok := p.breakSeq(blk); ok {
@@ -221,7 +224,7 @@ func (p *parser) checkAdmins(cfg *Config, rng hcl.Range) {
 		known[u.Name] = true
 	}
 	for _, a := range cfg.Admins {
-		if !known[a] {
+		if !known[a] && !cfg.CertsTrusted() {
 			p.errorf(rng, "Unknown user", "admin %q is not a configured user", a)
 		}
 	}

@@ -10,15 +10,18 @@ import (
 
 // AuditEvent is one line of the audit log.
 type AuditEvent struct {
-	Time    time.Time `json:"time"`
-	User    string    `json:"user"`
-	Key     string    `json:"key,omitempty"` // SHA256 fingerprint of the key used
-	From    string    `json:"from"`
-	Via     string    `json:"via,omitempty"` // the transport, e.g. ssh
-	Console string    `json:"console,omitempty"`
-	Action  string    `json:"action"` // login, block, lookup, attach, detach, takeover, type, break, send, power, note, reload, revoke, demote
-	Detail  string    `json:"detail,omitempty"`
-	Result  string    `json:"result"` // ok, refused: why, failed: why
+	Time time.Time `json:"time"`
+	User string    `json:"user"`
+	Key  string    `json:"key,omitempty"` // SHA256 fingerprint of the key used
+	// A certificate user's certificate: its key ID and serial.
+	CertID     string  `json:"cert_id,omitempty"`
+	CertSerial *uint64 `json:"cert_serial,omitempty"`
+	From       string  `json:"from"`
+	Via        string  `json:"via,omitempty"` // the transport, e.g. ssh
+	Console    string  `json:"console,omitempty"`
+	Action     string  `json:"action"` // login, block, lookup, attach, detach, takeover, type, break, send, power, note, reload, revoke, demote
+	Detail     string  `json:"detail,omitempty"`
+	Result     string  `json:"result"` // ok, refused: why, failed: why
 }
 
 // Auditor writes audit events as JSON lines. A nil *Auditor records nothing.

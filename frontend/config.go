@@ -27,7 +27,17 @@ func PolicyFrom(cfg *config.Config) Policy {
 	for _, c := range cfg.Consoles {
 		tags[c.Name] = c.Tags
 	}
-	return Policy{Access: accessFunc(cfg), Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
+	cas := map[string]bool{}
+	for _, ca := range cfg.UserCAs {
+		cas[gossh.FingerprintSHA256(ca)] = true
+	}
+	prGroups := map[string][]string{}
+	for g, prs := range cfg.GroupPrincipals {
+		for _, pr := range prs {
+			prGroups[pr] = append(prGroups[pr], g)
+		}
+	}
+	return Policy{Access: accessFunc(cfg), CertAccess: certAccessFunc(cfg), CAs: cas, PrincipalGroups: prGroups, Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
 		Replay: cfg.ReplayLines, Admins: admins, Tags: tags,
 		Screens: screenSizes(cfg)}
 }
@@ -47,6 +57,37 @@ func accessFunc(cfg *config.Config) AccessFunc {
 		case a.Open || a.RW[user]:
 			return ReadWrite
 		case a.RO[user]:
+			return ReadOnly
+		}
+		return NoAccess
+	}
+}
+
+// certAccessFunc answers what a certificate user, member of groups by
+// their principals, may do on a console: the rw and ro lists by name, by
+// group (members = [...] or principals = [...]) and "*".
+func certAccessFunc(cfg *config.Config) func(user string, groups []string, console string) Access {
+	byName := map[string]config.Access{}
+	for _, c := range cfg.Consoles {
+		byName[c.Name] = c.Access
+	}
+	return func(user string, groups []string, console string) Access {
+		a, ok := byName[console]
+		if !ok {
+			return NoAccess
+		}
+		in := func(set map[string]bool) bool {
+			for _, g := range groups {
+				if set[g] {
+					return true
+				}
+			}
+			return false
+		}
+		switch {
+		case a.Open || a.RW[user] || a.RWAll || in(a.RWGroups):
+			return ReadWrite
+		case a.RO[user] || a.ROAll || in(a.ROGroups):
 			return ReadOnly
 		}
 		return NoAccess

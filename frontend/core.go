@@ -104,8 +104,13 @@ func (c *Core) Access(id Identity, console string) Access { return c.Policy().ac
 // Record writes an event of the transport's own (a login, a connection
 // closed) to the audit log.
 func (c *Core) Record(id Identity, console, action, detail, result string) {
-	c.opts.Audit.Record(AuditEvent{User: id.User, Key: id.Key, From: id.From, Via: id.Via,
-		Console: console, Action: action, Detail: detail, Result: result})
+	ev := AuditEvent{User: id.User, Key: id.Key, From: id.From, Via: id.Via,
+		Console: console, Action: action, Detail: detail, Result: result}
+	if id.CA != "" {
+		serial := id.CertSerial
+		ev.CertID, ev.CertSerial = id.CertID, &serial
+	}
+	c.opts.Audit.Record(ev)
 }
 
 // refuse records a refusal and returns it as a DeniedError.

@@ -3,6 +3,7 @@ package frontend
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"consoled/breakseq"
 )
@@ -32,6 +33,15 @@ type Identity struct {
 	Key  string // SHA256 fingerprint of the key they proved, "" for none
 	From string // where from, e.g. the client's address
 	Via  string // the transport, e.g. "ssh"
+	// A user certificate's holder: CA is the SHA256 fingerprint of the CA
+	// that signed it ("" for a configured key), Principals its names
+	// (group "G" { principals } make its holder a member of G), CertUntil
+	// its end (zero: none), CertID and CertSerial what the audit records.
+	CA         string
+	Principals []string
+	CertUntil  time.Time
+	CertID     string
+	CertSerial uint64
 }
 
 // Policy is the part of the configuration a reload changes. Every action
@@ -47,6 +57,13 @@ type Policy struct {
 	Replay int                  // lines of recent output shown on interactive attach
 	Admins map[string]bool      // may run reload
 	Tags   map[string][]string  // each console's tags, for console sets (@tag)
+	// CAs are the fingerprints of the trusted user CAs; CertAccess is what a
+	// certificate user (with the groups their principals make them a
+	// member of) may do on a console; PrincipalGroups maps a principal to
+	// its groups.
+	CAs             map[string]bool
+	CertAccess      func(user string, groups []string, console string) Access
+	PrincipalGroups map[string][]string
 	// Screens are the consoles' screen sizes, for painting the current
 	// screen at attach (DefaultScreen when a console is not here).
 	Screens map[string]ScreenSize
@@ -76,6 +93,15 @@ func denied(format string, a ...any) error { return &DeniedError{Why: fmt.Sprint
 
 // stands says why id may do nothing under p, or nil if it still stands.
 func (p *Policy) stands(id Identity) error {
+	if id.CA != "" {
+		switch {
+		case !p.CAs[id.CA]:
+			return denied("the certificate authority %s is no longer trusted", id.CA)
+		case !id.CertUntil.IsZero() && !time.Now().Before(id.CertUntil):
+			return denied("certificate %q serial %d expired at %s", id.CertID, id.CertSerial, id.CertUntil.UTC().Format(time.RFC3339))
+		}
+		return nil
+	}
 	if p.Keys == nil {
 		return nil
 	}
@@ -93,6 +119,13 @@ func (p *Policy) stands(id Identity) error {
 func (p *Policy) access(id Identity, console string) Access {
 	if p.stands(id) != nil {
 		return NoAccess
+	}
+	if id.CA != "" && p.CertAccess != nil {
+		var groups []string
+		for _, pr := range id.Principals {
+			groups = append(groups, p.PrincipalGroups[pr]...)
+		}
+		return p.CertAccess(id.User, groups, console)
 	}
 	if p.Access == nil {
 		return ReadWrite

@@ -414,5 +414,9 @@ func keyring(cfg *config.Config) (*authkeys.Keyring, error) {
 	for _, u := range cfg.Users {
 		users[u.Name] = append(users[u.Name], u.Keys...)
 	}
-	return authkeys.NewKeyring(users)
+	k, err := authkeys.NewKeyring(users)
+	if err != nil {
+		return nil, err
+	}
+	return k.WithCertificates(cfg.UserCAs, cfg.Revoked), nil
 }

@@ -143,7 +143,10 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 		if len(st.refused) < 5 {
 			reason := "unknown key"
 			if errors.Is(err, authkeys.ErrNotPermitted) {
-				reason = fmt.Sprintf("key of %s %v", user, strings.TrimPrefix(err.Error(), authkeys.ErrNotPermitted.Error()+": "))
+				reason = strings.TrimPrefix(err.Error(), authkeys.ErrNotPermitted.Error()+": ")
+				if user != "" {
+					reason = fmt.Sprintf("key of %s %s", user, reason)
+				}
 			}
 			st.refused = append(st.refused, gossh.FingerprintSHA256(key)+": "+reason)
 		}
@@ -151,8 +154,22 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	}
 	st.key = line
 	ctx.SetValue(userKey, user)
-	s.connOf(ctx, frontend.Identity{User: user, Key: gossh.FingerprintSHA256(key), From: ctx.RemoteAddr().String(), Via: "ssh"})
+	s.connOf(ctx, withCert(frontend.Identity{User: user, Key: gossh.FingerprintSHA256(key), From: ctx.RemoteAddr().String(), Via: "ssh"}, line))
+	if line.Cert != nil {
+		s.log.Info("ssh certificate accepted", "user", user, "cert", line.Cert.Describe(), "ca", line.Cert.CA, "from", st.remote)
+	}
 	return true
+}
+
+// withCert is id with what a certificate key says of its holder: the
+// holder's own key, its CA, principals, end, key ID and serial.
+func withCert(id frontend.Identity, k authkeys.Key) frontend.Identity {
+	if k.Cert == nil {
+		return id
+	}
+	id.Key, id.CA, id.Principals = k.Cert.Key, k.Cert.CA, k.Cert.Principals
+	id.CertID, id.CertSerial, id.CertUntil = k.Cert.KeyID, k.Cert.Serial, k.Expires
+	return id
 }
 
 // connEnded counts, logs and audits a connection that never logged in,

@@ -20,6 +20,7 @@ type conn struct {
 	ctx    context.Context // cancelled with the revocation cause
 	cancel context.CancelCauseFunc
 	net    net.Conn
+	sshCtx ssh.Context // the connection's, with its auth state
 
 	mu     sync.Mutex
 	id     frontend.Identity // who logged in (set with the first session)
@@ -42,7 +43,7 @@ var connKey connKeyT
 
 // track registers a new connection; it is forgotten when it closes.
 func (s *Server) track(ctx ssh.Context, nc net.Conn) {
-	c := &conn{net: nc}
+	c := &conn{net: nc, sshCtx: ctx}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	ctx.SetValue(connKey, c)
 	s.mu.Lock()
@@ -85,6 +86,11 @@ func (s *Server) recheck() {
 			continue
 		}
 		why := s.core.Stands(id)
+		if why == nil {
+			// The key under the keys in force now: a revoked_keys_file
+			// read again may revoke it, a CA may no longer be trusted.
+			why = s.keyStands(c.sshCtx)
+		}
 		if why == nil {
 			continue
 		}

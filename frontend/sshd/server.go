@@ -175,6 +175,11 @@ func (s *Server) route(sess ssh.Session) {
 	if k := sess.PublicKey(); k != nil {
 		id.Key = gossh.FingerprintSHA256(k)
 	}
+	if st := stateOf(sess.Context()); st != nil {
+		st.mu.Lock()
+		id = withCert(id, st.key)
+		st.mu.Unlock()
+	}
 	fwd := forwardedOf(sess.Context())
 	if fwd != nil { // another gateway acts for this person
 		id = fwd.id
