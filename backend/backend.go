@@ -58,3 +58,21 @@ type TryReader interface {
 
 // ErrNothingYet is TryRead's answer when no data has arrived.
 var ErrNothingYet = errors.New("nothing to read yet")
+
+// Parker is implemented by connections whose data can be waited for with
+// no goroutine waiting (telnet's sockets, see backend/internal/fdconn):
+// Park arms the connection, and the first Harvest of the returned
+// Harvester after data (or the end of the stream) arrived calls wake, once.
+// The mux's idle clock parks the quiet consoles nobody is attached to and
+// harvests them at each tick: a byte arriving on one then wakes nothing,
+// and one check per tick finds every console that has something to read.
+// Park must not call wake itself, nor wait.
+type Parker interface {
+	Park(wake func()) (Harvester, error)
+}
+
+// Harvester calls the wake of every connection parked with it that can be
+// read now (see Parker); it never waits.
+type Harvester interface {
+	Harvest()
+}

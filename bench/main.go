@@ -41,6 +41,7 @@ type result struct {
 	cpuSec    float64
 	rssKiB    int64
 	curRSSKiB int64
+	fds       int // descriptors the server held at the end of the measurement
 	linesSent int64
 	bytesLost int64
 	p50, p99  time.Duration
@@ -70,6 +71,8 @@ func main() {
 		viewers  = flag.Int("viewers", 1, "viewers attached to console c0000 (one more stalls if > 1)")
 		only     = flag.String("servers", "consoled,conserver,conman", "servers to run, comma separated")
 	)
+	baseline := flag.String("baseline", "", "another consoled binary (e.g. built from main) to run as server \"before\"")
+	flag.IntVar(&fileLimit, "nofile", 0, "open-file limit the servers run under (0: the bench's own)")
 	flag.Parse()
 	raiseFileLimit()
 	if err := installMissing(); err != nil {
@@ -88,6 +91,9 @@ func main() {
 		os.Exit(1)
 	}
 	all := map[string]server{"consoled": consoledServer{bin: bin}, "conserver": conserverServer{}, "conman": conmanServer{}}
+	if *baseline != "" {
+		all["before"] = consoledServer{bin: *baseline, label: "before"}
+	}
 	var results []*result
 	for _, name := range strings.Split(*only, ",") {
 		s, ok := all[name]
@@ -237,6 +243,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	r.cpuSec = float64(cpu1-cpu0) / ticksPerSecond
 	r.rssKiB = rssKiB(pid)
 	r.curRSSKiB = curRSSKiB(pid)
+	r.fds = openFiles(pid)
 	if m := os.Getenv("BENCH_METRICS"); m != "" && s.name() == "consoled" {
 		exec.Command("curl", "-s", "-o", "/tmp/consoled.heap", "http://"+m+"/debug/pprof/heap").Run()
 		if out, err := exec.Command("curl", "-s", "http://"+m+"/metrics").Output(); err == nil {
@@ -432,9 +439,15 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 			base = r
 		}
 	}
-	fmt.Printf("%d consoles, %d B/s each, measured over %v on %d CPUs\n\n", n, rate, duration, numCPU())
+	limit := "the bench's own"
+	if fileLimit > 0 {
+		limit = fmt.Sprint(fileLimit)
+	} else if l, err := ownFileLimit(); err == nil {
+		limit = fmt.Sprintf("the bench's own, %d", l)
+	}
+	fmt.Printf("%d consoles, %d B/s each, measured over %v on %d CPUs; servers' open-file limit: %s\n\n", n, rate, duration, numCPU(), limit)
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tbytes lost\tp50\tp99\tprobes\tno-server p50\tno-server p99\tadded p99\t")
+	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tfds\tbytes lost\tp50\tp99\tprobes\tno-server p50\tno-server p99\tadded p99\t")
 	for _, r := range rs {
 		if r.err != nil {
 			fmt.Fprintf(w, "%s\t%d\terror: %v\t\t\t\t\t\t\t\t\t\t\n", r.server, r.consoles, r.err)
@@ -449,8 +462,8 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 			allUp = r.allUpIn.Round(time.Millisecond).String()
 		}
 		us := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
-			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.bytesLost,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
+			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.fds, r.bytesLost,
 			us(r.p50), us(r.p99), r.probes, us(r.floor50), us(r.floor99), us(r.p99-r.floor99))
 	}
 	w.Flush()
@@ -503,6 +516,12 @@ func raiseFileLimit() {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+func ownFileLimit() (uint64, error) {
+	var l syscall.Rlimit
+	err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
+	return l.Cur, err
 }
 
 func numCPU() int {

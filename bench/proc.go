@@ -79,3 +79,14 @@ func statusSum(pid int, field string) int64 {
 }
 
 const ticksPerSecond = 100 // USER_HZ on Linux
+
+// openFiles is how many descriptors pid and its descendants hold.
+func openFiles(pid int) int {
+	n := 0
+	for _, p := range tree(pid) {
+		if ents, err := os.ReadDir("/proc/" + strconv.Itoa(p) + "/fd"); err == nil {
+			n += len(ents)
+		}
+	}
+	return n
+}

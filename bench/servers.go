@@ -23,9 +23,29 @@ type server interface {
 
 func consoleName(i int) string { return fmt.Sprintf("c%04d", i) }
 
-type consoledServer struct{ bin string }
+// fileLimit is the open-file limit servers run under (-nofile; 0: the
+// bench's own).
+var fileLimit int
 
-func (consoledServer) name() string { return "consoled" }
+// serverCommand runs a server, under fileLimit if set (prlimit sets it,
+// soft and hard, then runs the server in its place).
+func serverCommand(name string, args ...string) *exec.Cmd {
+	if fileLimit <= 0 {
+		return exec.Command(name, args...)
+	}
+	return exec.Command("prlimit", append([]string{fmt.Sprintf("--nofile=%d:%d", fileLimit, fileLimit), "--", name}, args...)...)
+}
+
+// consoledServer is consoled built from bin; label names another build
+// of it (-baseline) in the table.
+type consoledServer struct{ bin, label string }
+
+func (s consoledServer) name() string {
+	if s.label != "" {
+		return s.label
+	}
+	return "consoled"
+}
 
 func (s consoledServer) start(dir string, port int, srcs []*source) (*exec.Cmd, error) {
 	key := filepath.Join(dir, "id")
@@ -49,7 +69,7 @@ func (s consoledServer) start(dir string, port int, srcs []*source) (*exec.Cmd, 
 	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
 		args = append(args, "-cpuprofile", p)
 	}
-	cmd := exec.Command(s.bin, args...)
+	cmd := serverCommand(s.bin, args...)
 	return cmd, cmd.Start()
 }
 
@@ -84,7 +104,7 @@ func (conserverServer) start(dir string, port int, srcs []*source) (*exec.Cmd, e
 	os.WriteFile(cf, []byte(b.String()), 0o644)
 	pw := filepath.Join(dir, "conserver.passwd")
 	os.WriteFile(pw, nil, 0o644)
-	cmd := exec.Command("conserver", "-C", cf, "-P", pw, "-p", fmt.Sprint(port), "-M", "127.0.0.1", "-L", filepath.Join(dir, "conserver.log"))
+	cmd := serverCommand("conserver", "-C", cf, "-P", pw, "-p", fmt.Sprint(port), "-M", "127.0.0.1", "-L", filepath.Join(dir, "conserver.log"))
 	return cmd, cmd.Start()
 }
 
@@ -115,7 +135,7 @@ func (conmanServer) start(dir string, port int, srcs []*source) (*exec.Cmd, erro
 	}
 	cf := filepath.Join(dir, "conman.conf")
 	os.WriteFile(cf, []byte(b.String()), 0o644)
-	cmd := exec.Command("conmand", "-F", "-c", cf)
+	cmd := serverCommand("conmand", "-F", "-c", cf)
 	return cmd, cmd.Start()
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,8 @@ type source struct {
 	probe bool
 	up    atomic.Bool
 	upAt  atomic.Int64
-	seq   atomic.Int64 // lines sent
+	seq   atomic.Int64 // whole lines sent
+	next  int64        // the line emit writes next (emit's own)
 	sentB atomic.Int64
 	// probes written, on every connection (one for each server's console)
 	probesSent atomic.Int64
@@ -54,12 +56,16 @@ func newSource(id, rate int, probe bool) (*source, error) {
 
 func (s *source) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
+// serve takes the server's one connection to this machine, then closes
+// its listener: ten thousand sources hold ten thousand descriptors, not
+// twenty (the bench's own open-file limit may be 20,000).
 func (s *source) serve() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
 			return
 		}
+		s.ln.Close()
 		if !s.up.Load() {
 			s.upAt.Store(time.Now().UnixNano())
 			s.up.Store(true)
@@ -118,22 +124,55 @@ func (s *source) probes(c net.Conn) {
 	})
 }
 
+// tick paces the sources: a tick's worth of bytes is one write.
 const tick = 50 * time.Millisecond
 
-// emit writes the console text, a tick's worth at a time.
+// emit writes the console text as a stream at the source's rate: a tick's
+// worth at a time, or at a slow rate one byte at a time (5 B/s is a byte
+// every 200 ms: a small arrival each), lines cut wherever the tick falls,
+// as on a serial line (but for the probing source, whose probes go
+// between whole lines). The first write comes at a random point of the
+// first interval, so that sources do not print in lockstep.
 func (s *source) emit(c net.Conn) {
 	defer c.Close()
+	if s.rate <= 0 { // silent: connected, printing nothing
+		<-s.stopped
+		return
+	}
+	every := tick
+	if s.rate < 20 {
+		every = time.Second / time.Duration(s.rate)
+	}
+	select {
+	case <-s.stopped:
+		return
+	case <-time.After(time.Duration(rand.Int64N(int64(every)))):
+	}
 	budget := 0.0
-	perTick := float64(s.rate) * tick.Seconds()
+	perTick := float64(s.rate) * every.Seconds()
+	var cur []byte // the line being written, from its unwritten part
 	var buf []byte
-	s.every(tick, func() error {
+	s.every(every, func() error {
 		budget += perTick
 		buf = buf[:0]
-		for budget > 0 {
-			l := line(s.id, s.seq.Load())
-			buf = append(buf, l...)
-			budget -= float64(len(l))
-			s.seq.Add(1)
+		for budget >= 1 {
+			if len(cur) == 0 {
+				cur = append(cur[:0], line(s.id, s.next)...)
+				s.next++
+			}
+			k := min(len(cur), int(budget))
+			if s.probe {
+				k = len(cur) // whole lines: a probe never lands inside one
+			}
+			buf = append(buf, cur[:k]...)
+			cur = cur[k:]
+			budget -= float64(k)
+			if len(cur) == 0 {
+				s.seq.Add(1) // a whole line sent
+			}
+		}
+		if len(buf) == 0 {
+			return nil
 		}
 		if _, err := c.Write(buf); err != nil {
 			return err

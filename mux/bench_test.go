@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"consoled/backend/telnet"
 	"consoled/logstore"
 )
 
@@ -127,3 +128,64 @@ func BenchmarkIdleSweep(b *testing.B) {
 }
 
 var sweepRuns atomic.Int64
+
+// BenchmarkTrickleArrival measures what one small arrival on an idle
+// console costs (a byte every 200 ms, as a quiet machine prints): at the
+// idle clock's tick, the harvest that finds it, the read, the log write,
+// and parking the console again. One op is one arrival; the consoles are
+// telnet's (parkable) sockets.
+func BenchmarkTrickleArrival(b *testing.B) {
+	const n = 100
+	every := time.Hour + time.Duration(sweepRuns.Add(1)) // fired by hand
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var running sync.WaitGroup
+	defer func() { cancel(); running.Wait() }() // before the logs close
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	machines := make([]net.Conn, n)
+	for i := range machines {
+		lg, _ := logstore.Open(b.TempDir(), "m", logstore.Options{MaxSize: 1 << 40})
+		defer lg.Close()
+		c := New(Config{Name: "m", Dialer: &telnet.Dialer{Address: ln.Addr().String()}, Log: lg, Logger: quiet, IdleRead: every})
+		running.Add(1)
+		go func() { c.Run(ctx); running.Done() }()
+		if machines[i], err = ln.Accept(); err != nil {
+			b.Fatal(err)
+		}
+		defer machines[i].Close()
+		go io.Copy(io.Discard, machines[i])
+	}
+	feed := func() {
+		for _, m := range machines {
+			m.Write([]byte{'.'})
+		}
+		time.Sleep(2 * time.Millisecond) // arrived
+	}
+	feed() // each console's reader reads its first byte and hands it over
+	k := clockFor(every)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		k.mu.Lock()
+		swept := len(k.sweeps)
+		k.mu.Unlock()
+		if swept == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d consoles handed to the idle clock", swept, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	k.fire() // nothing more: all parked
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		b.StopTimer()
+		feed()
+		b.StartTimer()
+		k.fire()
+	}
+}

@@ -157,3 +157,8 @@ func (c *conn) Break() error {
 }
 
 func (c *conn) Close() error { return c.nc.Close() }
+
+// Park implements backend.Parker: the socket is armed in fdconn's set of
+// parked sockets. (The codec holds no data between reads: it decodes in
+// place, so nothing read waits here while the connection is parked.)
+func (c *conn) Park(wake func()) (backend.Harvester, error) { return c.nc.Park(wake) }

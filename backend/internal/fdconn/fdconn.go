@@ -39,6 +39,8 @@ type Conn struct {
 	closing chan struct{} // closed by Close
 	closed  atomic.Bool
 	use     sync.RWMutex // read-held around system calls on fd; Close takes it to close fd
+	wake    func()       // Park's, until harvested (guarded by p.mu)
+	parked  atomic.Bool  // in the parked set (added once; armed by each Park)
 
 	laddr, raddr net.Addr
 }
@@ -220,10 +222,15 @@ func (c *Conn) opError(op string, err error) error {
 // poller is one epoll set for every Conn, and the goroutine that waits on it.
 type poller struct {
 	epfd   int
+	parkfd int // the parked set: nobody waits on it; Harvest looks at it
 	file   *os.File // epfd as a file (kept: its finalizer would close epfd)
 	mu     sync.Mutex
 	conns  map[int32]*Conn
 	nextID int32
+
+	hmu       sync.Mutex // one Harvest at a time
+	harvested []unix.EpollEvent
+	wakes     []func()
 }
 
 var (
@@ -239,7 +246,13 @@ func thePoller() (*poller, error) {
 			pollerErr = fmt.Errorf("creating epoll set: %w", os.NewSyscallError("epoll_create1", err))
 			return
 		}
-		pollerP = &poller{epfd: epfd, conns: map[int32]*Conn{}}
+		parkfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			unix.Close(epfd)
+			pollerErr = fmt.Errorf("creating epoll set: %w", os.NewSyscallError("epoll_create1", err))
+			return
+		}
+		pollerP = &poller{epfd: epfd, parkfd: parkfd, conns: map[int32]*Conn{}, harvested: make([]unix.EpollEvent, 256)}
 		// The epoll set is itself readable when it has events: Go's poller
 		// watches it and wakes the goroutine below, which costs no thread
 		// of its own blocked in epoll_wait.
@@ -286,6 +299,9 @@ func (p *poller) arm(c *Conn) error {
 // remove forgets c; called by Close before it closes the descriptor.
 func (p *poller) remove(c *Conn) {
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	if c.parked.Load() {
+		unix.EpollCtl(p.parkfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	}
 	p.mu.Lock()
 	delete(p.conns, c.id)
 	p.mu.Unlock()
@@ -355,5 +371,61 @@ func (p *poller) pollForever() {
 			}
 		}
 		p.mu.Unlock()
+	}
+}
+
+// Park implements backend.Parker: c is armed in the parked set, a second
+// epoll set that no goroutine waits on, and the next Harvest after data or
+// a FIN arrived calls wake. Arming reports readiness already there too, so
+// what arrived since the last read is not missed. Between Park and that
+// Harvest, arrivals on c cost no wake-up at all.
+func (c *Conn) Park(wake func()) (backend.Harvester, error) {
+	p := c.p
+	p.mu.Lock()
+	c.wake = wake
+	p.mu.Unlock()
+	op := unix.EPOLL_CTL_MOD
+	if !c.parked.Load() {
+		op = unix.EPOLL_CTL_ADD
+	}
+	ev := unix.EpollEvent{Events: armed, Fd: c.id}
+	_, err := c.sys(func(fd int) (int, error) { return 0, unix.EpollCtl(p.parkfd, op, fd, &ev) })
+	if err != nil {
+		return nil, c.opError("park", err)
+	}
+	c.parked.Store(true)
+	return p, nil
+}
+
+// Harvest implements backend.Harvester: it calls the wake of every parked
+// Conn that became readable (or was closed by its peer) since it was
+// parked, without waiting.
+func (p *poller) Harvest() {
+	p.hmu.Lock()
+	defer p.hmu.Unlock()
+	for {
+		n, err := unix.EpollWait(p.parkfd, p.harvested, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return
+		}
+		p.mu.Lock()
+		for _, ev := range p.harvested[:n] {
+			if c := p.conns[ev.Fd]; c != nil && c.wake != nil {
+				p.wakes = append(p.wakes, c.wake)
+				c.wake = nil
+			}
+		}
+		p.mu.Unlock()
+		for i, w := range p.wakes {
+			w()
+			p.wakes[i] = nil
+		}
+		p.wakes = p.wakes[:0]
+		if n < len(p.harvested) {
+			return
+		}
 	}
 }
