@@ -222,7 +222,7 @@ func (c *Conn) opError(op string, err error) error {
 // poller is one epoll set for every Conn, and the goroutine that waits on it.
 type poller struct {
 	epfd   int
-	parkfd int // the parked set: nobody waits on it; Harvest looks at it
+	parkfd int      // the parked set: nobody waits on it; Harvest looks at it
 	file   *os.File // epfd as a file (kept: its finalizer would close epfd)
 	mu     sync.Mutex
 	conns  map[int32]*Conn
