@@ -100,7 +100,7 @@ fuzz_selftest() {
 }
 fuzz_selftest
 fuzz FuzzCodec ./backend/telnet
-fuzz FuzzEscapeParser ./frontend/sshd
+fuzz FuzzEscapeParser ./frontend/escape
 fuzz FuzzParse ./config
 fuzz FuzzSOLPackets ./backend/ipmi
 fuzz FuzzParse ./internal/cmdargs
