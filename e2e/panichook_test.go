@@ -46,3 +46,30 @@ console "crashy" {
 		t.Errorf("hook runs: %q", hook)
 	}
 }
+
+// A program that panics as soon as it is started at bash is a crash: bash
+// 5.1 and later print ESC[?2004l CR (bracketed paste off) before a
+// command's output, so the "panic:" is at the start of the line as the
+// terminal shows it, not of the bytes. It is found, headlined as shown,
+// listed by `panics` and marked in the log.
+func TestPanicAfterBashCommand(t *testing.T) {
+	alice := newKey(t, "alice")
+	d := startConsoled(t, userBlock("alice", alice)+`
+console "app" {
+  exec { command = ["env", "INPUTRC=/dev/null", "bash", "--norc", "--noprofile", "-i"] }
+}
+`)
+	logPath := filepath.Join(d.Dir, "logs", "app.log")
+	readFileUntil(t, logPath, "bash-", 30*time.Second)
+	if out, errOut, code := d.ssh(alice, "", "send", "app", "'echo panic: boom from bash'"); code != 0 {
+		t.Fatalf("send: exit %d\n%s%s", code, out, errOut)
+	}
+	log := readFileUntil(t, logPath, "[-- consoled: panic detected: panic: boom from bash", 30*time.Second)
+	if !strings.Contains(log, "\x1b[?2004l\rpanic: boom from bash") {
+		t.Fatalf("bash did not print ESC[?2004l CR before the output, so this test tries nothing; log:\n%q", log)
+	}
+	out, _, code := d.ssh(alice, "", "panics", "app")
+	if lines := trimLines(out); code != 0 || len(lines) != 2 || !strings.HasSuffix(lines[0], " panic: boom from bash") {
+		t.Errorf("panics app: exit %d\n%s", code, out)
+	}
+}

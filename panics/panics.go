@@ -112,7 +112,7 @@ func (d *Detector) Observe(p []byte) {
 }
 
 func (d *Detector) check(line []byte) {
-	crash := d.isCrash(line)
+	crash, text := d.isCrash(line)
 	if !crash && !d.isTrace(line) {
 		return
 	}
@@ -123,25 +123,73 @@ func (d *Detector) check(line []byte) {
 	}
 	d.lastHit = now
 	if !within && d.onEvent != nil {
-		d.onEvent(Event{Console: d.console, Time: now.UTC(), Headline: headline(line)})
+		d.onEvent(Event{Console: d.console, Time: now.UTC(), Headline: headline(text)})
 	}
 }
 
-func (d *Detector) isCrash(line []byte) bool {
+// isCrash reports whether line starts a crash, and the text its headline
+// is made of: the line, or the part of it that starts with "panic:".
+func (d *Detector) isCrash(line []byte) (bool, []byte) {
 	for _, lit := range d.crashes {
 		if bytes.Contains(line, lit) {
-			return true
+			return true, line
 		}
 	}
-	if bytes.HasPrefix(bytes.TrimLeft(stripStamp(line), " \t\r"), linePanic) {
-		return true
+	if p := panicPiece(line); p != nil {
+		return true, p
 	}
 	for _, re := range d.regexps {
 		if re.Match(line) {
-			return true
+			return true, line
 		}
 	}
-	return false
+	return false, nil
+}
+
+// panicPiece returns the part of line that starts with "panic:" where a
+// terminal shows the start of a line, or nil. The line is read in pieces
+// split at carriage returns, and each piece's leading escape sequences,
+// kernel timestamp and blanks are skipped: bash (5.1 and later) prints
+// ESC[?2004l CR before a command's output, so a program that panics at once
+// prints "ESC[?2004l CR panic: ..." on the console.
+func panicPiece(line []byte) []byte {
+	for piece := range bytes.SplitSeq(line, []byte("\r")) {
+		p := bytes.TrimLeft(stripStamp(skipEscapes(bytes.TrimLeft(piece, "\x00"))), " \t")
+		if bytes.HasPrefix(p, linePanic) {
+			return p
+		}
+	}
+	return nil
+}
+
+// skipEscapes drops the escape sequences (CSI, OSC and two-byte ones) at
+// the start of b.
+func skipEscapes(b []byte) []byte {
+	for len(b) >= 2 && b[0] == 0x1b {
+		switch b[1] {
+		case '[': // parameters and intermediates, then a final byte
+			i := 2
+			for i < len(b) && (b[i] < 0x40 || b[i] > 0x7e) {
+				i++
+			}
+			if i == len(b) {
+				return b[len(b):]
+			}
+			b = b[i+1:]
+		case ']': // up to BEL or ST
+			end := bytes.IndexByte(b, '\a')
+			if st := bytes.Index(b, []byte("\x1b\\")); st >= 0 && (end < 0 || st < end) {
+				end = st + 1
+			}
+			if end < 0 {
+				return b[len(b):]
+			}
+			b = b[end+1:]
+		default:
+			b = b[2:]
+		}
+	}
+	return b
 }
 
 func (d *Detector) isTrace(line []byte) bool {

@@ -125,6 +125,9 @@ func TestDetectorHeadlines(t *testing.T) {
 		{"[   30.2] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:", true},
 		{"panic: page fault", true},
 		{"\rpanic: runtime error: index out of range [3] with length 3", true},
+		{"\x1b[?2004l\rpanic: runtime error: invalid memory address", true}, // bash 5.2, then the program
+		{"\x1b]0;root@db01\a\x1b[1mpanic: boom", true},
+		{"bash-5.2# echo panic: not at the start\r", false},
 		{"[  1.0] panic: vm_fault: fault on nofault entry", true},
 		{"*** STOP: 0x0000007B (0xF78D2524,0xC0000034,0x00000000,0x00000000)", true},
 		{"[    7.072709] Call Trace:", false},
@@ -149,6 +152,16 @@ func TestDetectorHeadlineControls(t *testing.T) {
 	d.Observe([]byte("[ 1.0] Kernel panic - not syncing: \x1b[6n\xc2\x9b6n\x9b\x07\x7fend\r\n"))
 	if got := headlines(*evs); len(got) != 1 || got[0] != "Kernel panic - not syncing: [6n6n\ufffdend" {
 		t.Fatalf("headline %q", got)
+	}
+}
+
+// A panic printed as a command's first output at bash (after its
+// ESC[?2004l CR) is headlined by what the terminal shows.
+func TestDetectorPanicAfterBash(t *testing.T) {
+	d, _, evs := detector(t)
+	feed(d, "\x1b[?2004hbash-5.2# ./server\r\r\n\x1b[?2004l\rpanic: runtime error: invalid memory address\r\r\n\r\r\ngoroutine 1 [running]:\r\r\n", 7)
+	if got := headlines(*evs); len(got) != 1 || got[0] != "panic: runtime error: invalid memory address" {
+		t.Fatalf("events %q", got)
 	}
 }
 
