@@ -52,6 +52,7 @@ type Gateway struct {
 	lastOK    time.Time         // last keep-alive (or grant) of lease
 	live      bool              // lease fresh and our key in the view: may hold movable consoles
 	assigned  map[string]bool   // movable consoles this gateway holds or waits to hold
+	lastView  []string          // the member names at the last computation
 	notBefore map[string]time.Time
 	from      map[string]handOver // where each assigned console came from
 	timer     *time.Timer         // ends the next grace period
@@ -256,9 +257,9 @@ func (g *Gateway) setView(view map[string]entry) {
 	if fmt.Sprint(old) != fmt.Sprint(now) {
 		g.log.Info("cluster members", "members", now, "before", old)
 	}
-	wasLive := g.live
-	g.live = g.liveLocked()
-	g.recomputeLocked(wasLive)
+	if !g.updateLiveLocked() {
+		g.recomputeLocked(g.live)
+	}
 	g.mu.Unlock()
 	g.opts.Changed()
 }

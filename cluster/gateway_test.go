@@ -83,6 +83,27 @@ func watchHolders(t *testing.T, gws []*testGateway, consoles []Console) (stop fu
 	return func() { close(quit); wg.Wait() }
 }
 
+// waitMembers waits until every gateway sees all of gws live.
+func waitMembers(t *testing.T, gws []*testGateway) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok := true
+		for _, g := range gws {
+			if len(g.Members()) != len(gws) || !g.Live() {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gateways do not all see each other")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitAll waits until every console runs on exactly one of gws.
 func waitAll(t *testing.T, gws []*testGateway, consoles []Console, within time.Duration) map[string]string {
 	t.Helper()
@@ -119,6 +140,7 @@ func TestMembershipSpreadsAndAgrees(t *testing.T) {
 	}
 	stop := watchHolders(t, gws, consoles)
 	defer stop()
+	waitMembers(t, gws)
 	where := waitAll(t, gws, consoles, 30*time.Second)
 	if where["web07"] != "gw2" {
 		t.Errorf("pinned web07 runs on %s", where["web07"])
@@ -180,6 +202,7 @@ func TestCutGatewayFencesBeforeTakeover(t *testing.T) {
 	}
 	stop := watchHolders(t, gws, consoles)
 	defer stop()
+	waitMembers(t, gws)
 	where := waitAll(t, gws, consoles, 30*time.Second)
 	var mine []string
 	for c, g := range where {
@@ -213,6 +236,15 @@ func TestCutGatewayFencesBeforeTakeover(t *testing.T) {
 	if took < testTTL/2 {
 		t.Errorf("consoles moved %v after the cut, before gw1 could have fenced", took)
 	}
+	for _, c := range mine {
+		for _, g := range gws[1:] {
+			if where[c] == g.Name() {
+				if a := g.Arrival(c); a != "held by gateway "+g.Name()+": taken over from gw1, which left the cluster" {
+					t.Errorf("%s's arrival mark on %s: %q", c, g.Name(), a)
+				}
+			}
+		}
+	}
 	// Back: gw1 rejoins, takes only what is assigned, after the others let go.
 	gws[0].proxy.Restore()
 	waitAll(t, gws, consoles, 30*time.Second)
@@ -235,6 +267,7 @@ func TestJoinHandsOverSafely(t *testing.T) {
 	etcd := testharness.StartEtcd(t, 1)
 	consoles := movable(30)
 	gws := []*testGateway{startGateway(t, etcd, "gw1", consoles), startGateway(t, etcd, "gw2", consoles)}
+	waitMembers(t, gws)
 	before := waitAll(t, gws, consoles, 30*time.Second)
 	stop := watchHolders(t, append(gws, nil)[:2], consoles)
 	gw3 := startGateway(t, etcd, "gw3", consoles)

@@ -9,10 +9,10 @@ import (
 // recomputeLocked works out which movable consoles are this gateway's now
 // and, for each that just became so, when it may start: at once if its
 // holder before left the cluster (or there was none), after the grace
-// period if that holder is still alive. wasLive is whether this gateway
-// was live at the previous computation: if not (it joins, or comes back
-// from a fence), every console it gets counts as coming from the holder
-// the others computed without it.
+// period if that holder is still alive. Its holder before is the owner
+// in the previous view of the members; wasLive is whether this gateway was
+// live then: if not (it joins, or comes back from a fence), the holder is
+// the one the others computed without it.
 func (g *Gateway) recomputeLocked(wasLive bool) {
 	all := names(g.members)
 	var others []string
@@ -32,8 +32,14 @@ func (g *Gateway) recomputeLocked(wasLive bool) {
 			continue
 		}
 		prev := Owner(c, others)
+		if wasLive {
+			prev = Owner(c, g.lastView)
+		}
 		h := handOver{prev: prev}
-		if prev != "" && slices.Contains(all, prev) {
+		if prev == g.opts.Name {
+			h.prev = "" // a console new to this gateway's view: nobody held it
+			g.notBefore[c] = now
+		} else if prev != "" && slices.Contains(all, prev) {
 			g.notBefore[c] = now.Add(g.grace)
 		} else {
 			h.left = prev != ""
@@ -48,6 +54,7 @@ func (g *Gateway) recomputeLocked(wasLive bool) {
 		}
 	}
 	g.assigned = next
+	g.lastView = all
 	g.armLocked(now)
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"consoled/cluster"
 	"consoled/internal/testharness"
 )
 
@@ -25,6 +26,7 @@ type gwCluster struct {
 	guest  *guest
 	gws    map[string]*daemon
 	etcdPx map[string]*testharness.Proxy // each gateway's path to etcd
+	dirs   map[string]string             // each gateway's directory (kept across a restart)
 	alice  key
 	bob    key
 	cfg    string
@@ -34,7 +36,7 @@ func startCluster(t *testing.T) *gwCluster {
 	t.Helper()
 	g := sharedGuest(t)
 	c := &gwCluster{t: t, guest: g, etcd: testharness.StartEtcd(t, 3), telnet: testharness.StartProxy(t, fmt.Sprintf("127.0.0.1:%d", g.Port)),
-		bmc: testharness.StartBMC(t), gws: map[string]*daemon{}, etcdPx: map[string]*testharness.Proxy{},
+		bmc: testharness.StartBMC(t), gws: map[string]*daemon{}, etcdPx: map[string]*testharness.Proxy{}, dirs: map[string]string{},
 		alice: newKey(t, "alice"), bob: newKey(t, "bob")}
 	pw := filepath.Join(t.TempDir(), "db01.pw")
 	os.WriteFile(pw, []byte(c.bmc.Pass+"\n"), 0o600)
@@ -49,6 +51,7 @@ console "db01" {
     address       = %q
     user          = %q
     password_file = %q
+    steal         = true
   }
   rw = ["alice"]
   ro = ["bob"]
@@ -75,11 +78,14 @@ func (c *gwCluster) start(name string) *daemon {
 	c.etcdPx[name] = px
 	eps = append(eps, "http://"+px.Addr)
 	cfg := c.cfg + fmt.Sprintf("cluster {\n  etcd = %q\n}\n", eps)
-	dir := c.t.TempDir()
+	dir := c.dirs[name]
+	if dir == "" {
+		dir = c.t.TempDir()
+		c.dirs[name] = dir
+	}
 	path := filepath.Join(dir, "consoled.hcl")
 	os.WriteFile(path, []byte(jsonList(cfg)), 0o600)
-	port := freePort(c.t)
-	d := runDaemon(c.t, dir, exec.Command(binary, "-config", path, "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-gateway", name))
+	d := runDaemon(c.t, dir, exec.Command(binary, "-config", path, "-listen", "127.0.0.1:0", "-gateway", name))
 	c.gws[name] = d
 	return d
 }
@@ -109,9 +115,10 @@ func (c *gwCluster) list(gw string, k key) map[string]row {
 	return m
 }
 
-// waitUp waits until gateway gw lists every console up, held by one of
-// holders (any if none), and returns who holds each.
-func (c *gwCluster) waitUp(gw string, within time.Duration, holders ...string) map[string]string {
+// waitUp waits until gateway gw lists every console up, held by the
+// gateway rendezvous hashing picks among live (so no console is still
+// moving), and returns who holds each.
+func (c *gwCluster) waitUp(gw string, within time.Duration, live ...string) map[string]string {
 	c.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -120,7 +127,7 @@ func (c *gwCluster) waitUp(gw string, within time.Duration, holders ...string) m
 		ok := len(rows) == 2
 		for _, r := range rows {
 			where[r.Name] = r.Gateway
-			if r.State != "up" || len(holders) > 0 && !contains(holders, r.Gateway) {
+			if r.State != "up" || r.Gateway != cluster.Owner(r.Name, live) {
 				ok = false
 			}
 		}
@@ -132,15 +139,6 @@ func (c *gwCluster) waitUp(gw string, within time.Duration, holders ...string) m
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // other is a gateway that does not hold console on.
@@ -161,10 +159,10 @@ func other(where map[string]string, console string, among ...string) string {
 func TestClusterForwarding(t *testing.T) {
 	c := startCluster(t)
 	all := []string{"gw1", "gw2", "gw3"}
-	where := c.waitUp("gw1", 90*time.Second)
+	where := c.waitUp("gw1", 90*time.Second, all...)
 	var lists []string
 	for _, gw := range all {
-		w := c.waitUp(gw, 30*time.Second)
+		w := c.waitUp(gw, 30*time.Second, all...)
 		lists = append(lists, fmt.Sprint(w))
 	}
 	for _, l := range lists[1:] {

@@ -179,21 +179,25 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 		logger.Warn("if this gateway came to hold every console", "err", err)
 	}
 	files.apply(logger)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening for ssh: %w", err)
+	}
 	reg := registry.New(cfg, logger)
 	var cl *node
 	if cfg.Cluster != nil {
+		if cfg.Cluster.Advertise == "" { // listen names a host, and port 0 picked one
+			cfg.Cluster.Advertise = ln.Addr().String()
+		}
 		if cl, err = startCluster(cfg, signer, reg, logger); err != nil {
+			ln.Close()
 			return err
 		}
 		defer cl.stop() // after the consoles stopped: the others take over at once
 	}
 	if _, err := reg.Apply(cfg); err != nil {
+		ln.Close()
 		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		reg.StopAll(sshd.ErrShutdown)
-		return fmt.Errorf("listening for ssh: %w", err)
 	}
 	d := &daemon{cfg: cfg, path: path, cluflags: cf, reg: reg, cluster: cl, logger: logger}
 	d.core = frontend.New(frontend.Options{Consoles: reg, Audit: frontend.NewAuditor(auditFile, logger),
@@ -361,7 +365,8 @@ type clusterFlags struct{ gateway, advertise string }
 
 // apply puts the flags in cfg (they override its cluster block) and
 // checks that a cluster knows this gateway's name and address: advertise
-// defaults to the listen address when that names a host and a port.
+// defaults to the listen address when that names a host (with port 0, the
+// port the listener gets).
 func (f clusterFlags) apply(cfg *config.Config) error {
 	c := cfg.Cluster
 	if c == nil {
@@ -384,10 +389,12 @@ func (f clusterFlags) apply(cfg *config.Config) error {
 	}
 	if c.Advertise == "" {
 		host, port, err := net.SplitHostPort(cfg.Listen)
-		if ip := net.ParseIP(host); err != nil || host == "" || port == "0" || ip != nil && ip.IsUnspecified() {
+		if ip := net.ParseIP(host); err != nil || host == "" || ip != nil && ip.IsUnspecified() {
 			return fmt.Errorf("cluster: no advertise address, and listen %q names no host and port the other gateways could reach (advertise = \"host:port\" or -advertise)", cfg.Listen)
 		}
-		c.Advertise = cfg.Listen
+		if port != "0" {
+			c.Advertise = cfg.Listen
+		} // else: the address the listener gets (serve)
 	}
 	return nil
 }

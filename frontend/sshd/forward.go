@@ -133,6 +133,14 @@ func (s *Server) forwardElsewhere(ss *session) (code int, done bool) {
 	if cl == nil || ss.forwarded {
 		return 0, false
 	}
+	if len(ss.args) > 0 && ss.args[0] == "panics" {
+		return s.mergedPanics(ss), true
+	}
+	if len(ss.args) > 0 && ss.args[0] == "logs" {
+		if code, done := s.mergedLogs(ss); done {
+			return code, true
+		}
+	}
 	name := target(ss.args)
 	if name == "" {
 		return 0, false
