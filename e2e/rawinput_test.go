@@ -49,7 +49,7 @@ console "box" {
 	if code == 0 {
 		t.Errorf("a raw session whose input was discarded exited 0; stderr %q", stderr)
 	}
-	if !strings.Contains(stderr, "input: 9 of 9 bytes not sent to box: read-only: another user has write access") {
+	if !strings.Contains(stderr, "input: 9 of 9 bytes not sent to box: read-only: another user has write access (alice)") {
 		t.Errorf("stderr does not say how much was discarded: %q (stdout %q)", stderr, out)
 	}
 
@@ -59,6 +59,27 @@ console "box" {
 	got := readFileUntil(t, typed, "from-alice", 30*time.Second)
 	if strings.Contains(got, "from-bob") {
 		t.Errorf("the discarded input reached the machine: %q", got)
+	}
+}
+
+// A script that watches as a spy while nobody writes is told its input was
+// not sent because nobody has write access, not that someone else has it.
+func TestRawSpyInputSaysNobodyWrites(t *testing.T) {
+	alice := newKey(t, "alice")
+	typed := filepath.Join(t.TempDir(), "typed")
+	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
+console "box" {
+  exec { command = ["/bin/sh", "-c", "exec cat > %s"] }
+}
+`, typed))
+	d.waitState(alice, "box", "up")
+	_, stderr, code := d.ssh(alice, "from-spy\n", "box", "--spy")
+	if code != 1 || !strings.Contains(stderr, "input: 9 of 9 bytes not sent to box: read-only: nobody has write access") ||
+		strings.Contains(stderr, "another user") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if out, _, _ := d.ssh(alice, "", "who", "box"); strings.Contains(out, "alice") {
+		t.Errorf("somebody is still attached: %q", out)
 	}
 }
 

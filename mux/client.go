@@ -183,8 +183,9 @@ func (cl *Client) withConn(f func(backend.Conn) error) error {
 	c := cl.c
 	c.mu.Lock()
 	if c.writer != cl {
+		w := c.writer
 		c.mu.Unlock()
-		return ErrReadOnly
+		return notWriter(w)
 	}
 	conn := c.conn
 	c.mu.Unlock()
@@ -195,6 +196,21 @@ func (cl *Client) withConn(f func(backend.Conn) error) error {
 	defer c.wmu.Unlock()
 	return f(conn)
 }
+
+// notWriter is why a client that is not the writer w may not write: who
+// writes, or that nobody does (a spy, or after the writer gave it up).
+func notWriter(w *Client) error {
+	if w == nil {
+		return ErrNobodyWrites
+	}
+	return fmt.Errorf("%w (%s)", ErrReadOnly, w.Who)
+}
+
+type nobodyWrites struct{}
+
+func (nobodyWrites) Error() string { return "read-only: nobody has write access" }
+
+func (nobodyWrites) Is(target error) bool { return target == ErrReadOnly }
 
 // TakeWrite gives cl write access: if nobody writes, if the writer is the
 // same person (Who) in another session, or if force is set. The previous

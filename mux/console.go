@@ -28,6 +28,9 @@ const (
 var (
 	ErrReadOnly = errors.New("read-only: another user has write access")
 	ErrNotUp    = errors.New("console is not connected")
+	// ErrNobodyWrites is ErrReadOnly (errors.Is says so) when no client
+	// has write access: it has to be taken first.
+	ErrNobodyWrites error = nobodyWrites{}
 	// ErrStalled is why a client that stopped reading was cut off: it took
 	// no output for Config.StallAfter while output waited for it.
 	ErrStalled = errors.New("output was not being read")
