@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Conn is an open console connection. Read returns what the machine printed,
@@ -75,4 +76,31 @@ type Parker interface {
 // read now (see Parker); it never waits.
 type Harvester interface {
 	Harvest()
+}
+
+// BMCEvent is one entry of a BMC's System Event Log (IPMI SEL).
+type BMCEvent struct {
+	ID       uint16    // record ID (a handle; not necessarily in order)
+	Time     time.Time // when the BMC logged it (zero if it does not say)
+	Sensor   string    // e.g. "Temperature #0x30"
+	Event    string    // what happened, e.g. "Upper Critical going high"
+	Asserted bool      // asserted, or deasserted
+	Critical bool      // the BMC's reading of it is critical
+}
+
+// Describe is the event on one line, e.g. "Temperature #0x30 asserted:
+// Upper Critical going high".
+func (e BMCEvent) Describe() string {
+	dir := "deasserted"
+	if e.Asserted {
+		dir = "asserted"
+	}
+	s := e.Sensor + " " + dir
+	if e.Event != "" {
+		s += ": " + e.Event
+	}
+	if e.Critical {
+		s += " (critical)"
+	}
+	return s
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -49,6 +50,10 @@ type Config struct {
 	// Cluster is the cluster block; nil when consoled runs alone.
 	Cluster *Cluster
 
+	// BMCEventPoll is how often the event log of each console's BMC is read
+	// for new entries (0: never); OnBMCEvent runs on a critical one.
+	BMCEventPoll time.Duration
+	OnBMCEvent   []string
 	// UserCAs sign the user certificates that may log in (trusted_user_ca_keys,
 	// trusted_user_ca_keys_file): a certificate logs in as one of its
 	// principals, configured as a user or not.

@@ -18,7 +18,8 @@ const MaxNameLen = 64
 var ReservedNames = map[string]string{
 	"list": "a command", "help": "a command", "power": "a command", "break": "a command",
 	"send": "a command", "who": "a command", "logs": "a command", "panics": "a command",
-	"reload": "a command", "attach": "a command", "console": "a command", "web": "a command",
+	"reload": "a command", "attach": "a command", "console": "a command",
+	"bootdev": "a command", "sel": "a command", "web": "a command",
 	"audit": "the name of consoled's audit log (log_dir/audit.log)",
 }
 

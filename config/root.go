@@ -14,6 +14,7 @@ var rootSchema = &hcl.BodySchema{
 		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"}, {Name: "audit_log"},
 		{Name: "max_total"}, {Name: "panic_patterns"}, {Name: "replay_lines"}, {Name: "admins"}, {Name: "metrics_listen"},
 		{Name: "trusted_user_ca_keys"}, {Name: "trusted_user_ca_keys_file"}, {Name: "revoked_keys_file"},
+		{Name: "bmc_event_poll"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "user", LabelNames: []string{"name"}},
@@ -21,6 +22,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "break", LabelNames: []string{"name"}},
 		{Type: "console", LabelNames: []string{"name"}},
 		{Type: "on_panic"},
+		{Type: "on_bmc_event"},
 		{Type: "cluster"},
 		{Type: "web"},
 	},
@@ -30,7 +32,7 @@ var rootSchema = &hcl.BodySchema{
 // needs them all (access lists resolved against users and groups, admins
 // known, consoled's own files apart from the consoles' logs).
 func (p *parser) root(body hcl.Body) *Config {
-	cfg := &Config{Listen: DefaultListen, HostKey: DefaultHostKey, LogDir: DefaultLogDir}
+	cfg := &Config{Listen: DefaultListen, HostKey: DefaultHostKey, LogDir: DefaultLogDir, BMCEventPoll: DefaultBMCEventPoll}
 	content, diags := body.Content(rootSchema)
 	p.diags = append(p.diags, diags...)
 	if content == nil {
@@ -92,6 +94,8 @@ func (p *parser) settings(cfg *Config, attrs hcl.Attributes) settingRanges {
 			p.intRange(a.Expr, &cfg.ReplayLines, 0, 1000)
 		case "panic_patterns":
 			p.panicPatterns(cfg, a)
+		case "bmc_event_poll":
+			p.bmcEventPoll(cfg, a)
 		case "trusted_user_ca_keys", "trusted_user_ca_keys_file", "revoked_keys_file":
 			p.certSetting(cfg, name, a)
 		}
@@ -163,6 +167,8 @@ func (p *parser) blocks(cfg *Config, blocks hcl.Blocks) blocksRead {
 			cfg.Users = append(cfg.Users, p.user(blk))
 		case "on_panic":
 			p.onPanic(cfg, blk)
+		case "on_bmc_event":
+			p.onBMCEvent(cfg, blk)
 		case "cluster":
 			p.cluster(cfg, blk)
 		case "web":

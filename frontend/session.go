@@ -314,3 +314,8 @@ func (s *Session) Recent(n int) ([]byte, error) {
 	}
 	return s.con.Recent(n)
 }
+
+// BootDevice sets the device the console's machine boots from next.
+func (s *Session) BootDevice(ctx context.Context, dev string, persistent, efi bool) (string, error) {
+	return s.c.BootDevice(ctx, s.id, s.con.Name(), dev, persistent, efi)
+}

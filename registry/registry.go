@@ -231,6 +231,9 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 		defer close(e.done)
 		e.con.Run(ctx)
 	}()
+	if el, ok := mc.Power.(mux.EventLog); ok {
+		go r.watchEvents(ctx, e.con, el)
+	}
 	return e
 }
 

@@ -41,6 +41,10 @@ func (s *Server) dispatch(ss *session) int {
 		return s.panicList(ss)
 	case "reload":
 		return s.reload(ss)
+	case "bootdev":
+		return s.bootdev(ss)
+	case "sel":
+		return s.sel(ss)
 	case "web":
 		return s.webLink(ss)
 	case "attach", "console":
@@ -95,6 +99,9 @@ func (s *Server) help(ss *session) {
 		"  ssh console@HOST logs NAME|SET [--since 2h|2026-11-23T03:00] [--until T] [--tail N] [--grep REGEX]",
 		"                               [--context N] [--follow] [--timestamps] [--raw]",
 		"  ssh console@HOST panics [--since 24h] [NAME|SET...]   crashes seen on the consoles, newest first",
+		"  ssh console@HOST power NAME|SET cycle --pxe     boot from the network next, then cycle (reinstall)",
+		"  ssh console@HOST bootdev NAME|SET pxe|disk|bios|cdrom [--persistent] [--efi]",
+		"  ssh console@HOST sel NAME [--clear]   the BMC's System Event Log",
 		"  ssh console@HOST reload      re-read the configuration (admins only)",
 		"  ssh console@HOST web         a one-time link to log in to the web view (valid 60 s)",
 		"  ssh console@HOST help        this text",
@@ -267,12 +274,15 @@ func whoLine(ci mux.ClientInfo) string {
 
 // power is the `power NAME ACTION` command.
 func (s *Server) power(ss *session) int {
-	a, err := cmdargs.Parse(ss.args[1:], nil, []string{"yes"})
+	a, err := cmdargs.Parse(ss.args[1:], nil, []string{"yes", "pxe"})
 	if err != nil || len(a.Pos) != 2 || !frontend.PowerActions[a.Pos[1]] {
-		fmt.Fprintf(ss.Stderr(), "usage: power NAME|SET status|on|off|cycle|reset [--yes]\n")
+		fmt.Fprintf(ss.Stderr(), "usage: power NAME|SET status|on|off|cycle|reset [--pxe] [--yes]\n")
 		return 2
 	}
 	name, action := a.Pos[0], a.Pos[1]
+	if a.Flags["pxe"] != "" {
+		return s.powerPXE(ss, name, action, a.Flags["yes"] != "")
+	}
 	if frontend.IsSet(name) {
 		return s.powerSet(ss, name, action, a.Flags["yes"] != "")
 	}

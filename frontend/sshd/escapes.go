@@ -88,6 +88,7 @@ func (a *attachment) escape(c, arg byte) bool {
 			"  " + e + "n   write a note into the console's log",
 			"  " + e + "x   how this console is connected (line settings)",
 			"  " + e + "!s  power status; !1 on, !0 off, !c cycle, !r reset (asked first)",
+			"  " + e + "!b  boot device for the next boot: then p pxe, d disk, b bios, c cdrom",
 			"  " + e + e + " send " + caret(a.esc[:1]) + " itself",
 		}, "\n"))
 	default:
@@ -191,9 +192,13 @@ var powerKeys = map[byte]string{'s': "status", '1': "on", '0': "off", 'c': "cycl
 // powerEscape handles ^Ec! KEY. Actions other than status ask first; the
 // answer is the next key typed.
 func (a *attachment) powerEscape(key byte) {
+	if key == 'b' {
+		a.bootEscape()
+		return
+	}
 	action, ok := powerKeys[key]
 	if !ok {
-		a.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset", a.escStr))
+		a.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset, !b boot device", a.escStr))
 		return
 	}
 	if action != "status" && a.refused("power "+action, a.cs.MayWrite("power", action)) {
@@ -233,4 +238,32 @@ func printable(b byte) byte {
 		return '?'
 	}
 	return b
+}
+
+// bootKeys are the keys after ^Ec!b.
+var bootKeys = map[byte]string{'p': "pxe", 'd': "disk", 'b': "bios", 'c': "cdrom"}
+
+// bootEscape asks for the boot device of the next boot (^Ec!b, then a
+// letter) and sets it.
+func (a *attachment) bootEscape() {
+	if a.refused("bootdev", a.cs.MayWrite("bootdev", "")) {
+		return
+	}
+	a.prompt("boot device for the next boot of "+a.cs.Name()+": p pxe, d disk, b bios, c cdrom? ", func(answer byte) {
+		dev, ok := bootKeys[answer]
+		if !ok {
+			a.notice("boot device not changed")
+			return
+		}
+		go func() {
+			res, err := a.cs.BootDevice(a.ss.ctx, dev, false, false)
+			switch {
+			case a.refused("bootdev", err):
+			case err != nil:
+				a.notice("boot device " + dev + " not set: " + err.Error())
+			default:
+				a.notice(a.cs.Name() + ": " + res)
+			}
+		}()
+	})
 }

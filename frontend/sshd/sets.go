@@ -45,11 +45,18 @@ func (s *Server) confirm(ss *session, what string, names []string, yes bool) (bo
 	if len(names) > 10 {
 		shown = strings.Join(names[:10], ", ") + fmt.Sprintf(", ... (%d more)", len(names)-10)
 	}
+	return s.ask(ss, fmt.Sprintf("%s on %d consoles (%s)", what, len(names), shown), what)
+}
+
+// ask asks "question? [y/N]" in a terminal, where y goes on; a script
+// cannot answer, and is told to give --yes. It returns whether to go on,
+// and the exit status if not (1 declined, 2 a script without --yes).
+func (s *Server) ask(ss *session, question, what string) (bool, int) {
 	if _, _, pty := ss.Pty(); !pty {
-		fmt.Fprintf(ss.Stderr(), "consoled: %s on %d consoles (%s) needs --yes in a script\n", what, len(names), shown)
+		fmt.Fprintf(ss.Stderr(), "consoled: %s needs --yes in a script\n", question)
 		return false, 2
 	}
-	fmt.Fprintf(ss, "%s on %d consoles (%s)? [y/N] ", what, len(names), shown)
+	fmt.Fprintf(ss, "%s? [y/N] ", question)
 	var b [1]byte
 	for {
 		n, err := ss.Read(b[:])

@@ -1,0 +1,88 @@
+package ipmi
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"consoled/internal/testharness"
+)
+
+// freeTCPPort is a TCP port free on loopback now.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Boot device and System Event Log against ipmi_sim: bootdev lands in the
+// simulator's chassis log, an entry added at run time is read back as
+// people read it, and the log can be cleared.
+func TestBootDeviceAndEvents(t *testing.T) {
+	bmc := testharness.StartBMC(t, "CONSOLE_PORT="+strconv.Itoa(freeTCPPort(t)))
+	p := &Power{Options: Options{Address: bmc.Addr, User: bmc.User, Password: bmc.Pass, CipherSuite: 3}}
+	ctx := context.Background()
+
+	if err := p.BootDevice(ctx, "pxe", false, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log, _ := os.ReadFile(bmc.Env["POWER_LOG"])
+		if strings.Contains(string(log), "set boot pxe") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 'set boot pxe' in the chassis log:\n%s", log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := p.BootDevice(ctx, "floppy", false, false); err == nil || !strings.Contains(err.Error(), "unknown boot device") {
+		t.Errorf("an unknown device: %v", err)
+	}
+
+	before, err := p.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmcCmd(t, bmc.Dir, "sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x30 0x01 0x59 0x50 0x4b")
+	bmcCmd(t, bmc.Dir, "sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x31 0xef 0x01 0xff 0xff")
+	evs, err := p.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != len(before)+2 {
+		t.Fatalf("events: %+v", evs)
+	}
+	got := []string{evs[len(evs)-2].Describe(), evs[len(evs)-1].Describe()}
+	want := []string{"Temperature #0x30 asserted: Upper Critical - going high (critical)", "Temperature #0x31 deasserted"}
+	if !strings.HasPrefix(got[0], want[0]) || !strings.HasPrefix(got[1], want[1]) {
+		t.Errorf("events read as %q, want %q", got, want)
+	}
+	if err := p.ClearEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := p.Events(ctx); err != nil || len(evs) != 0 {
+		t.Errorf("after clearing: %+v %v", evs, err)
+	}
+}
+
+// bmcCmd runs the harness's bmc-cmd.sh on the BMC in dir.
+func bmcCmd(t *testing.T, dir, command string) {
+	t.Helper()
+	args := append([]string{dir}, strings.Fields(command)...)
+	out, err := exec.Command(filepath.Join(testharness.Dir(), "ipmi", "bmc-cmd.sh"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bmc-cmd.sh %s: %v: %s", command, err, out)
+	}
+}

@@ -1,0 +1,92 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"time"
+
+	"consoled/mux"
+)
+
+// idlePoll is how often a watcher whose polling is off (bmc_event_poll =
+// "0s") looks whether a reload turned it on.
+const idlePoll = 30 * time.Second
+
+// watchEvents reads the BMC event log of console con every bmc_event_poll
+// while ctx lasts. Entries there when it starts are old news; each new one
+// is marked in the console's log ("BMC event: Temperature #0x30 asserted:
+// ..."), so that a machine's crash and its BMC's events read in one place,
+// and a critical one runs on_bmc_event (one run at a time per console,
+// each killed after 60 s).
+func (r *Registry) watchEvents(ctx context.Context, con *mux.Console, el mux.EventLog) {
+	var seen map[string]bool // the entries of the last read; nil before the first
+	var busy atomic.Bool
+	failing := false
+	wait := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		r.mu.RLock()
+		every, hook := r.global.BMCEventPoll, r.global.OnBMCEvent
+		r.mu.RUnlock()
+		if wait = every; every <= 0 {
+			wait = idlePoll
+			continue
+		}
+		evs, err := el.Events(ctx)
+		if err != nil {
+			if !failing && ctx.Err() == nil {
+				r.logger.Warn("reading the BMC event log", "console", con.Name(), "err", err)
+			}
+			failing = true
+			continue
+		}
+		if failing {
+			r.logger.Info("reading the BMC event log again", "console", con.Name())
+			failing = false
+		}
+		now := map[string]bool{}
+		for _, ev := range evs {
+			k := fmt.Sprintf("%d|%v|%s|%s|%v", ev.ID, ev.Time, ev.Sensor, ev.Event, ev.Asserted)
+			now[k] = true
+			if seen == nil || seen[k] {
+				continue
+			}
+			r.logger.Warn("BMC event", "console", con.Name(), "event", ev.Describe())
+			con.Announce("BMC event: " + ev.Describe())
+			if ev.Critical && len(hook) > 0 && busy.CompareAndSwap(false, true) {
+				go func() {
+					defer busy.Store(false)
+					r.runEventHook(con.Name(), hook, ev)
+				}()
+			}
+		}
+		if seen == nil {
+			r.logger.Info("watching the BMC event log", "console", con.Name(), "entries", len(evs), "every", every)
+		}
+		seen = now
+	}
+}
+
+// runEventHook runs on_bmc_event for a critical event.
+func (r *Registry) runEventHook(console string, hook []string, ev mux.BMCEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hook[0], hook[1:]...)
+	cmd.WaitDelay = 5 * time.Second
+	when := ev.Time
+	if when.IsZero() {
+		when = time.Now()
+	}
+	cmd.Env = append(os.Environ(), "CONSOLED_CONSOLE="+console, "CONSOLED_TIME="+when.UTC().Format(time.RFC3339),
+		"CONSOLED_EVENT="+ev.Describe(), "CONSOLED_SENSOR="+ev.Sensor)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		r.logger.Error("on_bmc_event hook", "console", console, "err", err, "output", string(out))
+	}
+}
