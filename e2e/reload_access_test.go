@@ -110,6 +110,10 @@ func TestReloadAccessFollowsConfig(t *testing.T) {
 	if strings.Contains(log, "bob-after-4") {
 		t.Error("a demoted user's keystrokes reached the machine")
 	}
+	// The record says what happened: bob did not give write access up.
+	if !strings.Contains(log, "[-- consoled: bob lost write access (configuration reloaded) ") || strings.Contains(log, "bob gave up") {
+		t.Errorf("the log does not say bob lost write access to the reload:\n%s", log)
+	}
 	audit := readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"disconnect"`, 5*time.Second)
 	for _, want := range []string{`"user":"bob"`, `"action":"demote"`, `"user":"dave"`, `"action":"revoke"`,
 		`"user":"carol"`, `"result":"refused: read-only access"`} {

@@ -126,7 +126,7 @@ func (s *Session) demote() {
 	s.mu.Unlock()
 	wrote := s.cl.Writer()
 	if wrote {
-		s.cl.DropWrite()
+		s.cl.LoseWrite("configuration reloaded")
 	}
 	if had || wrote {
 		s.c.Record(s.id, s.con.Name(), "demote", "rw -> ro", "ok")

@@ -236,14 +236,23 @@ func (cl *Client) TakeWrite(force bool) (displaced string, err error) {
 	return displaced, nil
 }
 
-// DropWrite makes cl a viewer.
-func (cl *Client) DropWrite() {
+// DropWrite makes cl a viewer: its user gave up write access.
+func (cl *Client) DropWrite() { cl.dropWrite("gave up write access", "gave it up") }
+
+// LoseWrite makes cl a viewer because its user may no longer write, for
+// why (e.g. "configuration reloaded"): the log says so, not that they
+// gave it up.
+func (cl *Client) LoseWrite(why string) {
+	cl.dropWrite("lost write access ("+why+")", "lost it: "+why)
+}
+
+func (cl *Client) dropWrite(mark, told string) {
 	c := cl.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.writer == cl {
-		c.cfg.Log.Mark(fmt.Sprintf("%s gave up write access", cl.Who), time.Now())
-		c.giveBackLocked(cl, "gave it up")
+		c.cfg.Log.Mark(cl.Who+" "+mark, time.Now())
+		c.giveBackLocked(cl, told)
 	}
 }
 
