@@ -135,6 +135,9 @@ func TestClusterFencing(t *testing.T) {
 	c.etcdPx[cut].Cut()
 	c.gws[cut].waitStderr("fenced: no etcd keep-alive for half the lease TTL", 15*time.Second)
 	fenced := time.Since(cutAt)
+	if m, h, code := c.metrics(cut); code != 503 || !strings.Contains(h, "etcd unreachable") || !strings.Contains(m, "consoled_cluster_etcd_reachable 0\n") || !strings.Contains(m, "consoled_cluster_fences_total 1\n") {
+		t.Errorf("the cut gateway's healthz %d %q, metrics:\n%s", code, h, grepLines(m, "consoled_cluster_"))
+	}
 	// The cut gateway's telnet connection is gone before anyone else's.
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -3,9 +3,12 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -41,6 +44,7 @@ func startCluster(t *testing.T) *gwCluster {
 	pw := filepath.Join(t.TempDir(), "db01.pw")
 	os.WriteFile(pw, []byte(c.bmc.Pass+"\n"), 0o600)
 	c.cfg = userBlock("alice", c.alice) + userBlock("bob", c.bob) + fmt.Sprintf(`
+metrics_listen = "127.0.0.1:0"
 console "vm1" {
   telnet { address = %q }
   rw = ["alice"]
@@ -88,6 +92,23 @@ func (c *gwCluster) start(name string) *daemon {
 	d := runDaemon(c.t, dir, exec.Command(binary, "-config", path, "-listen", "127.0.0.1:0", "-gateway", name))
 	c.gws[name] = d
 	return d
+}
+
+// metrics scrapes gateway name's /metrics and /healthz.
+func (c *gwCluster) metrics(name string) (metrics, health string, healthCode int) {
+	c.t.Helper()
+	d := c.gws[name]
+	d.waitStderr("metrics listening", 10*time.Second)
+	all := regexp.MustCompile(`msg="metrics listening" addr=(127\.0\.0\.1:\d+)`).FindAllStringSubmatch(d.stderr.String(), -1)
+	addr := all[len(all)-1][1] // the latest start's
+	metrics, _ = httpGet("http://" + addr + "/metrics")
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		c.t.Fatalf("healthz of %s: %v", name, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return metrics, string(b), resp.StatusCode
 }
 
 // jsonList turns Go's %q of a []string ("[\"a\" \"b\"]") into HCL.
@@ -189,6 +210,16 @@ func TestClusterForwarding(t *testing.T) {
 	tm.Expect(`sent BREAK`, 5*time.Second)
 	tm.Send("h")
 	tm.Expect(`sysrq: HELP`, 10*time.Second)
+	// While the session runs: the entry counts it as forwarded, every
+	// gateway sees three alive, /healthz says etcd is reachable.
+	m, h, code := c.metrics(entry)
+	if !strings.Contains(m, "consoled_cluster_forwarded_sessions 1\n") || !strings.Contains(m, "consoled_cluster_gateways_alive 3\n") ||
+		!strings.Contains(m, "consoled_cluster_etcd_reachable 1\n") || code != 200 || !strings.Contains(h, "etcd: reachable") {
+		t.Errorf("%s's metrics during a forwarded session (healthz %d %q):\n%s", entry, code, h, grepLines(m, "consoled_cluster_"))
+	}
+	if m, _, _ := c.metrics(where["vm1"]); !regexp.MustCompile(`consoled_cluster_consoles_held [12]\n`).MatchString(m) {
+		t.Errorf("the holder's consoles_held:\n%s", grepLines(m, "consoled_cluster_"))
+	}
 	tm.Send("\x05c.")
 	tm.Expect(`detached from vm1`, 5*time.Second)
 	if code := tm.Wait(10 * time.Second); code != 0 {
@@ -242,4 +273,15 @@ func TestClusterForwarding(t *testing.T) {
 	if fmt.Sprint(names) != "[db01 vm1]" {
 		t.Errorf("consoles listed: %v", names)
 	}
+}
+
+// grepLines is the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -89,11 +89,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Handler serves /metrics (consoled's, plus Go runtime and process
-// metrics) and /healthz, which answers 200 while healthy() is true.
-func Handler(src Source, auth func() (ok, failed uint64), panics func(string) uint64, healthy func() bool) http.Handler {
+// metrics) and /healthz, which answers 200 while healthy() is true (and,
+// in a cluster, etcd is reachable: see WithCluster).
+func Handler(src Source, auth func() (ok, failed uint64), panics func(string) uint64, healthy func() bool, opts ...Option) http.Handler {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(src, auth, panics),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if o.cluster != nil {
+		reg.MustRegister(newClusterCollector(o.cluster, src))
+	}
 	m := http.NewServeMux()
 	m.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// Profiles, for finding what costs CPU or memory in production.
@@ -102,6 +110,14 @@ func Handler(src Source, auth func() (ok, failed uint64), panics func(string) ui
 	m.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !healthy() {
 			http.Error(w, "ssh listener down\n", http.StatusServiceUnavailable)
+			return
+		}
+		if o.cluster != nil && !o.cluster.Live() {
+			http.Error(w, "etcd unreachable: this gateway holds no movable console\n", http.StatusServiceUnavailable)
+			return
+		}
+		if o.cluster != nil {
+			w.Write([]byte("ok\netcd: reachable\n"))
 			return
 		}
 		w.Write([]byte("ok\n"))

@@ -216,3 +216,15 @@ func (n *node) Consoles() []string {
 
 // Forwarded counts forwarded sessions (for the metrics).
 func (n *node) Forwarded(delta int) { n.forwarded.Add(int64(delta)) }
+
+// Members is how many gateways are live (metrics).
+func (n *node) Members() int { return len(n.gw.Members()) }
+
+// Live says whether etcd keeps this gateway's lease alive (metrics, /healthz).
+func (n *node) Live() bool { return n.gw.Live() }
+
+// Forwarding is how many sessions are forwarded through here now (metrics).
+func (n *node) Forwarding() int { return int(n.forwarded.Load()) }
+
+// Fences is how many times this gateway fenced itself (metrics).
+func (n *node) Fences() int { return n.gw.Fences() }

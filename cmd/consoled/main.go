@@ -29,6 +29,7 @@ import (
 	"consoled/frontend"
 	"consoled/frontend/sshd"
 	"consoled/frontend/web"
+	"consoled/metrics"
 	"consoled/registry"
 )
 
@@ -212,7 +213,11 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 	go func() { serveErr <- d.fe.Serve(ln) }()
 	var metricsSrv *http.Server
 	if cfg.MetricsListen != "" {
-		if metricsSrv, err = serveMetrics(cfg.MetricsListen, reg, d.fe, logger); err != nil {
+		var mopts []metrics.Option
+		if cl != nil {
+			mopts = append(mopts, metrics.WithCluster(cl))
+		}
+		if metricsSrv, err = serveMetrics(cfg.MetricsListen, reg, d.fe, logger, mopts...); err != nil {
 			d.fe.Shutdown(context.Background())
 			reg.StopAll(sshd.ErrShutdown)
 			return err
