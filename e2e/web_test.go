@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 )
 
@@ -60,6 +61,11 @@ func TestWebConsole(t *testing.T) {
 	a.open(link)
 	a.waitText(`#consoles tbody tr[data-name="vm1"]`, `vm1\s*up\s*telnet\s*bob`, 30*time.Second)
 	a.screenshot("web-list")
+	a.do("filtering", chromedp.SendKeys(chromedp.CSS("#filter"), "db"))
+	a.waitText("#count", `^0 of 1$`, 10*time.Second)
+	eval[int](a, `(document.getElementById('filter').value = '', 0)`)
+	a.do("filtering", chromedp.SendKeys(chromedp.CSS("#filter"), "vm"))
+	a.waitText("#count", `^1 of 1$`, 10*time.Second)
 	if got := a.text("header .user"); got != "alice" {
 		t.Errorf("logged in as %q, want alice", got)
 	}

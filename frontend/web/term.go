@@ -120,12 +120,25 @@ func (t *term) run(cancel context.CancelCauseFunc) {
 	case <-t.ctx.Done():
 		bye = "disconnected: " + context.Cause(t.ctx).Error()
 	}
-	if bye != "" {
-		t.notice(bye)
-		t.sendJSON(map[string]string{"t": "bye", "why": bye})
+	// Say why, unless the browser does not read (cut off as too slow):
+	// then its connection is closed after 2 s, which also frees the
+	// output goroutine blocked writing to it.
+	told := make(chan struct{})
+	go func() {
+		if bye != "" {
+			t.notice(bye)
+			t.sendJSON(map[string]string{"t": "bye", "why": bye})
+		}
+		close(told)
+	}()
+	select {
+	case <-told:
+		cancel(nil)
+		t.c.Close(websocket.StatusNormalClosure, "")
+	case <-time.After(2 * time.Second):
+		cancel(nil)
+		t.c.CloseNow()
 	}
-	cancel(nil)
-	t.c.Close(websocket.StatusNormalClosure, "")
 }
 
 var errDetach = errors.New("detached")
