@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -21,7 +22,7 @@ import (
 	"consoled/mux"
 )
 
-// flood is a machine that prints as fast as it is read.
+// flood is a machine that prints 4 MiB/s.
 type flood struct{ written atomic.Int64 }
 
 type floodConn struct{ net.Conn }
@@ -34,7 +35,9 @@ func (f *flood) Dial(ctx context.Context) (backend.Conn, error) {
 	go io.Copy(io.Discard, b)
 	go func() {
 		chunk := []byte(strings.Repeat("0123456789abcdef", 2048))
-		for {
+		tick := time.NewTicker(8 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
 			n, err := b.Write(chunk)
 			f.written.Add(int64(n))
 			if err != nil {
@@ -60,7 +63,7 @@ func TestStalledBrowserIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &flood{}
-	con := mux.New(mux.Config{Name: "f1", Dialer: m, Log: lg, Logger: quiet, StallAfter: 500 * time.Millisecond, ClientBuffer: 1 << 20})
+	con := mux.New(mux.Config{Name: "f1", Dialer: m, Log: lg, Logger: quiet, StallAfter: 500 * time.Millisecond, ClientBuffer: 64 << 20})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	done := make(chan struct{})
 	go func() { con.Run(ctx); close(done) }()
@@ -113,8 +116,11 @@ func TestStalledBrowserIsCutOff(t *testing.T) {
 			got.Add(int64(len(p)))
 		}
 	}()
-	waitUntil(t, "both browsers attached", func() bool { return con.Status().Viewers == 2 })
-	waitUntil(t, "the stalled browser cut off", func() bool { return con.Status().Viewers == 1 })
+	waitUntil(t, "the stalled browser cut off", func() bool {
+		b, _ := os.ReadFile(lg.Path())
+		return strings.Count(string(b), "alice attached ro") == 2 && strings.Contains(string(b), "alice cut off: output was not being read") &&
+			con.Status().Viewers == 1
+	})
 	before, printed := got.Load(), m.written.Load()
 	waitUntil(t, "more output for the reading browser", func() bool {
 		return got.Load() > before+4<<20 && m.written.Load() > printed+4<<20
