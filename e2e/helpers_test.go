@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 
 // need skips the test when a prerequisite is missing, or fails it when
 // CONSOLED_E2E=1 says everything must be there.
-func need(t *testing.T, what string, ok bool) {
+func need(t testing.TB, what string, ok bool) {
 	t.Helper()
 	if ok {
 		return
@@ -64,7 +64,7 @@ func need(t *testing.T, what string, ok bool) {
 func have(cmd string) bool { _, err := exec.LookPath(cmd); return err == nil }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +80,7 @@ type key struct {
 	Pub  string // authorized_keys line
 }
 
-func newKey(t *testing.T, name string) key {
+func newKey(t testing.TB, name string) key {
 	t.Helper()
 	need(t, "ssh-keygen (openssh-client)", have("ssh-keygen"))
 	p := filepath.Join(t.TempDir(), name)
@@ -97,7 +97,7 @@ func newKey(t *testing.T, name string) key {
 
 // daemon is a running consoled.
 type daemon struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	Dir    string // the config's directory
 	Port   int
@@ -109,7 +109,7 @@ type daemon struct {
 // startConsoled writes cfg to DIR/consoled.hcl and runs consoled on it
 // (listening on a port of its choosing); the test's cleanup stops it with
 // SIGTERM and checks that it exits 0.
-func startConsoled(t *testing.T, cfg string, extraArgs ...string) *daemon {
+func startConsoled(t testing.TB, cfg string, extraArgs ...string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "consoled.hcl")
@@ -120,7 +120,7 @@ func startConsoled(t *testing.T, cfg string, extraArgs ...string) *daemon {
 	return runDaemon(t, dir, exec.Command(binary, args...))
 }
 
-func runDaemon(t *testing.T, dir string, cmd *exec.Cmd) *daemon {
+func runDaemon(t testing.TB, dir string, cmd *exec.Cmd) *daemon {
 	t.Helper()
 	d := &daemon{t: t, cmd: cmd, Dir: dir, stderr: &testharness.Buffer{}, exited: make(chan struct{})}
 	pr, pw := io.Pipe()
@@ -253,7 +253,7 @@ func (d *daemon) waitList(k key, name, state, text string) string {
 
 // term is an interactive ssh client in a pty, as a person runs it.
 type term struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	ptmx *os.File
 	out  *testharness.Buffer
@@ -337,7 +337,7 @@ func (tm *term) Close() {
 }
 
 // readFileUntil polls a file until it contains want.
-func readFileUntil(t *testing.T, path, want string, timeout time.Duration) string {
+func readFileUntil(t testing.TB, path, want string, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -116,7 +116,9 @@ func (s *Server) splice(ss *session, gw, addr string) int {
 			case errors.As(err, &exit):
 				return exit.ExitStatus()
 			}
-			fmt.Fprintf(ss.Stderr(), "consoled: gateway %s: %v\n", gw, err)
+			// The holder went away (died, or let go of the console):
+			// the console comes up elsewhere; attaching again finds it.
+			fmt.Fprintf(ss.Stderr(), "consoled: lost gateway %s, which held the console (%v); attach again\n", gw, err)
 			return 1
 		case <-ss.ctx.Done():
 			cause := context.Cause(ss.ctx)
