@@ -65,7 +65,7 @@ func abbrev(s string) string {
 }
 
 var consoleSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}, {Name: "tags"}, {Name: "gateway"}},
+	Attributes: append([]hcl.AttributeSchema{{Name: "rw"}, {Name: "ro"}, {Name: "tags"}, {Name: "gateway"}}, sessionAttrs...),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "telnet"}, {Type: "exec"}, {Type: "serial"}, {Type: "ipmi"}, {Type: "demo"}, {Type: "log"}, {Type: "power"},
 	},
@@ -97,6 +97,14 @@ func (p *parser) console(b *hcl.Block) (Console, bool) {
 	}
 	if a, ok := content.Attributes["tags"]; ok {
 		c.Tags = p.tags(a)
+	}
+	for _, s := range sessionAttrs {
+		if a, ok := content.Attributes[s.Name]; ok {
+			p.sessionAttr(&c, s.Name, a)
+		}
+	}
+	if c.Session.IdleString == nil && c.Session.IdleAfter > 0 {
+		p.errorf(b.DefRange, "idle_string_after without idle_string", "console %q: idle_string_after says when to send idle_string, which is not set", c.Name)
 	}
 	var backendRange *hcl.Range
 	for _, sb := range content.Blocks {

@@ -50,6 +50,10 @@ type Config struct {
 	// Cluster is the cluster block; nil when consoled runs alone.
 	Cluster *Cluster
 
+	// Motd is shown to whoever attaches; IdleTimeout ends an interactive
+	// session idle that long (0: never; a console's own idle_timeout wins).
+	Motd        string
+	IdleTimeout time.Duration
 	// BMCEventPoll is how often the event log of each console's BMC is read
 	// for new entries (0: never); OnBMCEvent runs on a critical one.
 	BMCEventPoll time.Duration
@@ -92,6 +96,8 @@ type Console struct {
 	Demo   *Demo
 	Log    LogOptions
 	Access Access
+	// Session: initcmd, idle_string, idle_timeout.
+	Session Session
 	// Tags name groups the console belongs to (a rack, a role), for
 	// console sets such as @rack12.
 	Tags []string

@@ -311,3 +311,47 @@ func writeConfig(t *testing.T, dir, src string) string {
 	}
 	return p
 }
+
+// Session settings: motd, idle_timeout (global and per console), initcmd
+// as a break sequence, idle_string with its period; mistakes refused.
+func TestSessionSettings(t *testing.T) {
+	dir := t.TempDir()
+	src := userAlice + `
+motd = "be nice"
+idle_timeout = "30m"
+bmc_event_poll = "5s"
+console "sw1" {
+  demo {}
+  initcmd = "\\z\\dshow version\r"
+  idle_string = "\r"
+  idle_timeout = "2h"
+}
+console "sw2" {
+  demo {}
+  idle_string = "\r"
+  idle_string_after = "90s"
+}
+`
+	cfg, diags := Load(writeConfig(t, dir, src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	sw1, sw2 := cfg.Consoles[0].Session, cfg.Consoles[1].Session
+	if cfg.Motd != "be nice" || cfg.IdleTimeout != 30*time.Minute || cfg.BMCEventPoll != 5*time.Second ||
+		sw1.IdleTimeout != 2*time.Hour || sw1.IdleAfter != DefaultIdleStringAfter || sw2.IdleAfter != 90*time.Second ||
+		sw1.InitCmd == nil || len(sw1.InitCmd.Steps) != 3 || !sw1.InitCmd.Steps[0].Break {
+		t.Errorf("settings: %+v %+v %+v", cfg, sw1, sw2)
+	}
+	for _, tc := range []struct{ from, to, want string }{
+		{`idle_timeout = "30m"`, `idle_timeout = "soon"`, "Invalid duration"},
+		{`idle_string = "\r"
+  idle_string_after`, `idle_string_after`, "idle_string_after without idle_string"},
+		{`initcmd = "\\z\\dshow version\r"`, `initcmd = "\\q"`, "Invalid initcmd"},
+		{`bmc_event_poll = "5s"`, `bmc_event_poll = "1ms"`, "Invalid duration"},
+	} {
+		_, diags := Load(writeConfig(t, dir, strings.Replace(src, tc.from, tc.to, 1)))
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+			t.Errorf("%s -> %s: want %q, got %v", tc.from, tc.to, tc.want, diags)
+		}
+	}
+}

@@ -14,7 +14,7 @@ var rootSchema = &hcl.BodySchema{
 		{Name: "listen"}, {Name: "host_key"}, {Name: "log_dir"}, {Name: "escape"}, {Name: "audit_log"},
 		{Name: "max_total"}, {Name: "panic_patterns"}, {Name: "replay_lines"}, {Name: "admins"}, {Name: "metrics_listen"},
 		{Name: "trusted_user_ca_keys"}, {Name: "trusted_user_ca_keys_file"}, {Name: "revoked_keys_file"},
-		{Name: "bmc_event_poll"},
+		{Name: "bmc_event_poll"}, {Name: "motd"}, {Name: "idle_timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "user", LabelNames: []string{"name"}},
@@ -96,6 +96,10 @@ func (p *parser) settings(cfg *Config, attrs hcl.Attributes) settingRanges {
 			p.panicPatterns(cfg, a)
 		case "bmc_event_poll":
 			p.bmcEventPoll(cfg, a)
+		case "motd":
+			p.str(a.Expr, &cfg.Motd)
+		case "idle_timeout":
+			cfg.IdleTimeout = p.duration(a, "idle_timeout")
 		case "trusted_user_ca_keys", "trusted_user_ca_keys_file", "revoked_keys_file":
 			p.certSetting(cfg, name, a)
 		}

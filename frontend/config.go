@@ -1,6 +1,8 @@
 package frontend
 
 import (
+	"time"
+
 	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/config"
@@ -24,8 +26,12 @@ func PolicyFrom(cfg *config.Config) Policy {
 		admins[a] = true
 	}
 	tags := map[string][]string{}
+	idle := map[string]time.Duration{}
 	for _, c := range cfg.Consoles {
 		tags[c.Name] = c.Tags
+		if c.Session.IdleTimeout > 0 {
+			idle[c.Name] = c.Session.IdleTimeout
+		}
 	}
 	cas := map[string]bool{}
 	for _, ca := range cfg.UserCAs {
@@ -39,7 +45,7 @@ func PolicyFrom(cfg *config.Config) Policy {
 	}
 	return Policy{Access: accessFunc(cfg), CertAccess: certAccessFunc(cfg), CAs: cas, PrincipalGroups: prGroups, Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
 		Replay: cfg.ReplayLines, Admins: admins, Tags: tags,
-		Screens: screenSizes(cfg)}
+		Screens: screenSizes(cfg), Motd: cfg.Motd, IdleTimeout: cfg.IdleTimeout, IdleTimeouts: idle}
 }
 
 // accessFunc answers what a user may do on a console, from the config's

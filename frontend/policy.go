@@ -64,6 +64,12 @@ type Policy struct {
 	CAs             map[string]bool
 	CertAccess      func(user string, groups []string, console string) Access
 	PrincipalGroups map[string][]string
+	// Motd is shown to whoever attaches interactively. IdleTimeout ends an
+	// interactive session idle that long (0: never); IdleTimeouts are the
+	// consoles' own, which win.
+	Motd         string
+	IdleTimeout  time.Duration
+	IdleTimeouts map[string]time.Duration
 	// Screens are the consoles' screen sizes, for painting the current
 	// screen at attach (DefaultScreen when a console is not here).
 	Screens map[string]ScreenSize
@@ -131,4 +137,13 @@ func (p *Policy) access(id Identity, console string) Access {
 		return ReadWrite
 	}
 	return p.Access(id.User, console)
+}
+
+// IdleTimeoutOf is how long an interactive session on console may be
+// idle before it is ended (0: never).
+func (p *Policy) IdleTimeoutOf(console string) time.Duration {
+	if d, ok := p.IdleTimeouts[console]; ok {
+		return d
+	}
+	return p.IdleTimeout
 }

@@ -163,6 +163,7 @@ func (cl *Client) Write(p []byte) (n int, err error) {
 	if n > 0 {
 		cl.c.mu.Lock()
 		cl.c.bytesOut += uint64(n)
+		cl.c.lastIn = time.Now()
 		cl.c.mu.Unlock()
 	}
 	return n, err

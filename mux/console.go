@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"consoled/backend"
+	"consoled/breakseq"
 	"consoled/logstore"
 )
 
@@ -89,6 +90,14 @@ type Config struct {
 	// that is not a backend.TryReader. Attached clients always get output as
 	// soon as it arrives.
 	IdleRead time.Duration
+	// InitCmd is sent to the machine each time the console comes up
+	// (conserver's initcmd, e.g. "\r" to wake a switch's CLI); nil: none.
+	InitCmd *breakseq.Seq
+	// IdleString is sent to the machine after IdleAfter without output or
+	// input (conserver's idlestring), for devices that log out idle
+	// sessions; nil: never.
+	IdleString []byte
+	IdleAfter  time.Duration
 }
 
 // DefaultIdleRead is Config.IdleRead when zero.
@@ -109,6 +118,7 @@ type Console struct {
 	bytesOut uint64
 	ups      uint64    // connections made
 	lastOut  time.Time // when the machine last printed something
+	lastIn   time.Time // when something was last sent to the machine
 
 	wmu sync.Mutex // serializes Write and Break on conn
 
@@ -228,6 +238,9 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.mu.Unlock()
 	c.cfg.Logger.Info("console up")
 	c.event("console up", false)
+	choresCtx, stopChores := context.WithCancel(ctx)
+	defer stopChores()
+	c.chores(choresCtx, conn)
 
 	bp := readBufs.Get().(*[]byte)
 	defer func() { readBufs.Put(bp) }()

@@ -55,5 +55,6 @@ func (d Diff) String() string {
 func sameConsole(a, b config.Console) bool {
 	a.Access, b.Access = config.Access{}, config.Access{}
 	a.Tags, b.Tags = nil, nil
+	a.Session.IdleTimeout, b.Session.IdleTimeout = 0, 0 // applies to new sessions
 	return reflect.DeepEqual(a, b)
 }

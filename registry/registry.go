@@ -219,6 +219,7 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 	if cc.Power != nil {
 		mc.Power = &ipmi.Power{Options: ipmiOptions(cc.Power)}
 	}
+	mc.InitCmd, mc.IdleString, mc.IdleAfter = cc.Session.InitCmd, cc.Session.IdleString, cc.Session.IdleAfter
 	e.con = mux.New(mc)
 	if r.placement != nil {
 		if mark := r.placement.Arrival(cc.Name); mark != "" {

@@ -42,6 +42,7 @@ type attachment struct {
 	wmu     sync.Mutex   // one writer to the SSH channel at a time
 	asking  question     // guarded by wmu: a prompt waiting for its answer
 	lastOut atomic.Int64 // unix nanos of the last output sent
+	lastKey atomic.Int64 // unix nanos of the last keystroke read
 
 	// input goroutine only:
 	warnedRO, warnedDown bool
@@ -110,9 +111,15 @@ func (s *Server) attach(ss *session) int {
 	go func() { pumpDone <- a.pump(ss.ctx) }()
 	inDone := make(chan inputEnd, 1)
 	go func() { inDone <- a.input() }()
+	idle, stopIdle := a.idleWatch()
+	defer stopIdle()
 
 	for {
 		select {
+		case d := <-idle:
+			a.farewell(fmt.Sprintf("disconnected: idle for %v (idle_timeout)", d))
+			ss.told = true
+			return 1
 		case <-breaks:
 			a.sendBreak(0)
 		case <-cs.Done(): // cut off by the mux or the policy: too slow, console gone, access removed, shutdown
@@ -184,6 +191,9 @@ func (a *attachment) farewell(text string) {
 }
 
 func (a *attachment) greet() {
+	if motd := a.s.pol().Motd; motd != "" && a.pty {
+		a.notice(motd)
+	}
 	name, e := a.cs.Name(), a.escStr
 	switch {
 	case a.cs.Writer() && a.pty:
@@ -311,6 +321,9 @@ func (a *attachment) input() inputEnd {
 	detach := false
 	for !detach {
 		n, err := a.ss.Read(buf)
+		if n > 0 {
+			a.lastKey.Store(time.Now().UnixNano())
+		}
 		p := buf[:n]
 		for len(p) > 0 && a.intercept != nil {
 			if a.intercept(p[0]) {
@@ -381,31 +394,4 @@ func (a *attachment) send(p []byte) {
 	default:
 		a.notice("sending to console: " + err.Error())
 	}
-}
-
-// replayOnAttach greets the newcomer and shows, before live output, the
-// console's current screen when its machine draws one (a BIOS menu, top:
-// painted after the greeting, which would otherwise overwrite it), else
-// the last replay_lines lines of the log, dimmed, before the greeting.
-func (a *attachment) replayOnAttach() {
-	if !a.pty {
-		a.greet()
-		return
-	}
-	if screen, ok := a.cs.Screen(); ok {
-		a.greet()
-		a.echo(string(screen))
-		return
-	}
-	defer a.greet()
-	n := a.s.pol().Replay
-	if n <= 0 {
-		return
-	}
-	b, err := a.cs.Recent(n)
-	if err != nil || len(b) == 0 {
-		return
-	}
-	text := strings.ReplaceAll(strings.ReplaceAll(string(termsafe.Replay(b)), "\r\n", "\n"), "\n", "\r\n")
-	a.echo("\x1b[2m" + text + "\x1b[0m")
 }

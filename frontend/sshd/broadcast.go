@@ -127,6 +127,9 @@ func (s *Server) broadcast(ss *session) int {
 var palette = []string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
 
 func (b *group) greet() {
+	if motd := b.s.pol().Motd; motd != "" && b.pty {
+		b.notice(motd)
+	}
 	var parts []string
 	writers := 0
 	for _, cs := range b.g.Sessions {
