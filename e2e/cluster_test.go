@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/cluster"
 	"consoled/internal/testharness"
@@ -265,6 +268,8 @@ func TestClusterForwarding(t *testing.T) {
 	if _, maxOpen, _ := c.telnet.Counts(); maxOpen != 1 {
 		t.Errorf("the guest's telnet port saw %d connections at once", maxOpen)
 	}
+	c.checkGatewayTrust(where["vm1"], other(where, "vm1", all...))
+
 	names := []string{}
 	for n := range where {
 		names = append(names, n)
@@ -284,4 +289,64 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// forwardedLogin logs in to gateway to as gateway from would (login name
+// carrying alice), with signer's key, and runs command; err is the login's.
+func (c *gwCluster) forwardedLogin(to, from string, signer gossh.Signer, command string) (string, error) {
+	pub, _, _, _, _ := gossh.ParseAuthorizedKey([]byte(c.alice.Pub))
+	login := "@fwd?" + url.Values{"gw": {from}, "user": {"alice"}, "key": {gossh.FingerprintSHA256(pub)}, "from": {"127.0.0.1:1"}}.Encode()
+	cl, err := gossh.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.gws[to].Port), &gossh.ClientConfig{User: login,
+		Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		return "", err
+	}
+	defer cl.Close()
+	s, err := cl.NewSession()
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	out, err := s.Output(command)
+	return string(out), err
+}
+
+// checkGatewayTrust: a forwarded request is accepted only from a gateway,
+// proved by the host key it published in etcd: a user's key, or another
+// gateway's key under a different name, is refused.
+func (c *gwCluster) checkGatewayTrust(holder, peer string) {
+	t := c.t
+	t.Helper()
+	signerOf := func(path string) gossh.Signer {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := gossh.ParsePrivateKey(pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	aliceKey := signerOf(c.alice.Path)
+	peerKey := signerOf(filepath.Join(c.dirs[peer], "state", "ssh_host_ed25519_key"))
+	third := ""
+	for _, gw := range []string{"gw1", "gw2", "gw3"} {
+		if gw != holder && gw != peer {
+			third = gw
+		}
+	}
+	if _, err := c.forwardedLogin(holder, peer, aliceKey, "list --json"); err == nil {
+		t.Errorf("%s accepted a forwarded request signed with a user's key", holder)
+	}
+	if _, err := c.forwardedLogin(holder, third, peerKey, "list --json"); err == nil {
+		t.Errorf("%s accepted %s's host key as gateway %s", holder, peer, third)
+	}
+	out, err := c.forwardedLogin(holder, peer, peerKey, "list --json")
+	if err != nil || !strings.Contains(out, `"gateway": "`+holder+`"`) {
+		t.Errorf("%s refused %s forwarding with its own host key: %v %q", holder, peer, err, out)
+	}
+	if strings.Contains(out, `"gateway": "`+peer+`"`) {
+		t.Errorf("a forwarded list was gathered again from the other gateways: %q", out)
+	}
 }

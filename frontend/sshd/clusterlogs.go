@@ -87,7 +87,7 @@ func (s *Server) mergedLogs(ss *session) (code int, done bool) {
 		fmt.Fprintf(ss.Stderr(), "consoled: no log for console %q on any gateway\n", name)
 		return 1, true
 	}
-	sort.SliceStable(lines, func(i, j int) bool { return lines[i].key < lines[j].key })
+	sortStamped(lines)
 	if q.Tail > 0 && len(lines) > q.Tail {
 		lines = lines[len(lines)-q.Tail:]
 	}
@@ -114,6 +114,11 @@ type stampedLine struct {
 	key  string
 	text string // as printed, with the stamp
 	body string // without it
+}
+
+// sortStamped puts lines from every gateway in time order.
+func sortStamped(lines []stampedLine) {
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].key < lines[j].key })
 }
 
 // splitStamped reads one gateway's --timestamps output. A line without a
