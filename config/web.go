@@ -13,7 +13,8 @@ type Web struct {
 	TLSCert string // with TLSKey, serve HTTPS; both empty: plain HTTP
 	TLSKey  string
 	// BaseURL is what login links start with, e.g.
-	// "https://console.example.net" behind a proxy; empty: the listen
+	// "https://console.example.net" behind a proxy (served at the root of
+	// that host; an https one makes cookies Secure); empty: the listen
 	// address itself.
 	BaseURL string
 }
@@ -44,8 +45,9 @@ func (p *parser) web(cfg *Config, blk *hcl.Block) {
 			w.TLSKey = p.path(w.TLSKey)
 		case "base_url":
 			p.str(a.Expr, &w.BaseURL)
-			if u, err := url.Parse(w.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				p.errorf(a.Expr.Range(), "Invalid URL", "base_url %q: want http(s)://host[:port][/path]", w.BaseURL)
+			if u, err := url.Parse(w.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+				(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+				p.errorf(a.Expr.Range(), "Invalid URL", "base_url %q: want http(s)://host[:port] (the web view is served at the root of its host)", w.BaseURL)
 			}
 		}
 	}

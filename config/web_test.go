@@ -37,6 +37,7 @@ func TestWebBlock(t *testing.T) {
 		{`web { listen = "nowhere" }`, `t.hcl:1,16-25: Invalid address; web listen "nowhere": want host:port`},
 		{"web {\nlisten = \":8080\"\ntls_cert = \"c.pem\"\n}", `t.hcl:1,1-4: Incomplete TLS settings; give both tls_cert and tls_key`},
 		{"web {\nlisten = \":8080\"\nbase_url = \"console.example.net\"\n}", `t.hcl:3,12-33: Invalid URL; base_url "console.example.net": want http(s)://`},
+		{"web {\nlisten = \":8080\"\nbase_url = \"https://example.net/consoles\"\n}", `Invalid URL; base_url "https://example.net/consoles": want http(s)://host[:port] (the web view is served at the root`},
 		{"web { listen = \":1\" }\nweb { listen = \":2\" }", `t.hcl:2,1-4: Duplicate web block`},
 		{"web {\nlisten = \":1\"\nport = 3\n}", `t.hcl:3,1-5: Unsupported argument`},
 	} {

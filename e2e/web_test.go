@@ -186,6 +186,15 @@ func TestWebConsole(t *testing.T) {
 		a.waitText("#message", `Not logged in`, 10*time.Second)
 		ssh.Expect(`write access is yours again`, 20*time.Second) // alice's terminal ended
 	})
+
+	// A terminal open when consoled stops is told why.
+	b := browser.person()
+	b.login(d.webLink(bob))
+	b.open(base + "/console/vm1")
+	b.waitScreen(`attached to vm1`, 30*time.Second)
+	d.Stop()
+	b.waitScreen(`disconnected: consoled is shutting down`, 20*time.Second)
+	b.waitText("#state", `disconnected: consoled is shutting down`, 10*time.Second)
 }
 
 // dialTerm opens the terminal WebSocket of vm1 as a browser with cookie

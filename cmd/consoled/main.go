@@ -274,10 +274,15 @@ wait:
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
+	webDone := make(chan struct{})
+	go func() { // web terminals are told at the same time as SSH sessions
+		if webSrv != nil {
+			webSrv.Shutdown(sctx)
+		}
+		close(webDone)
+	}()
 	d.fe.Shutdown(sctx)
-	if webSrv != nil {
-		webSrv.Shutdown(sctx)
-	}
+	<-webDone
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(sctx)
 	}

@@ -33,7 +33,9 @@ func startWeb(w *config.Web, listen string, anyPort bool, core *frontend.Core, l
 	if base == "" {
 		base = scheme + "://" + ln.Addr().String()
 	}
-	srv := web.New(web.Options{Core: core, BaseURL: base, TLS: w.TLSCert != "", Logger: logger})
+	// Behind a proxy that speaks HTTPS to browsers, cookies are Secure too.
+	secure := w.TLSCert != "" || strings.HasPrefix(base, "https://")
+	srv := web.New(web.Options{Core: core, BaseURL: base, TLS: secure, Logger: logger})
 	errc := make(chan error, 1)
 	go func() {
 		if w.TLSCert != "" {

@@ -21,7 +21,7 @@ type Options struct {
 	// BaseURL starts login links, e.g. "https://console.example.net"
 	// behind a proxy; empty: the address Serve listens on.
 	BaseURL string
-	TLS     bool // served over HTTPS: cookies are marked Secure
+	TLS     bool // browsers reach it over HTTPS (its own or a proxy's): cookies are Secure
 	Logger  *slog.Logger
 }
 

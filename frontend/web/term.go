@@ -181,7 +181,7 @@ func (t *term) write(p []byte) error {
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
-	ctx, cancel := context.WithTimeout(t.ctx, writeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout) // not t.ctx: the farewell is written after it ends
 	defer cancel()
 	if err := t.c.Write(ctx, websocket.MessageBinary, p); err != nil {
 		return fmt.Errorf("writing to browser: %w", err)
@@ -194,7 +194,7 @@ func (t *term) sendJSON(v any) {
 	b, _ := json.Marshal(v)
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
-	ctx, cancel := context.WithTimeout(t.ctx, writeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout) // not t.ctx: the farewell is written after it ends
 	defer cancel()
 	t.c.Write(ctx, websocket.MessageText, b)
 }
