@@ -7,9 +7,9 @@
 // rights away acts on running sessions at once: a removed user is cut off,
 // a demoted writer becomes a viewer and is told.
 //
-// Transports are adapters on it: frontend/sshd is the SSH server; a web
-// terminal or a gateway forwarding for another would be more. They parse
-// what people type, call the core with an Identity, and render its answer;
+// Transports are adapters on it: frontend/sshd is the SSH server,
+// frontend/web the web view (it issues the login links of Core.WebLink).
+// They parse what people type, call the core with an Identity, and render its answer;
 // refusals come back as errors matching ErrDenied. The core knows consoles
 // only through the mux package.
 //

@@ -110,3 +110,20 @@ func indexByte(s string, b byte) bool {
 	}
 	return false
 }
+
+// Caret shows bytes as people type them, in caret notation: {0x05, 'c'}
+// is "^Ec", DEL is "^?".
+func Caret(b []byte) string {
+	var out []byte
+	for _, c := range b {
+		switch {
+		case c < 0x20:
+			out = append(out, '^', c+'@')
+		case c == 0x7f:
+			out = append(out, '^', '?')
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}

@@ -106,3 +106,11 @@ func FuzzEscapeParser(f *testing.F) {
 		}
 	})
 }
+
+func TestCaret(t *testing.T) {
+	for in, want := range map[string]string{"\x05c": "^Ec", "\x1d": "^]", "~\x7f": "~^?", "ab": "ab"} {
+		if got := Caret([]byte(in)); got != want {
+			t.Errorf("Caret(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"consoled/frontend"
+	"consoled/frontend/escape"
 	"consoled/internal/cmdargs"
 	"consoled/internal/logcmd"
 	"consoled/mux"
@@ -229,20 +230,7 @@ func (s *Server) writeRows(w io.Writer, rows []listRow, nl string) {
 }
 
 // caret shows bytes in caret notation: {0x05,'c'} -> "^Ec".
-func caret(b []byte) string {
-	var out []byte
-	for _, c := range b {
-		switch {
-		case c < 0x20:
-			out = append(out, '^', c+'@')
-		case c == 0x7f:
-			out = append(out, '^', '?')
-		default:
-			out = append(out, c)
-		}
-	}
-	return string(out)
-}
+func caret(b []byte) string { return escape.Caret(b) }
 
 // who: who NAME|SET lists the people attached.
 func (s *Server) who(ss *session) int {

@@ -317,17 +317,4 @@ func (t *term) send(p []byte) {
 }
 
 // caret shows bytes in caret notation: {0x05,'c'} -> "^Ec".
-func caret(b []byte) string {
-	var out []byte
-	for _, c := range b {
-		switch {
-		case c < 0x20:
-			out = append(out, '^', c+'@')
-		case c == 0x7f:
-			out = append(out, '^', '?')
-		default:
-			out = append(out, c)
-		}
-	}
-	return string(out)
-}
+func caret(b []byte) string { return escape.Caret(b) }
