@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +18,7 @@ import (
 // a new entry is noticed within the poll interval and marked; a critical
 // one runs on_bmc_event; sel --clear needs rw and --yes in a script.
 func TestBootDeviceAndBMCEvents(t *testing.T) {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	consolePort := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	bmc := testharness.StartBMC(t, "CONSOLE_PORT="+strconv.Itoa(consolePort))
+	bmc := testharness.StartBMC(t, "CONSOLE_PORT=auto")
 	alice, bob := newKey(t, "alice"), newKey(t, "bob")
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "db01.pw")

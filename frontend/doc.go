@@ -18,5 +18,12 @@
 // Session (session.go) is one person attached to one console, with the
 // actions made there (typing, BREAK, takeover, note); the Auditor
 // (audit.go) writes the audit log; PolicyFrom (config.go) builds a Policy
-// from a configuration.
+// from a configuration. For many consoles at once: Select (sets.go)
+// resolves a console set (package consoleset) to what its user may see,
+// Each acts on each console of it and LineWriter keeps their lines whole;
+// a Group (group.go) is one person attached to every console of a set (a
+// broadcast session). Session.Screen (screen.go) paints a console's
+// current screen for a newcomer; BootDevice, PowerBoot and Events
+// (bmc.go) drive a console's BMC. A certificate user's Identity carries
+// its CA, principals and certificate (see Policy.CAs and CertAccess).
 package frontend

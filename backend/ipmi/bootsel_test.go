@@ -2,11 +2,9 @@ package ipmi
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,22 +12,11 @@ import (
 	"consoled/internal/testharness"
 )
 
-// freeTCPPort is a TCP port free on loopback now.
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // Boot device and System Event Log against ipmi_sim: bootdev lands in the
 // simulator's chassis log, an entry added at run time is read back as
 // people read it, and the log can be cleared.
 func TestBootDeviceAndEvents(t *testing.T) {
-	bmc := testharness.StartBMC(t, "CONSOLE_PORT="+strconv.Itoa(freeTCPPort(t)))
+	bmc := testharness.StartBMC(t, "CONSOLE_PORT=auto")
 	p := &Power{Options: Options{Address: bmc.Addr, User: bmc.User, Password: bmc.Pass, CipherSuite: 3}}
 	ctx := context.Background()
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,8 +65,29 @@ func freeUDPPair(t testing.TB) int {
 	return 0
 }
 
+// freeTCPPort is a TCP port free on loopback now, none of avoid (ports a
+// BMC about to start will bind: the kernel may hand a port just released
+// out again).
+func freeTCPPort(t testing.TB, avoid ...int) int {
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !slices.Contains(avoid, p) {
+			return p
+		}
+	}
+	t.Fatal("no free TCP port")
+	return 0
+}
+
 // StartBMC runs start-bmc.sh in a fresh directory; extra is KEY=VALUE
-// environment such as SOL_BACKEND=external. The test's cleanup stops it.
+// environment such as SOL_BACKEND=external. CONSOLE_PORT=auto gives the
+// BMC a command console (for bmc-cmd.sh) on a free TCP port other than
+// the ports it uses itself. The test's cleanup stops it.
 func StartBMC(t testing.TB, extra ...string) *BMC {
 	t.Helper()
 	script := filepath.Join(Dir(), "ipmi", "start-bmc.sh")
@@ -86,6 +108,11 @@ func StartBMC(t testing.TB, extra ...string) *BMC {
 	// the same UUCP lock (/var/lock/LCK..bmc-serial), so two BMCs at once
 	// (parallel test packages) would fight over it.
 	b.env = append([]string{fmt.Sprintf("PORT=%d", b.Port), "SOL_BACKEND=tcp"}, extra...)
+	for i, e := range b.env {
+		if e == "CONSOLE_PORT=auto" {
+			b.env[i] = fmt.Sprintf("CONSOLE_PORT=%d", freeTCPPort(t, b.Port, b.Port+1))
+		}
+	}
 	t.Cleanup(func() { b.Stop(); os.RemoveAll(dir) })
 	b.Start()
 	return b
