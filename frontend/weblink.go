@@ -3,11 +3,13 @@ package frontend
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // LinkIssuer makes a one-time login link to the web view for id (set by
-// the web adapter with SetWebLinks).
-type LinkIssuer func(id Identity) (url string, err error)
+// the web adapter with SetWebLinks); the browser session it starts ends by
+// until at the latest (zero: no such bound).
+type LinkIssuer func(id Identity, until time.Time) (url string, err error)
 
 // webLinks is the issuer in force; nil: no web view.
 type webLinks struct{ f atomic.Pointer[LinkIssuer] }
@@ -22,8 +24,10 @@ func (c *Core) SetWebLinks(f LinkIssuer) {
 }
 
 // WebLink is a one-time link that logs id's user in to the web view, with
-// the same key: the browser session stands only while that key does.
-func (c *Core) WebLink(id Identity) (string, error) {
+// the same key: the browser session stands only while that key does, and
+// ends by until (when the key expires: expiry-time, a certificate's
+// valid-before; zero for a key that does not).
+func (c *Core) WebLink(id Identity, until time.Time) (string, error) {
 	if err := c.Stands(id); err != nil {
 		return "", c.refuse(id, "", "weblink", "", err.Error())
 	}
@@ -31,7 +35,7 @@ func (c *Core) WebLink(id Identity) (string, error) {
 	if f == nil {
 		return "", errors.Join(ErrUnavailable, errors.New("the web view is off (no web block in the config)"))
 	}
-	url, err := (*f)(id)
+	url, err := (*f)(id, until)
 	if err != nil {
 		c.Record(id, "", "weblink", "", "failed: "+OneLine(err.Error()))
 		return "", err

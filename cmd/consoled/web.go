@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"consoled/config"
 	"consoled/frontend"
@@ -67,7 +68,7 @@ func webHint(hint string) string {
 // start beside the ssh command.
 func demoLink(core *frontend.Core, cfg *config.Config) string {
 	user := cfg.Users[len(cfg.Users)-1].Name // the local user, added last
-	link, err := core.WebLink(frontend.Identity{User: user, From: "the terminal that started consoled", Via: "local"})
+	link, err := core.WebLink(frontend.Identity{User: user, From: "the terminal that started consoled", Via: "local"}, time.Time{})
 	if err != nil {
 		return "(no link: " + err.Error() + ")"
 	}

@@ -3,6 +3,7 @@ package sshd
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"consoled/frontend"
 )
@@ -14,7 +15,13 @@ func (s *Server) webLink(ss *session) int {
 		fmt.Fprintf(ss.Stderr(), "usage: web\n")
 		return 2
 	}
-	url, err := s.core.WebLink(ss.id)
+	var until time.Time // the key's expiry-time (a certificate's valid-before) ends the browser session too
+	if st := stateOf(ss.Context()); st != nil {
+		st.mu.Lock()
+		until = st.key.Expires
+		st.mu.Unlock()
+	}
+	url, err := s.core.WebLink(ss.id, until)
 	switch {
 	case errors.Is(err, frontend.ErrUnavailable):
 		fmt.Fprintf(ss.Stderr(), "consoled: the web view is off (the config has no web { listen = ... } block)\n")

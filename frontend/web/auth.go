@@ -23,19 +23,22 @@ const (
 var (
 	ErrLinkUnknown = errors.New("this login link is not valid: it was used already, or never issued here")
 	ErrLinkExpired = errors.New("this login link has expired (links work for 60 s)")
+	ErrKeyExpired  = errors.New("the key this login link was issued for has expired")
 )
 
 // link is a login link not used yet.
 type link struct {
 	id      frontend.Identity // who asked for it, over SSH
 	expires time.Time
+	until   time.Time // the session it starts ends then (the key's expiry); zero: no bound
 }
 
 // browser is a logged-in browser session.
 type browser struct {
-	id   frontend.Identity // the user and key the link was issued for
-	csrf string            // sent back with every state-changing request
-	last time.Time         // last request, for IdleTimeout
+	id    frontend.Identity // the user and key the link was issued for
+	csrf  string            // sent back with every state-changing request
+	last  time.Time         // last request, for IdleTimeout
+	until time.Time         // when the key expires; zero: never
 }
 
 // auth holds login links and browser sessions, in memory: a restart logs
@@ -59,8 +62,8 @@ func token() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// issue makes a login link token for id.
-func (a *auth) issue(id frontend.Identity) string {
+// issue makes a login link token for id, whose session ends by until.
+func (a *auth) issue(id frontend.Identity, until time.Time) string {
 	t := token()
 	now := a.now()
 	a.mu.Lock()
@@ -70,7 +73,7 @@ func (a *auth) issue(id frontend.Identity) string {
 			delete(a.links, k)
 		}
 	}
-	a.links[t] = link{id: id, expires: now.Add(LinkTTL)}
+	a.links[t] = link{id: id, expires: now.Add(LinkTTL), until: until}
 	return t
 }
 
@@ -88,8 +91,11 @@ func (a *auth) redeem(t string) (cookie string, b *browser, err error) {
 	if now.After(l.expires) {
 		return "", nil, ErrLinkExpired
 	}
+	if !l.until.IsZero() && now.After(l.until) {
+		return "", nil, ErrKeyExpired
+	}
 	cookie = token()
-	b = &browser{id: l.id, csrf: token(), last: now}
+	b = &browser{id: l.id, csrf: token(), last: now, until: l.until}
 	a.browsers[cookie] = b
 	return cookie, b, nil
 }
@@ -108,7 +114,7 @@ func (a *auth) browserOf(r *http.Request) (cookie string, b *browser, ok bool) {
 	if !ok {
 		return "", nil, false
 	}
-	if now.Sub(b.last) > IdleTimeout {
+	if now.Sub(b.last) > IdleTimeout || !b.until.IsZero() && now.After(b.until) {
 		delete(a.browsers, c.Value)
 		return "", nil, false
 	}

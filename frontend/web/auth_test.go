@@ -109,7 +109,7 @@ func (s *site) get(path, c string) (*http.Response, string) {
 // login gets a link for alice and opens it; it returns the cookie set.
 func (s *site) login() *http.Cookie {
 	s.t.Helper()
-	link, err := s.core.WebLink(s.alice)
+	link, err := s.core.WebLink(s.alice, time.Time{})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestLoginLinks(t *testing.T) {
 		})
 	}
 	s := newSite(t, false)
-	link, _ := s.core.WebLink(s.alice)
+	link, _ := s.core.WebLink(s.alice, time.Time{})
 	s.srv.auth.now = func() time.Time { return time.Now().Add(LinkTTL + time.Second) }
 	if resp, body := s.get(link, ""); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "expired") || len(resp.Cookies()) != 0 {
 		t.Errorf("an expired link: %d %v\n%s", resp.StatusCode, resp.Cookies(), body)
@@ -153,12 +153,28 @@ func TestLoginLinks(t *testing.T) {
 	if resp, body := s.get(link, ""); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "not valid") {
 		t.Errorf("an expired link tried again: %d\n%s", resp.StatusCode, body)
 	}
+	// A key with an expiry (expiry-time, a certificate's valid-before)
+	// bounds the browser session too.
+	link, _ = s.core.WebLink(s.alice, time.Now().Add(30*time.Minute))
+	resp, _ := s.get(link, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login with a key valid 30 min more: %d", resp.StatusCode)
+	}
+	s.srv.auth.now = func() time.Time { return time.Now().Add(31 * time.Minute) }
+	if resp, _ := s.get("/api/consoles", resp.Cookies()[0].Value); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a session past its key's expiry: %d, want 401", resp.StatusCode)
+	}
+	link, _ = s.core.WebLink(s.alice, time.Now().Add(30*time.Second))
+	if resp, body := s.get(link, ""); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "key this login link was issued for has expired") {
+		t.Errorf("a link whose key expired before it was opened: %d\n%s", resp.StatusCode, body)
+	}
+	s.srv.auth.now = time.Now
 	c := s.login()
 	s.core.SetPolicy(frontend.PolicyFrom(s.parse("user \"alice\" {\n  keys = []\n}\n")))
 	if resp, _ := s.get("/api/consoles", c.Value); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a session whose key was removed: %d, want 401", resp.StatusCode)
 	}
-	if _, err := s.core.WebLink(s.alice); !errors.Is(err, frontend.ErrDenied) {
+	if _, err := s.core.WebLink(s.alice, time.Time{}); !errors.Is(err, frontend.ErrDenied) {
 		t.Errorf("a link for a removed key: %v", err)
 	}
 	for _, want := range []string{`"user":"alice","key":"SHA256:`, `"via":"ssh","action":"weblink","result":"ok"`,

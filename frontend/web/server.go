@@ -60,14 +60,14 @@ func New(opts Options) *Server {
 }
 
 // link is a one-time login link for id (the core's LinkIssuer).
-func (s *Server) link(id frontend.Identity) (string, error) {
+func (s *Server) link(id frontend.Identity, until time.Time) (string, error) {
 	s.mu.Lock()
 	base := s.base
 	s.mu.Unlock()
 	if base == "" {
 		return "", errors.New("the web view is not listening yet")
 	}
-	return base + "/login?t=" + s.auth.issue(id), nil
+	return base + "/login?t=" + s.auth.issue(id, until), nil
 }
 
 // Handler serves every page, the API and the terminals' WebSockets.

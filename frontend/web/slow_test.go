@@ -74,7 +74,7 @@ func TestStalledBrowserIsCutOff(t *testing.T) {
 	t.Cleanup(hs.Close)
 	srv.base = hs.URL
 
-	link, err := core.WebLink(frontend.Identity{User: "alice", Via: "test"})
+	link, err := core.WebLink(frontend.Identity{User: "alice", Via: "test"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
