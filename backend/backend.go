@@ -67,7 +67,9 @@ var ErrNothingYet = errors.New("nothing to read yet")
 // The mux's idle clock parks the quiet consoles nobody is attached to and
 // harvests them at each tick: a byte arriving on one then wakes nothing,
 // and one check per tick finds every console that has something to read.
-// Park must not call wake itself, nor wait.
+// Park must not call wake itself, nor wait. The caller reads the
+// connection after each Harvest and before parking it: what arrived before
+// that read, the read took; what arrives after it, the next Harvest reports.
 type Parker interface {
 	Park(wake func()) (Harvester, error)
 }

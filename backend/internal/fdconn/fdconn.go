@@ -40,7 +40,7 @@ type Conn struct {
 	closed  atomic.Bool
 	use     sync.RWMutex // read-held around system calls on fd; Close takes it to close fd
 	wake    func()       // Park's, until harvested (guarded by p.mu)
-	parked  atomic.Bool  // in the parked set (added once; armed by each Park)
+	parked  atomic.Bool  // in the parked set (added at the first Park)
 
 	laddr, raddr net.Addr
 }
@@ -374,32 +374,36 @@ func (p *poller) pollForever() {
 	}
 }
 
-// Park implements backend.Parker: c is armed in the parked set, a second
-// epoll set that no goroutine waits on, and the next Harvest after data or
-// a FIN arrived calls wake. Arming reports readiness already there too, so
-// what arrived since the last read is not missed. Between Park and that
-// Harvest, arrivals on c cost no wake-up at all.
+// Park implements backend.Parker: the next Harvest after data or a FIN
+// arrived calls wake. c is in the parked set, a second epoll set that no
+// goroutine waits on, from its first Park on, edge-triggered: every
+// arrival queues it there (once until the next harvest), whoever reads it,
+// so parking again is no system call. Data that arrived before Park and
+// was not read was queued after the last harvest (the clock, which parks,
+// harvests before it reads), so the next harvest reports it too. Between
+// Park and that harvest, arrivals on c wake nothing.
 func (c *Conn) Park(wake func()) (backend.Harvester, error) {
 	p := c.p
+	if !c.parked.Load() {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: c.id}
+		_, err := c.sys(func(fd int) (int, error) { return 0, unix.EpollCtl(p.parkfd, unix.EPOLL_CTL_ADD, fd, &ev) })
+		if err != nil {
+			return nil, c.opError("park", err)
+		}
+		c.parked.Store(true)
+	} else if c.closed.Load() {
+		return nil, c.opError("park", net.ErrClosed)
+	}
 	p.mu.Lock()
 	c.wake = wake
 	p.mu.Unlock()
-	op := unix.EPOLL_CTL_MOD
-	if !c.parked.Load() {
-		op = unix.EPOLL_CTL_ADD
-	}
-	ev := unix.EpollEvent{Events: armed, Fd: c.id}
-	_, err := c.sys(func(fd int) (int, error) { return 0, unix.EpollCtl(p.parkfd, op, fd, &ev) })
-	if err != nil {
-		return nil, c.opError("park", err)
-	}
-	c.parked.Store(true)
 	return p, nil
 }
 
 // Harvest implements backend.Harvester: it calls the wake of every parked
-// Conn that became readable (or was closed by its peer) since it was
-// parked, without waiting.
+// Conn on which something arrived (or whose peer closed) since it was
+// parked, without waiting. Arrivals on a Conn that is not parked (read by
+// the clock every tick, or by its own reader) are skipped.
 func (p *poller) Harvest() {
 	p.hmu.Lock()
 	defer p.hmu.Unlock()
