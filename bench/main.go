@@ -42,10 +42,13 @@ type result struct {
 	rssKiB    int64
 	curRSSKiB int64
 	fds       int // descriptors the server held at the end of the measurement
-	linesSent int64
-	bytesLost int64
-	p50, p99  time.Duration
-	probes    int
+	// read and write system calls of the server per write of a source
+	// (an arrival), over the measurement
+	readsPer, writesPer float64
+	linesSent           int64
+	bytesLost           int64
+	p50, p99            time.Duration
+	probes              int
 	// floor: the same probes read with no server in between (socat in a
 	// terminal, straight from a source), under the same load.
 	floor50, floor99 time.Duration
@@ -230,6 +233,8 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 
 	time.Sleep(warmup)
 	cpu0 := cpuTicks(pid)
+	r0, w0 := ioCalls(pid)
+	arrivals0 := arrivals(srcs)
 	probes0 := srcs[0].probesSent.Load()
 	lat.reset()
 	floor.reset()
@@ -240,6 +245,10 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	}
 	time.Sleep(duration)
 	cpu1 := cpuTicks(pid)
+	if r1, w1 := ioCalls(pid); arrivals(srcs) > arrivals0 {
+		a := float64(arrivals(srcs) - arrivals0)
+		r.readsPer, r.writesPer = float64(r1-r0)/a, float64(w1-w0)/a
+	}
 	r.cpuSec = float64(cpu1-cpu0) / ticksPerSecond
 	r.rssKiB = rssKiB(pid)
 	r.curRSSKiB = curRSSKiB(pid)
@@ -276,6 +285,15 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		r.bytesLost += lost(s.logPath(dir, consoleName(i)), i, sent)
 	}
 	return r
+}
+
+// arrivals is how many writes of console text the sources made.
+func arrivals(srcs []*source) int64 {
+	var n int64
+	for _, s := range srcs {
+		n += s.writes.Load()
+	}
+	return n
 }
 
 // lost is how many bytes of the lines source id sent are not in the log.
@@ -447,7 +465,7 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 	}
 	fmt.Printf("%d consoles, %d B/s each, measured over %v on %d CPUs; servers' open-file limit: %s\n\n", n, rate, duration, numCPU(), limit)
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tfds\tbytes lost\tp50\tp99\tprobes\tno-server p50\tno-server p99\tadded p99\t")
+	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tfds\treads/arrival\twrites/arrival\tbytes lost\tp50\tp99\tprobes\tno-server p50\tno-server p99\tadded p99\t")
 	for _, r := range rs {
 		if r.err != nil {
 			fmt.Fprintf(w, "%s\t%d\terror: %v\t\t\t\t\t\t\t\t\t\t\n", r.server, r.consoles, r.err)
@@ -462,8 +480,8 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 			allUp = r.allUpIn.Round(time.Millisecond).String()
 		}
 		us := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
-			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.fds, r.bytesLost,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%.2f\t%.2f\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
+			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.fds, r.readsPer, r.writesPer, r.bytesLost,
 			us(r.p50), us(r.p99), r.probes, us(r.floor50), us(r.floor99), us(r.p99-r.floor99))
 	}
 	w.Flush()

@@ -90,3 +90,28 @@ func openFiles(pid int) int {
 	}
 	return n
 }
+
+// ioCalls sums the read and write system calls (syscr, syscw in
+// /proc/PID/io) of pid and its descendants.
+func ioCalls(pid int) (reads, writes int64) {
+	for _, p := range tree(pid) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/io")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 2 {
+				continue
+			}
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "syscr:":
+				reads += v
+			case "syscw:":
+				writes += v
+			}
+		}
+	}
+	return reads, writes
+}

@@ -22,6 +22,9 @@ type source struct {
 	seq   atomic.Int64 // whole lines sent
 	next  int64        // the line emit writes next (emit's own)
 	sentB atomic.Int64
+	// writes of console text (arrivals at the server, but for what TCP
+	// merges on the way)
+	writes atomic.Int64
 	// probes written, on every connection (one for each server's console)
 	probesSent atomic.Int64
 	stopOnce   sync.Once
@@ -178,6 +181,7 @@ func (s *source) emit(c net.Conn) {
 			return err
 		}
 		s.sentB.Add(int64(len(buf)))
+		s.writes.Add(1)
 		return nil
 	})
 }

@@ -123,7 +123,8 @@ type Log struct {
 	pendIdx     []byte
 	queued      bool // on the flusher's list
 
-	idxSec int64 // second of the last index entry
+	idxSec  int64  // second of the last index entry
+	idxPath []byte // NAME.log.idx, NUL-terminated (writeIndex)
 
 	known   bool         // the file's state (size, mid-line) is known: reopen, not open
 	closed  bool         // Close was called (the budget no longer counts it)
