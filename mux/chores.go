@@ -15,7 +15,11 @@ var errConnGone = errors.New("the console's connection has closed")
 // chores starts what consoled itself sends to the machine on conn while it
 // is up (until ctx ends): the initcmd once, and the idle string whenever
 // the console has been silent both ways for IdleAfter.
-func (c *Console) chores(ctx context.Context, conn backend.Conn) {
+func (c *Console) chores(ctx context.Context, conn backend.Conn) (stop func()) {
+	if c.cfg.InitCmd == nil && (c.cfg.IdleString == nil || c.cfg.IdleAfter <= 0) {
+		return func() {} // most consoles: no context of their own to keep
+	}
+	ctx, stop = context.WithCancel(ctx)
 	if c.cfg.InitCmd != nil {
 		go func() {
 			err := breakseq.Send(ctx, selfSender{c, conn}, *c.cfg.InitCmd)
@@ -32,6 +36,7 @@ func (c *Console) chores(ctx context.Context, conn backend.Conn) {
 	if c.cfg.IdleString != nil && c.cfg.IdleAfter > 0 {
 		go c.keepAwake(ctx, conn)
 	}
+	return stop
 }
 
 // keepAwake sends the idle string after IdleAfter of silence both ways.

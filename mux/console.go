@@ -238,14 +238,18 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.mu.Unlock()
 	c.cfg.Logger.Info("console up")
 	c.event("console up", false)
-	choresCtx, stopChores := context.WithCancel(ctx)
-	defer stopChores()
-	c.chores(choresCtx, conn)
+	defer c.chores(ctx, conn)()
 
+	var err error
+	if _, ok := conn.(backend.Parker); ok && c.cfg.IdleRead > 0 && !c.watched() {
+		// Nothing read yet and nobody waiting: the idle clock finds out
+		// whether the machine prints, and a silent one stays parked with
+		// it, holding no read buffer and waking nothing.
+		err = c.idle(ctx, conn)
+	}
 	bp := readBufs.Get().(*[]byte)
 	defer func() { readBufs.Put(bp) }()
-	var err error
-	for {
+	for err == nil {
 		buf := *bp
 		var n int
 		n, err = conn.Read(buf)

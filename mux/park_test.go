@@ -111,3 +111,24 @@ func TestAttachWakesParkedConsole(t *testing.T) {
 		t.Errorf("the clock counts %d parked consoles after the only one was attached", n)
 	}
 }
+
+// A console that has printed nothing since it came up is parked with its
+// idle clock from the start: no goroutine blocked in a read holding a
+// buffer, nothing woken until it prints.
+func TestSilentConsoleParkedFromStart(t *testing.T) {
+	c, machine, path := telnetConsole(t, 20*time.Millisecond)
+	waitFor(t, "the console parked", func() bool {
+		s := c.sweeping.Load()
+		if s == nil {
+			return false
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.parked
+	})
+	machine.Write([]byte("first words\r\n"))
+	waitFor(t, "the first words in the log", func() bool {
+		got, _ := os.ReadFile(path)
+		return strings.Contains(string(got), "first words\r\n")
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,15 +77,22 @@ type Detector struct {
 // NewDetector watches console for the built-in headlines and extra regular
 // expressions (each a crash headline); onEvent is called once per crash.
 func NewDetector(console string, extra []*regexp.Regexp, onEvent func(Event)) *Detector {
-	d := &Detector{console: console, regexps: extra, onEvent: onEvent, now: time.Now}
-	for _, p := range Builtin {
-		d.crashes = append(d.crashes, []byte(p))
-	}
-	for _, p := range Trace {
-		d.traces = append(d.traces, []byte(p))
-	}
-	return d
+	pats := patterns()
+	return &Detector{console: console, regexps: extra, onEvent: onEvent, now: time.Now,
+		crashes: pats.crashes, traces: pats.traces}
 }
+
+// patterns are Builtin and Trace as bytes, made once and shared, read-only,
+// by every Detector (ten thousand consoles need not hold a copy each).
+var patterns = sync.OnceValue(func() (p struct{ crashes, traces [][]byte }) {
+	for _, s := range Builtin {
+		p.crashes = append(p.crashes, []byte(s))
+	}
+	for _, s := range Trace {
+		p.traces = append(p.traces, []byte(s))
+	}
+	return p
+})
 
 const maxLine = 1024
 
