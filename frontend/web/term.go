@@ -110,7 +110,6 @@ func (t *term) run(cancel context.CancelCauseFunc) {
 	var bye string
 	select {
 	case <-t.cs.Done():
-		bye = "disconnected: " + t.cs.Cause().Error()
 	case err := <-pumpDone:
 		bye = "disconnected: " + err.Error()
 	case err := <-inDone:
@@ -118,6 +117,14 @@ func (t *term) run(cancel context.CancelCauseFunc) {
 			bye = "detached from " + t.cs.Name()
 		}
 	case <-t.ctx.Done():
+	}
+	// The reason that ended everything wins over what it made fail: a
+	// session cut off, consoled stopping (the pump and the input then end
+	// too, and may be seen first).
+	switch {
+	case t.cs.Cause() != nil:
+		bye = "disconnected: " + t.cs.Cause().Error()
+	case context.Cause(t.ctx) != nil && !errors.Is(context.Cause(t.ctx), context.Canceled):
 		bye = "disconnected: " + context.Cause(t.ctx).Error()
 	}
 	// Say why, unless the browser does not read (cut off as too slow):
