@@ -99,6 +99,10 @@ func TestWebConsole(t *testing.T) {
 	a.waitScreen(`sysrq: HELP`, 20*time.Second)
 	a.typeKeys("\r")
 	a.screenshot("web-terminal")
+	a.click("#who")
+	a.waitScreen(`on vm1:\s+alice\s+rw since \S+ from 127\.0\.0\.1:\d+\s+bob\s+ro since`, 20*time.Second)
+	a.click("#replay")
+	a.waitScreen(`last 20 lines of vm1:(?s:.*)hi-42(?s:.*)end of replay`, 20*time.Second)
 
 	t.Run("power asked first", func(t *testing.T) {
 		a.acceptDialogs()

@@ -262,8 +262,11 @@ func (t *term) replay(n int, framed bool) {
 // input reads the browser's messages until it goes or detaches.
 func (t *term) input() error {
 	esc := escape.NewParser(t.esc)
+	// Not t.ctx: a Read whose context ends closes the WebSocket, and the
+	// browser is still to be told why the terminal ends. Closing it ends
+	// this Read.
 	for {
-		typ, p, err := t.c.Read(t.ctx)
+		typ, p, err := t.c.Read(context.Background())
 		if err != nil {
 			return err
 		}
