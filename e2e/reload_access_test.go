@@ -5,10 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // Access follows the running configuration, with the real ssh client. A
@@ -159,3 +162,61 @@ func TestReloadAllOrNothing(t *testing.T) {
 		t.Errorf("logs after refused reloads: %d %q", code, out)
 	}
 }
+
+// A `logs --follow` of a console a reload removes is told so (not that its
+// user lost access), and gets the whole log first: every line the machine
+// printed up to its stop, and the mark of the stop.
+func TestFollowOfRemovedConsole(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	users := userBlock("alice", alice) + userBlock("bob", bob)
+	gone := `
+console "gone" {
+  exec { command = ["/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo \"gone line $i\"; sleep 0.01; done"] }
+}
+`
+	d := startConsoled(t, users+gone+shConsole("keep", "keep"))
+	d.waitState(alice, "gone", "up")
+	cmd := exec.Command("ssh", append(d.sshArgs(bob, "console"), "logs", "gone", "--follow")...)
+	out, errb := &testharness.Buffer{}, &testharness.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "gone line 20\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the follow printed %q", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	os.WriteFile(filepath.Join(d.Dir, "consoled.hcl"), []byte(users+shConsole("keep", "keep")), 0o600)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitStderr("msg=reloaded", 10*time.Second)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the follow did not end; stderr %q", errb.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(errb.String(), "console gone was removed from the configuration") ||
+		strings.Contains(errb.String(), "may no longer use") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+	log, err := os.ReadFile(filepath.Join(d.Dir, "logs", "gone.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The follow printed the log to its end: its last machine line, then the
+	// mark of the stop.
+	lines := regexp.MustCompile(`gone line \d+`).FindAllString(string(log), -1)
+	got := out.String()
+	if len(lines) == 0 || !strings.Contains(got, lines[len(lines)-1]+"\n") ||
+		!strings.Contains(got, "[-- consoled: console down: console removed from the configuration") {
+		t.Errorf("the follow did not print the log to its end:\nfollow ends %q\nlog ends    %q", tail(got, 300), tail(string(log), 300))
+	}
+}
+
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"consoled/internal/logcmd"
@@ -114,22 +115,34 @@ func (c *Core) Logs(ctx context.Context, id Identity, args []string, w io.Writer
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// A console removed by a reload: its log is read to the end (the marks
+	// of its stop), then the follow ends with why.
+	finish := make(chan struct{})
+	var gone error
+	var once sync.Once
 	var release func()
 	allowed := func(name string) bool {
 		if c.Access(id, name) == NoAccess {
 			return false
 		}
 		if release == nil {
-			release = c.hold(&holder{id: id, console: name, lost: cancel})
+			release = c.hold(&holder{id: id, console: name, lost: cancel, gone: func(cause error) {
+				once.Do(func() { gone = cause; close(finish) })
+			}})
 		}
 		return true
 	}
-	err := logcmd.Logs(ctx, args, c.opts.LogDir, allowed, w)
+	err := logcmd.Logs(ctx, args, c.opts.LogDir, allowed, finish, w)
 	if release != nil {
 		release()
 	}
 	if cause := context.Cause(ctx); errors.Is(cause, ErrRevoked) {
 		return cause
+	}
+	select {
+	case <-finish:
+		return gone
+	default:
 	}
 	return err
 }

@@ -75,7 +75,7 @@ func (c *Core) SetPolicy(p Policy) {
 	}
 	c.mu.Unlock()
 	for _, h := range hs {
-		h.recheck(&p)
+		h.recheck(&p, c.opts.Consoles)
 	}
 	c.mu.Lock()
 	ws := c.watchers

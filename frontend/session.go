@@ -32,13 +32,27 @@ type holder struct {
 	lost     func(cause error) // id may no longer see the console
 	demoted  func()            // id may no longer write; nil: nothing to do
 	promoted func()            // id may write; nil: nothing to do
+	// gone is called instead of lost when the console itself was removed
+	// (a log follow then reads to the end of its log); nil: lost.
+	gone func(cause error)
 }
 
-func (h *holder) recheck(p *Policy) {
+// recheck applies p to what h holds; cs tells whether its console still
+// runs here (a reload removes consoles before it puts its policy in force).
+func (h *holder) recheck(p *Policy, cs Consoles) {
 	switch p.access(h.id, h.console) {
 	case NoAccess:
 		why := p.stands(h.id)
 		if why == nil {
+			if _, ok := cs.Console(h.console); !ok {
+				cause := fmt.Errorf("%w: console %s was removed from the configuration", ErrRevoked, h.console)
+				if h.gone != nil {
+					h.gone(cause)
+				} else {
+					h.lost(cause)
+				}
+				return
+			}
 			why = fmt.Errorf("%s may no longer use %s", h.id.User, h.console)
 		}
 		h.lost(fmt.Errorf("%w: %v", ErrRevoked, why))
@@ -59,7 +73,7 @@ func (c *Core) hold(h *holder) (release func()) {
 	c.holders[h] = struct{}{}
 	c.mu.Unlock()
 	// A policy set while h was being made may have missed it.
-	h.recheck(c.Policy())
+	h.recheck(c.Policy(), c.opts.Consoles)
 	return func() {
 		c.mu.Lock()
 		delete(c.holders, h)

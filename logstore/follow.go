@@ -16,26 +16,45 @@ type follower struct {
 	poll time.Duration
 }
 
-// wait sleeps a poll interval, then adds the files rotation started since
-// the reader r reached the end. It reports false when ctx ends.
-func (fo *follower) wait(ctx context.Context, r *lineReader) bool {
+// wait sleeps a poll interval (less if finish closes), then adds the files
+// rotation started since the reader r reached the end. It reports false
+// when ctx ends.
+func (fo *follower) wait(ctx context.Context, r *lineReader, finish <-chan struct{}) bool {
 	t := time.NewTimer(fo.poll)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
+	case <-finish:
 	}
-	if r.file == nil || r.at.seg != len(fo.rec.segs)-1 {
+	fo.grow(r)
+	return true
+}
+
+// closed reports whether ch is closed (nil never is).
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
 		return true
+	default:
+		return false
+	}
+}
+
+// grow adds to the record the files rotation started since the reader r
+// reached the end.
+func (fo *follower) grow(r *lineReader) {
+	if r.file == nil || r.at.seg != len(fo.rec.segs)-1 {
+		return
 	}
 	held, err := r.file.f.Stat()
 	if err != nil {
-		return true
+		return
 	}
 	now, err := os.Stat(fo.rec.base)
 	if err != nil || os.SameFile(held, now) {
-		return true
+		return
 	}
 	// Rotated: the held file is NAME.log.k now (found by its index, which
 	// keeps its inode); NAME.log.k-1 .. NAME.log.1 and NAME.log came after.
@@ -46,5 +65,4 @@ func (fo *follower) wait(ctx context.Context, r *lineReader) bool {
 	for j := k - 1; j >= 0; j-- {
 		fo.rec.segs = append(fo.rec.segs, newSegment(fo.rec.base, j))
 	}
-	return true
 }

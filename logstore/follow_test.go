@@ -129,3 +129,52 @@ func TestFollowLineCutByRotation(t *testing.T) {
 		t.Errorf("follow printed:\n%q\nwant\n%q", out.String(), want)
 	}
 }
+
+// A follow whose Finish closes (its console was removed) prints the rest of
+// the record, through a rotation that came after its last poll, and ends.
+func TestFollowFinish(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, "gone", Options{MaxSize: 4096, Keep: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("first\r\n"))
+	l.Flush()
+	finish := make(chan struct{})
+	out := &testharness.Buffer{}
+	done := make(chan error, 1)
+	q := &Query{Follow: true, Poll: time.Hour, Finish: finish} // no poll comes: only Finish wakes it
+	go func() { done <- q.Run(context.Background(), dir, "gone", out) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "first\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("follow printed %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var want strings.Builder
+	want.WriteString("first\n")
+	for i := 0; i < 300; i++ { // about 6 KiB: one rotation
+		fmt.Fprintf(l, "last lines %03d\r\n", i)
+		fmt.Fprintf(&want, "last lines %03d\n", i)
+	}
+	l.Mark("console down: console removed from the configuration", time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC))
+	want.WriteString("[-- consoled: console down: console removed from the configuration 2026-11-30T03:00:00Z --]\n")
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(finish)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the follow did not end after Finish; printed %d bytes", len(out.String()))
+	}
+	if out.String() != want.String() {
+		t.Errorf("follow printed %d bytes, want %d; tail %q", len(out.String()), want.Len(), tail(out.String(), 200))
+	}
+}
+
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }

@@ -25,6 +25,9 @@ type Query struct {
 	Raw          bool           // the bytes as recorded; otherwise control characters made visible and CRLF normalized
 	Follow       bool           // keep printing new lines until ctx ends
 	Poll         time.Duration  // follow's poll interval; 250 ms when zero
+	// Finish, when closed, ends a follow at the end of the record: the
+	// console stopped for good (removed), so nothing more will come.
+	Finish <-chan struct{}
 }
 
 // Run prints the lines of console name in dir that q selects to w. Memory
@@ -87,6 +90,7 @@ func (q *Query) pass(ctx context.Context, rec *record, start pos, out *printer, 
 	}
 	var leadNo, lagNo, through int64 // lines read by each; printed up to
 	after := 0                       // context lines still to print after a match
+	drained := false                 // Finish was seen and a rotation since looked for
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -94,7 +98,13 @@ func (q *Query) pass(ctx context.Context, rec *record, start pos, out *printer, 
 		l, err := src.next()
 		if follow && (err == io.EOF || errors.Is(err, fs.ErrNotExist)) {
 			out.flush()
-			if !fo.wait(ctx, lead) {
+			switch {
+			case drained:
+				return nil // the end of the record of a console that stopped for good
+			case closed(q.Finish):
+				drained = true
+				fo.grow(lead)
+			case !fo.wait(ctx, lead, q.Finish):
 				return nil
 			}
 			continue

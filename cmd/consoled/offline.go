@@ -52,7 +52,7 @@ func offlineRun(cmd string, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if cmd == "logs" {
-		err = logcmd.Logs(ctx, rest, dir, nil, stdout)
+		err = logcmd.Logs(ctx, rest, dir, nil, nil, stdout)
 	} else {
 		known := func(name string) bool { return logstore.Has(dir, name) }
 		err = logcmd.Panics(rest, panics.NewStore(filepath.Join(dir, "panics.jsonl")), time.Now(), known, stdout)

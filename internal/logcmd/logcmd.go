@@ -138,8 +138,9 @@ func Window(t time.Time) (from, to time.Time) {
 	return t.Add(-time.Minute).Truncate(time.Second), t.Add(5 * time.Minute).Truncate(time.Second).Add(time.Second)
 }
 
-// Logs runs a logs command line against dir.
-func Logs(ctx context.Context, args []string, dir string, allowed func(string) bool, w io.Writer) error {
+// Logs runs a logs command line against dir. Closing finish (nil: never)
+// ends a --follow at the end of the log: its console stopped for good.
+func Logs(ctx context.Context, args []string, dir string, allowed func(string) bool, finish <-chan struct{}, w io.Writer) error {
 	name, q, err := ParseLogs(args, time.Now())
 	if err != nil {
 		return err
@@ -150,5 +151,6 @@ func Logs(ctx context.Context, args []string, dir string, allowed func(string) b
 	if strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
 		return fmt.Errorf("no console %q", name)
 	}
+	q.Finish = finish
 	return q.Run(ctx, dir, name, w)
 }

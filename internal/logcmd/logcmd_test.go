@@ -87,7 +87,7 @@ func TestPanicsWindowShowsTheCrash(t *testing.T) {
 	}
 	args := strings.Fields(lines[1])[1:]
 	out.Reset()
-	if err := Logs(context.Background(), args, dir, nil, &out); err != nil {
+	if err := Logs(context.Background(), args, dir, nil, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "vm1 login: [18017.2] Kernel panic - not syncing: Fatal exception\n") ||
