@@ -99,6 +99,10 @@ func TestWebConsole(t *testing.T) {
 	a.waitScreen(`sysrq: HELP`, 20*time.Second)
 	a.typeKeys("\r")
 	a.screenshot("web-terminal")
+	for _, want := range []string{`"via":"web","console":"vm1","action":"takeover","detail":"from bob","result":"ok"`,
+		`"via":"web","console":"vm1","action":"break","detail":"BREAK","result":"ok"`} {
+		readFileUntil(t, d.Dir+"/logs/audit.log", want, 10*time.Second) // audited as over SSH, via web
+	}
 	a.click("#who")
 	a.waitScreen(`on vm1:\s+alice\s+rw since \S+ from 127\.0\.0\.1:\d+\s+bob\s+ro since`, 20*time.Second)
 	a.click("#replay")

@@ -34,6 +34,9 @@ func (s *Server) terminal(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	why := ""
 	switch {
+	case !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+		http.Error(w, "this is the terminal's WebSocket: open /console/"+name, http.StatusBadRequest)
+		return
 	case r.Header.Get("Origin") == "" || !sameOrigin(r):
 		why = "WebSocket from another origin (" + r.Header.Get("Origin") + ")"
 	case !b.csrfOK(r.URL.Query().Get("csrf")):
