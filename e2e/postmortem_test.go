@@ -165,6 +165,11 @@ console "box" {
 	if code != 0 || out != string(want) || !strings.HasSuffix(out, "prompt# late reply\r\nbare\rcr\r\nunended") {
 		t.Errorf("logs --raw: exit %d\n%q\nwant the recorded bytes\n%q\n%s", code, out, want, errOut)
 	}
+	// A range given the wrong way round is refused, not an empty answer.
+	out, errOut, code = d.ssh(alice, "", "logs", "box", "--since", until.UTC().Format(time.RFC3339), "--until", since.UTC().Format(time.RFC3339))
+	if code != 2 || !strings.Contains(errOut, "--until "+since.UTC().Format(time.RFC3339)+" is before --since") {
+		t.Errorf("logs with --until before --since: exit %d %q %q", code, out, errOut)
+	}
 	out, errOut, code = d.ssh(alice, "", "panics", "nosuch")
 	if code == 0 || !strings.Contains(errOut, `no console "nosuch"`) {
 		t.Errorf("panics nosuch: exit %d %q %q", code, out, errOut)

@@ -78,6 +78,9 @@ func ParseLogs(args []string, now time.Time) (string, *logstore.Query, error) {
 			}
 		}
 	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Unix() < q.Since.Unix() { // swapped: it would select nothing, silently
+		return "", nil, fmt.Errorf("--until %s is before --since %s", q.Until.UTC().Format(time.RFC3339), q.Since.UTC().Format(time.RFC3339))
+	}
 	for _, f := range []struct {
 		name string
 		dst  *int

@@ -44,6 +44,13 @@ func TestParseLogs(t *testing.T) {
 	if _, _, err := ParseLogs([]string{"a", "b"}, time.Now()); err == nil {
 		t.Error("two consoles accepted")
 	}
+	_, _, err = ParseLogs([]string{"vm1", "--since", "2026-11-30T03:20", "--until", "2026-11-30T03:10"}, time.Now())
+	if err == nil || err.Error() != "--until 2026-11-30T03:10:00Z is before --since 2026-11-30T03:20:00Z" {
+		t.Errorf("a range that ends before it starts: %v", err)
+	}
+	if _, _, err := ParseLogs([]string{"vm1", "--since", "2026-11-30T03:20", "--until", "2026-11-30T03:20"}, time.Now()); err != nil {
+		t.Errorf("a one-second range: %v", err)
+	}
 }
 
 // writeLog writes DIR/NAME.log and its time index: each part at its time.
