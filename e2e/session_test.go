@@ -65,6 +65,14 @@ console "quiet" {
 	if strings.Contains(viewer.out.String(), "idle for") {
 		t.Errorf("a viewer watching output was cut off as idle:\n%q", viewer.out.String())
 	}
+	// A broadcast session too: the motd, and the console's idle_timeout.
+	bc := d.interactive(alice, "console", "tick*")
+	bc.Expect(`\[consoled: Change freeze until Friday: ask #ops first\]`, 10*time.Second)
+	bc.Expect(`attached to 1 consoles: ticker rw`, 10*time.Second)
+	bc.Expect(`disconnected: idle for 3s \(idle_timeout\)`, 20*time.Second)
+	if code := bc.Wait(10 * time.Second); code != 1 {
+		t.Errorf("idle broadcast session: exit %d", code)
+	}
 	// A writer who types is not idle.
 	typist := d.interactive(alice, "console", "ticker")
 	typist.Expect(`attached to ticker read-write`, 10*time.Second)

@@ -3,9 +3,12 @@ package frontend_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"consoled/consoleset"
 	"consoled/frontend"
@@ -102,5 +105,60 @@ func TestLineWriter(t *testing.T) {
 		if rest != "first half "+p+" second half" && rest != "and more "+p && rest != "open "+p {
 			t.Fatalf("line mixed: %q", l)
 		}
+	}
+}
+
+// logs --follow over a set: every console at once, each line prefixed
+// with its console's name, until the client goes.
+func TestLogsFollowSet(t *testing.T) {
+	alice := newPerson(t, "alice")
+	g := start(t, alice.block()+console("web1", "")+console("web2", "")+console("db1", ""))
+	for _, n := range []string{"web1", "web2"} {
+		g.waitUp(n)
+		waitLog(t, g, n, ":~# ")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- g.core.Logs(ctx, alice.id(), []string{"web*", "--follow"}, out) }()
+	for _, n := range []string{"web1", "web2", "db1"} {
+		if err := g.core.Send(alice.id(), n, []byte("echo followed-"+n+"\r"), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "web1: web1:~# echo followed-web1") || !strings.Contains(out.String(), "web2: web2:~# echo followed-web2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("follow of web*:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("follow ended with %v", err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.HasPrefix(l, "web1: ") && !strings.HasPrefix(l, "web2: ") {
+			t.Errorf("a line without its console's name: %q", l)
+		}
+	}
+	if strings.Contains(out.String(), "db1") {
+		t.Errorf("db1 is not in web*:\n%s", out)
+	}
+}
+
+// waitLog waits for console name's log to hold text.
+func waitLog(t *testing.T, g *gateway, name, text string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(g.dir, "logs", name+".log"))
+		if strings.Contains(string(b), text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s.log has no %q:\n%s", name, text, b)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

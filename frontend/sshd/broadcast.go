@@ -36,6 +36,7 @@ type group struct {
 
 	wmu     sync.Mutex
 	lastOut atomic.Int64 // unix nanos of the last output shown
+	lastKey atomic.Int64 // unix nanos of the last keystroke read
 
 	warned map[string]string // input goroutine: console -> why keys did not reach it, told once
 }
@@ -92,8 +93,14 @@ func (s *Server) broadcast(ss *session) int {
 	go func() { g.Lines(ctx, partialAfter, b.show); close(linesDone) }()
 	inDone := make(chan inputEnd, 1)
 	go func() { inDone <- b.input() }()
+	idle, stopIdle := b.idleWatch()
+	defer stopIdle()
 	for {
 		select {
+		case d := <-idle:
+			b.notice(fmt.Sprintf("disconnected: idle for %v (idle_timeout)", d))
+			ss.told = true
+			return 1
 		case <-breaks:
 			b.results(g.Break(ss.ctx, 0))
 		case <-linesDone:
@@ -234,6 +241,7 @@ func (b *group) input() inputEnd {
 	for !detach {
 		n, err := b.ss.Read(buf)
 		if n > 0 {
+			b.lastKey.Store(time.Now().UnixNano())
 			if esc == nil {
 				b.send(buf[:n])
 			} else {
@@ -355,4 +363,27 @@ func flatLine(p []byte) string {
 		}
 	}
 	return out.String()
+}
+
+// idleWatch is the attachment's for a broadcast session: the shortest
+// idle_timeout of its consoles; keystrokes only once it writes anywhere.
+func (b *group) idleWatch() (<-chan time.Duration, func()) {
+	if !b.pty {
+		return nil, func() {}
+	}
+	var timeout time.Duration
+	for _, cs := range b.g.Sessions {
+		if d := b.s.pol().IdleTimeoutOf(cs.Name()); d > 0 && (timeout == 0 || d < timeout) {
+			timeout = d
+		}
+	}
+	writes := func() bool {
+		for _, cs := range b.g.Sessions {
+			if cs.Writer() {
+				return true
+			}
+		}
+		return false
+	}
+	return watchIdle(timeout, &b.lastKey, &b.lastOut, writes)
 }
