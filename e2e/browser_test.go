@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,10 +234,16 @@ func (tb *tab) screenshot(name string) string {
 	return path
 }
 
-// acceptDialogs answers yes to every confirm() the page shows from now on.
-func (tb *tab) acceptDialogs() {
+// acceptDialogs answers yes to every confirm() the page shows from now on;
+// asked is what they asked so far.
+func (tb *tab) acceptDialogs() (asked func() []string) {
+	var mu sync.Mutex
+	var msgs []string
 	err := chromedp.Listen(tb.ctx, func(ev any) {
-		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			mu.Lock()
+			msgs = append(msgs, d.Message)
+			mu.Unlock()
 			go chromedp.Do(tb.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 				_, err := cdp.Call(ctx, t, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 				return err
@@ -245,6 +252,11 @@ func (tb *tab) acceptDialogs() {
 	})
 	if err != nil {
 		tb.t.Fatal(err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), msgs...)
 	}
 }
 

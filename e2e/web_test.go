@@ -17,6 +17,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
+
+	"consoled/internal/testharness"
 )
 
 // webOnGuest runs consoled with the web view and console vm1 on the shared
@@ -109,9 +111,12 @@ func TestWebConsole(t *testing.T) {
 	a.waitScreen(`last 20 lines of vm1:(?s:.*)hi-42(?s:.*)end of replay`, 20*time.Second)
 
 	t.Run("power asked first", func(t *testing.T) {
-		a.acceptDialogs()
+		asked := a.acceptDialogs()
 		a.typeKeys("\x05c!c") // ^Ec!c: the page asks, the user says yes, the server decides
 		a.waitScreen(`power: vm1 has no power control configured`, 20*time.Second)
+		if q := asked(); len(q) != 1 || q[0] != "power cycle vm1?" {
+			t.Errorf("the page asked %q, want power cycle vm1?", q)
+		}
 	})
 
 	t.Run("history", func(t *testing.T) {
@@ -327,4 +332,29 @@ console "crashy" {
 		t.Errorf("the timeline marks %d crashes, want 1: %s", n, a.text("#timeline"))
 	}
 	a.screenshot("web-timeline-crash")
+}
+
+// Power from the browser's power menu against ipmi_sim: the page asks
+// first, and the action reaches the BMC (its chassis hook writes
+// $POWER_LOG), announced in the terminal with who did it.
+func TestWebPower(t *testing.T) {
+	bmc := testharness.StartBMC(t)
+	alice := newKey(t, "alice")
+	d := startConsoled(t, userBlock("alice", alice)+"web {\n  listen = \"127.0.0.1:0\"\n}\n"+ipmiConsole("db01", bmc, ""))
+	d.waitState(alice, "db01", "up")
+	a := newChromium(t).person()
+	a.login(d.webLink(alice))
+	a.open(d.webURL() + "/console/db01")
+	a.waitScreen(`attached to db01 read-write`, 30*time.Second)
+	asked := a.acceptDialogs()
+	eval[int](a, `(() => { const p = document.getElementById('power'); p.value = 'cycle'; p.dispatchEvent(new Event('change')); return 0; })()`)
+	a.waitScreen(`power cycle by alice: `, 60*time.Second)
+	if q := asked(); len(q) != 1 || q[0] != "power cycle db01?" {
+		t.Errorf("the page asked %q, want power cycle db01?", q)
+	}
+	log := readFileUntil(t, bmc.Env["POWER_LOG"], "set power 1", 20*time.Second)
+	if !regexp.MustCompile(`(?s)set power 0.*set power 1`).MatchString(log) {
+		t.Errorf("the BMC was not cycled:\n%s", log)
+	}
+	readFileUntil(t, d.Dir+"/logs/audit.log", `"via":"web","console":"db01","action":"power","detail":"cycle","result":"ok"`, 10*time.Second)
 }
