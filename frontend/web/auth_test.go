@@ -216,3 +216,11 @@ func TestNoInlineScript(t *testing.T) {
 		}
 	}
 }
+
+func TestQuoteArgs(t *testing.T) {
+	got := quoteArgs([]string{"vm1", "--since", "2026-11-23T03:00", "--grep", `^hi-\d+`, "--grep", "it's", "--until", ""})
+	want := `vm1 --since 2026-11-23T03:00 --grep '^hi-\d+' --grep 'it'\''s' --until ''`
+	if got != want {
+		t.Errorf("quoteArgs = %s, want %s", got, want)
+	}
+}

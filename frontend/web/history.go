@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anmitsu/go-shlex"
-
 	"consoled/frontend"
 	"consoled/internal/logcmd"
 )
@@ -98,11 +96,12 @@ func (s *Server) logPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "log", p)
 }
 
-// quoteArgs shows args as a shell would need them.
+// quoteArgs shows args as a shell needs them: single quotes around any
+// with a character outside a safe set.
 func quoteArgs(args []string) string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if parts, err := shlex.Split(a, true); err == nil && len(parts) == 1 && parts[0] == a && !strings.ContainsAny(a, "$`*?[]|&;<>()!") {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:+-=,@%") == "" {
 			out[i] = a
 		} else {
 			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
