@@ -204,6 +204,7 @@ func browserFor(r *http.Request) (*browser, string) {
 func (s *Server) needCSRF(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, _ := browserFor(r)
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10) // a form of ours is a token
 		tok := r.Header.Get("X-CSRF-Token")
 		if tok == "" {
 			tok = r.PostFormValue("csrf")
