@@ -36,6 +36,7 @@ type gwCluster struct {
 	alice  key
 	bob    key
 	cfg    string
+	count  int // consoles configured
 }
 
 func startCluster(t *testing.T) *gwCluster {
@@ -43,7 +44,7 @@ func startCluster(t *testing.T) *gwCluster {
 	g := sharedGuest(t)
 	c := &gwCluster{t: t, guest: g, etcd: testharness.StartEtcd(t, 3), telnet: testharness.StartProxy(t, fmt.Sprintf("127.0.0.1:%d", g.Port)),
 		bmc: testharness.StartBMC(t), gws: map[string]*daemon{}, etcdPx: map[string]*testharness.Proxy{}, dirs: map[string]string{},
-		alice: newKey(t, "alice"), bob: newKey(t, "bob")}
+		alice: newKey(t, "alice"), bob: newKey(t, "bob"), count: 2}
 	pw := filepath.Join(t.TempDir(), "db01.pw")
 	os.WriteFile(pw, []byte(c.bmc.Pass+"\n"), 0o600)
 	c.cfg = userBlock("alice", c.alice) + userBlock("bob", c.bob) + fmt.Sprintf(`
@@ -84,14 +85,12 @@ func (c *gwCluster) start(name string) *daemon {
 	px := testharness.StartProxy(c.t, strings.TrimPrefix(c.etcd.Endpoints[0], "http://"))
 	c.etcdPx[name] = px
 	eps = append(eps, "http://"+px.Addr)
-	cfg := c.cfg + fmt.Sprintf("cluster {\n  etcd = %q\n}\n", eps)
 	dir := c.dirs[name]
 	if dir == "" {
 		dir = c.t.TempDir()
 		c.dirs[name] = dir
 	}
-	path := filepath.Join(dir, "consoled.hcl")
-	os.WriteFile(path, []byte(jsonList(cfg)), 0o600)
+	path := c.writeConfig(name, eps)
 	d := runDaemon(c.t, dir, exec.Command(binary, "-config", path, "-listen", "127.0.0.1:0", "-gateway", name))
 	c.gws[name] = d
 	return d
@@ -112,6 +111,17 @@ func (c *gwCluster) metrics(name string) (metrics, health string, healthCode int
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return metrics, string(b), resp.StatusCode
+}
+
+// writeConfig writes gateway name's config file: the shared config and
+// its path to etcd.
+func (c *gwCluster) writeConfig(name string, eps []string) string {
+	path := filepath.Join(c.dirs[name], "consoled.hcl")
+	cfg := c.cfg + fmt.Sprintf("cluster {\n  etcd = %q\n}\n", eps)
+	if err := os.WriteFile(path, []byte(jsonList(cfg)), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	return path
 }
 
 // jsonList turns Go's %q of a []string ("[\"a\" \"b\"]") into HCL.
@@ -148,7 +158,7 @@ func (c *gwCluster) waitUp(gw string, within time.Duration, live ...string) map[
 	for {
 		rows := c.list(gw, c.alice)
 		where := map[string]string{}
-		ok := len(rows) == 2
+		ok := len(rows) == c.count
 		for _, r := range rows {
 			where[r.Name] = r.Gateway
 			if r.State != "up" || r.Gateway != cluster.Owner(r.Name, live) {

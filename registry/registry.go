@@ -76,6 +76,11 @@ func New(cfg *config.Config, logger *slog.Logger) *Registry {
 func (r *Registry) Apply(cfg *config.Config) (Diff, error) {
 	r.applyMu.Lock()
 	defer r.applyMu.Unlock()
+	return r.apply(cfg)
+}
+
+// apply is Apply, with applyMu held.
+func (r *Registry) apply(cfg *config.Config) (Diff, error) {
 	if cfg.LogDir != r.logDir {
 		return Diff{}, fmt.Errorf("%w: log_dir %s -> %s: the logs, the panic list and the logs command would disagree about where logs are; restart consoled to move them", ErrNotApplied, r.logDir, cfg.LogDir)
 	}
@@ -192,13 +197,15 @@ func (r *Registry) SetPlacement(p Placement) {
 // consoles running match what the placement says now: consoles that moved
 // here start, consoles that moved away stop.
 func (r *Registry) Reconcile() error {
+	r.applyMu.Lock() // the configuration in force is the one the last Apply put there
+	defer r.applyMu.Unlock()
 	r.mu.RLock()
 	cfg := r.global
 	r.mu.RUnlock()
 	if cfg == nil {
 		return nil
 	}
-	_, err := r.Apply(cfg)
+	_, err := r.apply(cfg)
 	return err
 }
 

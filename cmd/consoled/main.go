@@ -353,9 +353,12 @@ func (d *daemon) reload() (summary string, err error) {
 		return "", err
 	}
 	files.apply(d.logger)
+	if d.cluster != nil {
+		d.cluster.setConsoles(cfg) // so that Apply starts the added consoles placed here
+	}
 	diff, err := d.reg.Apply(cfg)
-	if d.cluster != nil && !errors.Is(err, registry.ErrNotApplied) {
-		d.cluster.setConsoles(cfg) // then consoles added or unpinned start where they are placed
+	if d.cluster != nil && errors.Is(err, registry.ErrNotApplied) {
+		d.cluster.setConsoles(d.cfg) // nothing changed
 	}
 	if errors.Is(err, registry.ErrNotApplied) {
 		return "", err

@@ -37,11 +37,19 @@ func (s *Server) dialGateway(ctx context.Context, gw, addr string, id frontend.I
 	if err != nil {
 		return nil, fmt.Errorf("reaching gateway %s at %s: %w", gw, addr, err)
 	}
+	if nc.LocalAddr().String() == nc.RemoteAddr().String() {
+		// A dead gateway's port reused as this connection's own source
+		// port: TCP connected the socket to itself.
+		nc.Close()
+		return nil, fmt.Errorf("reaching gateway %s at %s: nothing listens there", gw, addr)
+	}
+	nc.SetDeadline(time.Now().Add(dialTimeout)) // the handshake and login
 	c, chans, reqs, err := gossh.NewClientConn(nc, addr, cfg)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("logging in to gateway %s at %s: %w", gw, addr, err)
 	}
+	nc.SetDeadline(time.Time{})
 	return gossh.NewClient(c, chans, reqs), nil
 }
 
