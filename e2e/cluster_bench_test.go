@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +28,24 @@ import (
 //
 // Every process is started and stopped by PID; everything is on loopback.
 
+var (
+	benchBinOnce sync.Once
+	benchBin     string
+)
+
+// benchBinary is consoled built without -race (the tests' binary has it),
+// so that the numbers are a production build's.
+func benchBinary(b *testing.B) string {
+	benchBinOnce.Do(func() {
+		p := filepath.Join(filepath.Dir(binary), "consoled-norace") // removed with the tests' binary
+		if out, err := exec.Command("go", "build", "-o", p, "../cmd/consoled").CombinedOutput(); err != nil {
+			b.Fatalf("building consoled: %v\n%s", err, out)
+		}
+		benchBin = p
+	})
+	return benchBin
+}
+
 // benchGateways starts gateways names on etcd with consoles (HCL), each
 // started with -gateway NAME, and returns them.
 func benchGateways(b *testing.B, etcd *testharness.Etcd, alice key, consoles string, names ...string) map[string]*daemon {
@@ -36,7 +55,7 @@ func benchGateways(b *testing.B, etcd *testharness.Etcd, alice key, consoles str
 		dir := b.TempDir()
 		path := filepath.Join(dir, "consoled.hcl")
 		os.WriteFile(path, []byte(cfg), 0o600)
-		gws[name] = runDaemon(b, dir, exec.Command(binary, "-config", path, "-listen", "127.0.0.1:0", "-gateway", name))
+		gws[name] = runDaemon(b, dir, exec.Command(benchBinary(b), "-config", path, "-listen", "127.0.0.1:0", "-gateway", name))
 	}
 	return gws
 }
