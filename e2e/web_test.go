@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -71,6 +72,26 @@ func TestWebConsole(t *testing.T) {
 	if got := a.text("header .user"); got != "alice" {
 		t.Errorf("logged in as %q, want alice", got)
 	}
+
+	t.Run("link from another site", func(t *testing.T) {
+		// A link clicked in a page of another site (a chat, a ticket): the
+		// SameSite=Strict cookie still logs the browser in.
+		ln, err := net.Listen("tcp", "127.0.0.2:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := d.webLink(bob)
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `<!doctype html><a id="go" href="%s">the console</a>`, link)
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		other := browser.person()
+		other.open("http://" + ln.Addr().String() + "/")
+		other.click("#go")
+		other.waitJS(`document.querySelectorAll('#consoles tbody tr').length + ' consoles as ' + ((document.querySelector('header .user') || {}).textContent || '')`,
+			`^1 consoles as bob$`, 30*time.Second)
+	})
 
 	t.Run("links", func(t *testing.T) {
 		other := browser.person()
