@@ -146,6 +146,7 @@ func TestForwardingRefused(t *testing.T) {
 	if code != 255 || !strings.Contains(errOut, "remote port forwarding failed") {
 		t.Errorf("-R: exit %d %q", code, errOut)
 	}
+	d.waitStderr(`msg="ssh request refused" request=tcpip-forward what="port forwarding"`, 10*time.Second)
 
 	// -L: the client listens, the server refuses the channel.
 	lport := freePort(t)
@@ -168,7 +169,8 @@ func TestForwardingRefused(t *testing.T) {
 		t.Error("-L: data came through a refused forward")
 	}
 	c.Close()
-	tm.Expect(`open failed`, 10*time.Second)
+	tm.Expect(`open failed: administratively prohibited: port forwarding is not allowed`, 10*time.Second)
+	d.waitStderr(`msg="ssh request refused" request=direct-tcpip what="port forwarding"`, 10*time.Second)
 	tm.Send("\x05c.")
 	tm.Wait(10 * time.Second)
 

@@ -8,9 +8,8 @@ import (
 )
 
 // refusedRequests are session requests consoled answers "no" to (gliderlabs
-// answers "yes" to agent forwarding and env by default). Port forwarding
-// needs no entry: with no forwarding callbacks, gliderlabs refuses
-// "tcpip-forward" and "direct-tcpip".
+// answers "yes" to agent forwarding and env by default). Port forwarding is
+// refused by forwardRequests and forwardChannels.
 var refusedRequests = map[string]string{
 	"auth-agent-req@openssh.com": "agent forwarding",
 	"x11-req":                    "X11 forwarding",
@@ -50,4 +49,25 @@ func (c filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) 
 		}
 	}()
 	return ch, out, nil
+}
+
+// forwardRequests answer no to port forwarding asked for on the connection
+// (ssh -R), and log it.
+func (s *Server) forwardRequests() map[string]ssh.RequestHandler {
+	no := func(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
+		s.log.Info("ssh request refused", "request", req.Type, "what", "port forwarding",
+			"user", ctx.Value(userKey), "from", ctx.RemoteAddr().String())
+		return false, nil
+	}
+	return map[string]ssh.RequestHandler{
+		"tcpip-forward": no, "cancel-tcpip-forward": no,
+		"streamlocal-forward@openssh.com": no, "cancel-streamlocal-forward@openssh.com": no,
+	}
+}
+
+// refuseForward rejects a port-forwarding channel (ssh -L, -W), and logs it.
+func (s *Server) refuseForward(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+	s.log.Info("ssh request refused", "request", newChan.ChannelType(), "what", "port forwarding",
+		"user", ctx.Value(userKey), "from", ctx.RemoteAddr().String())
+	newChan.Reject(gossh.Prohibited, "port forwarding is not allowed")
 }

@@ -80,9 +80,11 @@ func New(opts Options) *Server {
 		ServerConfigCallback: s.serverConfig,
 		PtyCallback:          s.ptyAllowed,
 		Version:              "consoled",
-		// No forwarding callbacks and no subsystems: port forwarding and
-		// sftp are refused; agent, X11 and env requests by sessionHandler.
-		ChannelHandlers: map[string]ssh.ChannelHandler{"session": s.sessionHandler},
+		// No subsystems: sftp is refused; agent, X11 and env requests by
+		// sessionHandler, port forwarding by these (each logged).
+		ChannelHandlers: map[string]ssh.ChannelHandler{"session": s.sessionHandler,
+			"direct-tcpip": s.refuseForward, "direct-streamlocal@openssh.com": s.refuseForward},
+		RequestHandlers: s.forwardRequests(),
 	}
 	return s
 }
