@@ -348,6 +348,13 @@ console "crashy" {
 	a.screenshot("web-panics")
 	a.open(base + "/")
 	a.waitText(`#consoles tbody tr[data-name="crashy"] td.crash`, `Kernel panic - not syncing: sysrq triggered crash`, 20*time.Second)
+	// The list's picture of the day marks the crash too.
+	a.waitJS(`(() => { const i = document.querySelector('#consoles tr[data-name="crashy"] td.timeline img');
+		return i && i.complete && i.naturalWidth > 0 ? 'loaded' : 'not yet'; })()`, `^loaded$`, 20*time.Second)
+	if svg := eval[string](a, `fetch('/console/crashy/timeline.svg').then(r => r.text())`); strings.Count(svg, `<line class="crash"`) != 1 {
+		t.Errorf("the list's timeline of crashy marks no crash:\n%s", svg)
+	}
+	a.screenshot("web-list-crash")
 	a.open(base + "/console/crashy/log?since=10m")
 	if n := eval[int](a, `document.querySelectorAll('#timeline svg line.crash').length`); n != 1 {
 		t.Errorf("the timeline marks %d crashes, want 1: %s", n, a.text("#timeline"))

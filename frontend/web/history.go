@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -91,7 +90,7 @@ func (s *Server) logPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.TimelineCaption = "no timeline: " + err.Error()
 	} else {
-		p.Timeline, p.TimelineCaption = timeline(act, s.core.List(id), name)
+		p.Timeline, p.TimelineCaption = timeline(act, s.core.List(id), name, fullSize)
 	}
 	s.render(w, http.StatusOK, "log", p)
 }
@@ -161,70 +160,4 @@ func (s *Server) panicsPage(w http.ResponseWriter, r *http.Request) {
 		p.Crashes = append(p.Crashes, cv)
 	}
 	s.render(w, http.StatusOK, "panics", p)
-}
-
-// timelineSpans is how many bars the day's timeline has (10 minutes each).
-const timelineSpans = 144
-
-// timeline draws a console's day as SVG: output volume as bars (log
-// scale), up and down periods as a strip under them, crashes as red lines.
-func timeline(a frontend.Activity, list []frontend.Entry, name string) (template.HTML, string) {
-	const w, h, strip = 720, 80, 8
-	var peak, total int64
-	for _, v := range a.Bytes {
-		peak = max(peak, v)
-		total += v
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="output of the last 24 hours">`, w, h+strip+14, w, h+strip+14)
-	fmt.Fprintf(&sb, `<rect class="bg" x="0" y="0" width="%d" height="%d"/>`, w, h)
-	bw := float64(w) / float64(len(a.Bytes))
-	for i, v := range a.Bytes {
-		if v == 0 {
-			continue
-		}
-		bh := float64(h) * logScale(v) / logScale(peak)
-		fmt.Fprintf(&sb, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %d bytes</title></rect>`,
-			float64(i)*bw, float64(h)-bh, max(bw-0.5, 0.5), bh, a.From.Add(time.Duration(i)*a.To.Sub(a.From)/time.Duration(len(a.Bytes))).Format("15:04"), v)
-	}
-	x := func(t time.Time) float64 { return float64(w) * float64(t.Sub(a.From)) / float64(a.To.Sub(a.From)) }
-	// The strip: unknown (grey) until the first mark, then up or down.
-	state, start := "unknown", a.From
-	for _, p := range a.Periods {
-		fmt.Fprintf(&sb, `<rect class="%s" x="%.1f" y="%d" width="%.1f" height="%d"/>`, state, x(start), h+2, x(p.From)-x(start), strip)
-		state, start = "down", p.From
-		if p.Up {
-			state = "up"
-		}
-	}
-	if state == "unknown" { // no mark in the day: the console's state now held all along
-		for _, e := range list {
-			if e.Name == name && e.Since.Before(a.From) {
-				state = map[bool]string{true: "up", false: "down"}[e.State == "up"]
-			}
-		}
-	}
-	fmt.Fprintf(&sb, `<rect class="%s" x="%.1f" y="%d" width="%.1f" height="%d"/>`, state, x(start), h+2, x(a.To)-x(start), strip)
-	for _, c := range a.Crashes {
-		fmt.Fprintf(&sb, `<line class="crash" x1="%.1f" y1="0" x2="%.1f" y2="%d"><title>%s %s</title></line>`,
-			x(c.Time), x(c.Time), h+strip+2, template.HTMLEscapeString(stamp(c.Time)), template.HTMLEscapeString(c.Headline))
-	}
-	for hr := 0; hr <= 24; hr += 6 {
-		t := a.From.Add(time.Duration(hr) * time.Hour)
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%d">%s</text>`, min(x(t), w-30), h+strip+13, t.Format("15:04"))
-	}
-	sb.WriteString(`</svg>`)
-	caption := fmt.Sprintf("last 24 h (UTC): %d bytes, busiest 10 minutes %d bytes, %d crashes, %d times up or down",
-		total, peak, len(a.Crashes), len(a.Periods))
-	return template.HTML(sb.String()), caption
-}
-
-// logScale makes quiet spans visible beside a screaming one.
-func logScale(v int64) float64 {
-	n := 0.0
-	for v > 0 {
-		n++
-		v >>= 1
-	}
-	return n
 }

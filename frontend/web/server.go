@@ -78,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.needBrowser(s.listPage))
 	mux.HandleFunc("GET /console/{name}", s.needBrowser(s.termPage))
 	mux.HandleFunc("GET /console/{name}/log", s.needBrowser(s.logPage))
+	mux.HandleFunc("GET /console/{name}/timeline.svg", s.needBrowser(s.timelineImage))
 	mux.HandleFunc("GET /panics", s.needBrowser(s.panicsPage))
 	mux.HandleFunc("GET /api/consoles", s.needBrowser(s.apiConsoles))
 	mux.HandleFunc("GET /ws/console/{name}", s.needBrowser(s.terminal))

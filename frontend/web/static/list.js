@@ -6,6 +6,20 @@
   const count = document.getElementById('count');
   const error = document.getElementById('error');
   let consoles = [];
+  const pictures = new Map(); // console name -> its timeline image, kept across refreshes
+
+  function picture(name) {
+    let img = pictures.get(name);
+    if (!img) {
+      img = document.createElement('img');
+      img.loading = 'lazy';
+      img.alt = name + ': output of the last 24 hours';
+      img.src = '/console/' + encodeURIComponent(name) + '/timeline.svg';
+      pictures.set(name, img);
+      setInterval(() => { img.src = img.src.split('?')[0] + '?t=' + Date.now(); }, 60000);
+    }
+    return img;
+  }
 
   function ago(iso) {
     if (!iso) return '';
@@ -46,6 +60,7 @@
       cell(row, String(c.viewers), 'viewers');
       cell(row, ago(c.last_output), 'last-output', c.last_output || '');
       cell(row, c.last_crash ? ago(c.crash_time) + ': ' + c.last_crash : '', 'crash', c.crash_time || '');
+      cell(row, '', 'timeline').appendChild(picture(c.name));
       cell(row, c.access, 'access');
       link(cell(row, ''), '/console/' + encodeURIComponent(c.name) + '/log', 'history');
     }
