@@ -17,6 +17,15 @@
 // Origin must also be this host). Pages run no inline script: the
 // Content-Security-Policy allows the embedded scripts only.
 //
+// The terminal's WebSocket (/ws/console/NAME?csrf=TOKEN[&spy=1]) carries
+// the console's bytes as binary messages both ways, as an SSH channel does
+// (keystrokes go through the same ^Ec escape parser). Text messages are
+// JSON: the page sends actions, {"op": "take"|"force"|"drop"|"break" (n)|
+// "replay" (n)|"who"|"power" (action, confirmed)|"note" (text)|"resize"};
+// the server sends {"t": "state"} (access, writer, me, state) after each
+// change, {"t": "ask"} for a question the page puts to the user (a power
+// action, a note), and {"t": "bye"} (why) before it closes.
+//
 // Assets: static/ is embedded in the binary. static/vendor holds
 // @xterm/xterm and @xterm/addon-fit as pinned by ui/package-lock.json;
 // after changing a version run `cd frontend/web/ui && npm ci && npm run
