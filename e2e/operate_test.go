@@ -73,6 +73,11 @@ func TestReload(t *testing.T) {
 		t.Errorf("reload by a non-admin: %d %q", code, errOut)
 	}
 	os.WriteFile(cfgPath, []byte(users+shConsole("keep", "keep")), 0o600)
+	// reload takes no console: "reload keep" is refused and applies nothing
+	// (the reload after it still finds both consoles to remove).
+	if _, errOut, code := d.ssh(alice, "", "reload", "keep"); code != 2 || !strings.Contains(errOut, "usage: reload") {
+		t.Errorf("reload keep: %d %q", code, errOut)
+	}
 	out, _, code := d.ssh(alice, "", "reload")
 	if code != 0 || !strings.Contains(out, "2 removed [added change]") {
 		t.Errorf("ssh reload: %d %q", code, out)

@@ -350,6 +350,10 @@ func (s *Server) panicList(ss *session) int {
 
 // reload re-reads the configuration for an admin.
 func (s *Server) reload(ss *session) int {
+	if len(ss.args) != 1 { // "reload vm1" would re-read everything, not one console
+		fmt.Fprintf(ss.Stderr(), "usage: reload (no arguments: it re-reads the whole configuration file)\n")
+		return 2
+	}
 	summary, err := s.core.Reload(ss.id)
 	var d *frontend.DeniedError
 	switch {
