@@ -54,11 +54,18 @@ func TestClusterFailover(t *testing.T) {
 	if len(dead) == 3 {
 		t.Fatal("cannot happen: two consoles")
 	}
+	alive := survivors(dead)
+	// Someone watches vm1 through a surviving gateway when its holder dies.
+	tm := c.gws[alive[0]].interactive(c.bob, "console", "vm1")
+	tm.Expect(`attached to vm1 read-only`, 20*time.Second)
 	killed := time.Now()
 	for gw := range dead {
 		c.kill9(gw)
 	}
-	alive := survivors(dead)
+	tm.Expect(`lost gateway `+where["vm1"]+`, which held the console .*; attach again`, 20*time.Second)
+	if code := tm.Wait(10 * time.Second); code != 1 {
+		t.Errorf("the forwarded session exited %d when its holder died", code)
+	}
 	after := c.waitUp(alive[0], 60*time.Second, alive...)
 	took := time.Since(killed)
 	t.Logf("killed %v; vm1 now on %s, db01 on %s after %v", dead, after["vm1"], after["db01"], took)
@@ -76,6 +83,13 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatalf("send after failover: %d %s", code, errOut)
 	}
 	readFileUntil(t, filepath.Join(c.dirs[after["vm1"]], "logs", "vm1.log"), "after-43", 20*time.Second)
+	// Attaching again, through the same gateway, finds vm1 where it is now.
+	tm = c.gws[alive[0]].interactive(c.bob, "console", "vm1")
+	tm.Expect(`attached to vm1 read-only`, 20*time.Second)
+	tm.Send("\x05cr")
+	tm.Expect(`after-43`, 10*time.Second)
+	tm.Send("\x05c.")
+	tm.Wait(10 * time.Second)
 	if _, maxOpen, total := c.telnet.Counts(); maxOpen != 1 || total < 2 {
 		t.Errorf("the guest's telnet port saw %d connections at once (%d in all)", maxOpen, total)
 	}
