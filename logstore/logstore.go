@@ -163,14 +163,9 @@ func (l *Log) open() error {
 		f.Close()
 		return fmt.Errorf("opening log: %w", err)
 	}
-	// The index exists from the start (a reader follows a rotated file by
-	// its index's inode); entries are written through handles of their own.
-	idx, err := os.OpenFile(l.path+".idx", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("opening log index: %w", err)
-	}
-	idx.Close()
+	// The index is created by its first entry (writeIndex), through a
+	// handle of its own: opening ten thousand logs at start creates ten
+	// thousand files, not twenty thousand.
 	l.f, l.size, l.idxSec, l.known = f, st.Size(), 0, true
 	l.lastUse.Store(time.Now().UnixNano())
 	handles.opened(l)
