@@ -244,6 +244,22 @@ func TestClusterForwarding(t *testing.T) {
 		t.Errorf("power db01 status through %s: %d %q %q", pentry, code, out, errOut)
 	}
 
+	// A crash seen by db01's holder is in `panics` on every gateway.
+	c.bmc.HostSerial().Write([]byte("\r\nKernel panic - not syncing: cluster-test-42\r\n"))
+	for _, gw := range all {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out, errOut, _ := c.gws[gw].ssh(c.alice, "", "panics")
+			if strings.Contains(out, "db01 ") && strings.Contains(out, "cluster-test-42") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("panics on %s lacks db01's crash (held by %s): %q %q", gw, where["db01"], out, errOut)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+
 	// bob may only watch: through another gateway he can neither type,
 	// BREAK nor power, and the holder audits that with the entry gateway.
 	if _, errOut, code := c.gws[entry].ssh(c.bob, "", "send", "vm1", "reboot"); code != 2 || !strings.Contains(errOut, "read-only") {
