@@ -20,14 +20,23 @@ type Etcd struct {
 }
 
 // StartEtcd starts an etcd cluster of n members on 127.0.0.1 and waits
-// until it serves.
-func StartEtcd(t testing.TB, n int) *Etcd {
+// until it serves. Each option may change a member's configuration (e.g.
+// TLSFiles.ServeTLS).
+func StartEtcd(t testing.TB, n int, opts ...func(*embed.Config)) *Etcd {
 	t.Helper()
+	probe := embed.NewConfig()
+	for _, o := range opts {
+		o(probe)
+	}
+	scheme := "http://"
+	if probe.ClientTLSInfo.CertFile != "" {
+		scheme = "https://"
+	}
 	var peers, clients []string
 	var held []net.Listener // held until all are picked, so no port comes twice
 	for range n {
 		peers = append(peers, "http://"+freePort(t, &held))
-		clients = append(clients, "http://"+freePort(t, &held))
+		clients = append(clients, scheme+freePort(t, &held))
 	}
 	for _, ln := range held {
 		ln.Close()
@@ -48,6 +57,9 @@ func StartEtcd(t testing.TB, n int) *Etcd {
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 		cfg.InitialCluster = strings.Join(initial, ",")
 		cfg.InitialClusterToken = "consoled-test"
+		for _, o := range opts {
+			o(cfg)
+		}
 		srv, err := embed.StartEtcd(cfg)
 		if err != nil {
 			e.Stop()
