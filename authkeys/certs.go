@@ -85,7 +85,8 @@ func (k *Keyring) lookupCert(loginName string, cert *gossh.Certificate, ip strin
 		return refuse("does not verify: %v", err)
 	}
 	if why := k.revoked.Check(cert); why != "" {
-		return refuse("is revoked (%s)", why)
+		_, key, err := refuse("is revoked (%s)", why)
+		return "", key, fmt.Errorf("%w%w", err, noText{ErrRevoked})
 	}
 	key := Key{PublicKey: cert, Cert: info, NoPTY: !hasExt(cert, "permit-pty")}
 	if cert.ValidBefore != gossh.CertTimeInfinity {
@@ -154,3 +155,9 @@ func ParseCAKey(line string) (gossh.PublicKey, error) {
 	}
 	return k, nil
 }
+
+// noText wraps an error for errors.Is without adding to the message.
+type noText struct{ err error }
+
+func (n noText) Error() string { return "" }
+func (n noText) Unwrap() error { return n.err }

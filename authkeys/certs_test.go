@@ -162,8 +162,19 @@ func TestRevocations(t *testing.T) {
 	dave := readPub(t, filepath.Join(dir, "dave.pub"))
 	ring, _ := NewKeyring(map[string][]Key{"dave": {{PublicKey: dave}}})
 	ring.WithCertificates(nil, rev)
-	if _, _, err := ring.Lookup("console", dave, "192.0.2.1", time.Now()); !errors.Is(err, ErrNotPermitted) || !strings.Contains(err.Error(), "revoked") {
+	if _, _, err := ring.Lookup("console", dave, "192.0.2.1", time.Now()); !errors.Is(err, ErrNotPermitted) || !errors.Is(err, ErrRevoked) {
 		t.Errorf("a plain key in the list: %v", err)
+	}
+	// Through a keyring: a revoked certificate's error says so, and is ErrRevoked.
+	bySerial, _ := ReadRevocations(filepath.Join(dir, "by-serial.krl"))
+	certRing, _ := NewKeyring(nil)
+	certRing.WithCertificates([]gossh.PublicKey{readPub(t, filepath.Join(dir, "ca.pub"))}, bySerial)
+	_, _, err = certRing.Lookup("console", alice, "192.0.2.1", time.Now())
+	if !errors.Is(err, ErrRevoked) || !errors.Is(err, ErrNotPermitted) || !strings.HasSuffix(err.Error(), `certificate "alice@corp" serial 42 is revoked (serial 42)`) {
+		t.Errorf("a revoked certificate: %v", err)
+	}
+	if _, _, err := certRing.Lookup("console", bob, "192.0.2.1", time.Now()); err != nil {
+		t.Errorf("bob's certificate, not revoked: %v", err)
 	}
 	if _, err := ReadRevocations(filepath.Join(dir, "ca")); err == nil {
 		t.Errorf("a private key read as a revocation list")

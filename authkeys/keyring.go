@@ -47,6 +47,10 @@ func NewKeyring(users map[string][]Key) (*Keyring, error) {
 // (or is another user's than the login name asks for).
 var ErrUnknownKey = errors.New("unknown key")
 
+// ErrRevoked is wrapped (with ErrNotPermitted) by Lookup's error for a key
+// or certificate the revoked_keys_file revokes.
+var ErrRevoked = errors.New("revoked")
+
 // Lookup returns the user a key belongs to and the line that permits it to
 // log in from ip at now. loginName is the name given to ssh (user@host): if
 // it is a configured user, the key must be that user's; any other login
@@ -63,7 +67,7 @@ func (k *Keyring) Lookup(loginName string, key gossh.PublicKey, ip string, now t
 		return "", Key{}, ErrUnknownKey
 	}
 	if why := k.revoked.Check(key); why != "" {
-		return e.user, Key{}, fmt.Errorf("%w: revoked (%s, revoked_keys_file)", ErrNotPermitted, why)
+		return e.user, Key{}, fmt.Errorf("%w: %w (%s, revoked_keys_file)", ErrNotPermitted, ErrRevoked, why)
 	}
 	var first error
 	for _, line := range e.lines {

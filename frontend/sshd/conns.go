@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"consoled/authkeys"
 	"consoled/frontend"
 )
 
@@ -88,8 +90,12 @@ func (s *Server) recheck() {
 		why := s.core.Stands(id)
 		if why == nil {
 			// The key under the keys in force now: a revoked_keys_file
-			// read again may revoke it, a CA may no longer be trusted.
-			why = s.keyStands(c.sshCtx)
+			// read again may revoke a key or certificate, a CA may no
+			// longer be trusted. (A plain key whose from= or expiry-time
+			// no longer admits it only opens no more sessions.)
+			if err := s.keyStands(c.sshCtx); err != nil && (errors.Is(err, authkeys.ErrRevoked) || certConn(c.sshCtx)) {
+				why = err
+			}
 		}
 		if why == nil {
 			continue
@@ -106,4 +112,15 @@ func (s *Server) recheck() {
 			c.net.Close()
 		}()
 	}
+}
+
+// certConn reports whether the connection logged in with a certificate.
+func certConn(ctx ssh.Context) bool {
+	st := stateOf(ctx)
+	if st == nil {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.key.Cert != nil
 }
