@@ -218,7 +218,7 @@ func TestClusterForwarding(t *testing.T) {
 	tm.Send("\r")
 	tm.Expect(`# `, 10*time.Second)
 	tm.Send("echo hi-$((6*7))\r")
-	tm.Expect(`\r\nhi-42\r\n`, 10*time.Second)
+	tm.Expect(`\r\nhi-42\r+\n`, 10*time.Second)
 	tm.Send("\x05cl0")
 	tm.Expect(`sent BREAK`, 5*time.Second)
 	tm.Send("h")
