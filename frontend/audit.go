@@ -19,7 +19,7 @@ type AuditEvent struct {
 	From       string  `json:"from"`
 	Via        string  `json:"via,omitempty"` // the transport, e.g. ssh
 	Console    string  `json:"console,omitempty"`
-	Action     string  `json:"action"` // login, block, lookup, attach, detach, takeover, type, break, send, power, note, reload, revoke, demote
+	Action     string  `json:"action"` // login, block, lookup, attach, detach, takeover, type, break, send, power, note, reload, revoke, demote, forward
 	Detail     string  `json:"detail,omitempty"`
 	Result     string  `json:"result"` // ok, refused: why, failed: why
 }
