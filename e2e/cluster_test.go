@@ -288,6 +288,7 @@ func TestClusterForwarding(t *testing.T) {
 			t.Errorf("the holder's audit log has no %s record via %s:\n%s", want, entry, audit)
 		}
 	}
+	readFileUntil(t, filepath.Join(c.gws[entry].Dir, "logs", "audit.log"), `"console":"vm1","action":"forward","detail":"to gateway `+where["vm1"]+`"`, 10*time.Second)
 	if strings.Contains(c.guest.SerialLog(), "typed-by-bob") {
 		t.Error("bob's typing reached the holder's console")
 	}
