@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/authkeys"
 )
@@ -29,6 +30,7 @@ func (p *parser) user(b *hcl.Block) User {
 				p.errorf(a.Expr.Range(), "Invalid public key", "user %q: %q: %v", u.Name, abbrev(k), err)
 				continue
 			}
+			p.ownKey(u.Name, key, a.Expr.Range())
 			u.Keys = append(u.Keys, key)
 		}
 	}
@@ -45,9 +47,33 @@ func (p *parser) user(b *hcl.Block) User {
 		case err != nil:
 			p.errorf(a.Expr.Range(), "Cannot read keys_file", "user %q: %v", u.Name, err)
 		}
+		for _, key := range keys {
+			p.ownKey(u.Name, key, a.Expr.Range())
+		}
 		u.Keys = append(u.Keys, keys...)
 	}
 	return u
+}
+
+// ownKey refuses a key listed for two users (it could not say who logs
+// in), at the second listing; rng is where user lists it.
+func (p *parser) ownKey(user string, key authkeys.Key, rng hcl.Range) {
+	if p.keys == nil {
+		p.keys = map[string]keyPlace{}
+	}
+	w := string(key.Marshal())
+	first, dup := p.keys[w]
+	switch {
+	case !dup:
+		p.keys[w] = keyPlace{user: user, at: rng}
+	case first.user != user:
+		where := ""
+		if key.Where != "" {
+			where = " (" + key.Where + ")"
+		}
+		p.errorf(rng, "Key of two users", "user %q lists key %s%s, which user %q lists at %s: a key must say who logs in",
+			user, gossh.FingerprintSHA256(key), where, first.user, first.at)
+	}
 }
 
 // ReadAuthorizedKeys parses a file in OpenSSH authorized_keys format

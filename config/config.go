@@ -215,6 +215,13 @@ type parser struct {
 	dir   string
 	file  string // the config file, for the world-readable check; "" if none
 	diags hcl.Diagnostics
+	keys  map[string]keyPlace // each key seen so far (by its wire form): whose, where
+}
+
+// keyPlace is the user a key was first listed for, and where.
+type keyPlace struct {
+	user string
+	at   hcl.Range
 }
 
 // warnReadable warns when a secret sits in a config others can read.

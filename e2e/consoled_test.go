@@ -203,6 +203,8 @@ func TestConfigCheck(t *testing.T) {
 		"audit.hcl":   {alice + "console \"audit\" {\n  demo {}\n}\n", ":4,9-16: Reserved console name"},
 		"port.hcl":    {alice + "listen = \"127.0.0.1:65536\"\n" + vm1, ":4,10-27: Invalid port"},
 		"exec.hcl":    {alice + "console \"x\" {\n  exec { command = [\"no-such-command-here\"] }\n}\n", ":5,20-44: Command cannot be run"},
+		// One key for two users cannot say who logs in (consoled refused to start, -check said ok).
+		"twokeys.hcl": {alice + strings.Replace(alice, `"alice"`, `"bob"`, 1) + vm1, `:5,10-107: Key of two users; user "bob" lists key SHA256:`},
 	} {
 		path := filepath.Join(dir, name)
 		os.WriteFile(path, []byte(c.src), 0o600)
