@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -116,5 +117,49 @@ func TestFileLimitHoldsConnectionsLogsTakeTurns(t *testing.T) {
 	}
 	if strings.Contains(d.stderr.String(), "too many open files") {
 		t.Errorf("consoled ran out of descriptors:\n%s", d.stderr)
+	}
+}
+
+// A reload that adds more consoles than the open-file limit can hold is
+// refused whole, with the same one message, and the running consoles stay.
+func TestFileLimitRefusesReload(t *testing.T) {
+	need(t, "prlimit (util-linux)", have("prlimit"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	dir := t.TempDir()
+	path := telnetConsoles(t, dir, 10, ln.Addr().String())
+	d := runDaemon(t, dir, exec.Command("prlimit", "--nofile=400:400", "--", binary, "-config", path, "-listen", "127.0.0.1:0"))
+	k := newKey(t, "bob")
+	cfg, _ := os.ReadFile(path)
+	// Same consoles, one more user, and 190 more consoles: 200 connections
+	// + 64 logs + 256 need 520 open files, the limit is 400.
+	more := strings.Replace(string(cfg), "user \"alice\"", fmt.Sprintf("user \"bob\" {\n  keys = [%q]\n}\nuser \"alice\"", k.Pub), 1)
+	for i := 10; i < 200; i++ {
+		more += fmt.Sprintf("console \"c%04d\" {\n  telnet { address = %q }\n}\n", i, ln.Addr().String())
+	}
+	if err := os.WriteFile(path, []byte(more), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitStderr("reload refused; the running configuration stays", 10*time.Second)
+	d.waitStderr("too low for 200 consoles: they need at least 520 open files", time.Second)
+	if _, err := os.Stat(filepath.Join(dir, "logs", "c0010.log")); err == nil {
+		t.Error("a console of the refused reload was started")
+	}
+	// bob's key came with the refused reload: it does not log in.
+	if _, _, code := d.ssh(k, "", "list"); code == 0 {
+		t.Error("a user of the refused reload logged in")
 	}
 }
