@@ -257,6 +257,10 @@ func (g *Gateway) setView(view map[string]entry) {
 	if fmt.Sprint(old) != fmt.Sprint(now) {
 		g.log.Info("cluster members", "members", now, "before", old)
 	}
+	if e, ok := view[g.opts.Name]; ok && g.lease != 0 && e.lease != g.lease && e.Advertise != g.opts.Advertise {
+		g.log.Error("another gateway runs under this gateway's name: it holds the key, this one holds nothing movable",
+			"name", g.opts.Name, "its_advertise", e.Advertise, "this_advertise", g.opts.Advertise)
+	}
 	if !g.updateLiveLocked() {
 		g.recomputeLocked(g.live)
 	}
