@@ -57,6 +57,9 @@ func StartEtcd(t testing.TB, n int, opts ...func(*embed.Config)) *Etcd {
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 		cfg.InitialCluster = strings.Join(initial, ",")
 		cfg.InitialClusterToken = "consoled-test"
+		// Tests share 2 busy cores (and -race): a heartbeat a little late
+		// must not start an election, which would hold up lease keep-alives.
+		cfg.TickMs, cfg.ElectionMs = 100, 2500
 		for _, o := range opts {
 			o(cfg)
 		}
