@@ -126,7 +126,7 @@ func (r *Registry) apply(cfg *config.Config) (Diff, error) {
 	var stopCause []error
 	for _, name := range d.Removed {
 		cause := ErrRemoved
-		if configured[name] { // still configured: held by another gateway now
+		if r.placement != nil && configured[name] { // still configured: held by another gateway now
 			cause = &MovedError{Why: r.placement.Departure(name)}
 		}
 		stop, stopCause = append(stop, r.entries[name]), append(stopCause, cause)
