@@ -38,6 +38,19 @@ console "pinned3" {
 		}
 	}
 
+	// A console set chooses among the whole cluster's consoles.
+	for _, gw := range all {
+		out, errOut, code := c.gws[gw].ssh(c.alice, "", "list", "--json", "pinned*,vm1")
+		var rows []row
+		json.Unmarshal([]byte(out), &rows)
+		if code != 0 || len(rows) != 2 || rows[0].Name != "pinned3" || rows[0].Gateway != "gw3" || rows[1].Name != "vm1" || rows[1].Gateway != c.list(gw, c.alice)["vm1"].Gateway {
+			t.Errorf("list --json 'pinned*,vm1' on %s: %d %q %q", gw, code, out, errOut)
+		}
+	}
+	if _, errOut, code := c.gws["gw1"].ssh(c.alice, "", "list", "nosuch*"); code != 2 || !strings.Contains(errOut, "no console matches") {
+		t.Errorf("list nosuch*: %d %q", code, errOut)
+	}
+
 	c.kill9("gw3")
 	live := []string{"gw1", "gw2"}
 	for _, gw := range live {

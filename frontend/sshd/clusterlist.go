@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"consoled/consoleset"
 	"consoled/frontend"
 )
 
@@ -83,4 +85,46 @@ func (s *Server) clusterRows(ss *session) []listRow {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// clusterListSet is `list SET` in a cluster: the set chooses among every
+// console of the cluster the user may see, each with its gateway.
+func (s *Server) clusterListSet(ss *session, set string, asJSON bool) int {
+	parsed, err := consoleset.Parse(set)
+	if err != nil {
+		fmt.Fprintf(ss.Stderr(), "consoled: %v\n", err)
+		return 2
+	}
+	p := s.core.Policy()
+	var members []consoleset.Member
+	for _, name := range s.opts.Cluster.Consoles() {
+		if s.core.Access(ss.id, name) != frontend.NoAccess {
+			members = append(members, consoleset.Member{Name: name, Tags: p.Tags[name]})
+		}
+	}
+	names, missing := parsed.Select(members)
+	if len(names) == 0 && len(missing) == 0 {
+		fmt.Fprintf(ss.Stderr(), "consoled: %v %s\n", frontend.ErrNoMatch, set)
+		return 2
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var rows []listRow
+	for _, r := range s.clusterRows(ss) {
+		if want[r.Name] {
+			rows = append(rows, r)
+		}
+	}
+	if asJSON {
+		writeJSONRows(ss, rows)
+	} else {
+		s.writeRows(ss, rows, "\n")
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(ss.Stderr(), "consoled: no console %s\n", strings.Join(missing, ", "))
+		return 1
+	}
+	return 0
 }

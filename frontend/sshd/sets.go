@@ -168,6 +168,9 @@ func (s *Server) whoSet(ss *session, set string) int {
 // listSet is list restricted to a set; plain names that are no console
 // the user may see are reported (exit 1).
 func (s *Server) listSet(ss *session, set string, json bool) int {
+	if s.opts.Cluster != nil && !ss.forwarded {
+		return s.clusterListSet(ss, set, json)
+	}
 	names, code := s.selectSet(ss, set)
 	if names == nil {
 		return code
