@@ -99,14 +99,18 @@ func target(args []string) string {
 		}
 	}
 	switch args[0] {
-	case "list", "help", "-h", "--help", "panics", "reload":
+	case "list", "help", "-h", "--help", "panics", "reload", "web":
 		return ""
 	case "attach", "console", "who":
 		if len(args) > 1 {
 			name = args[1]
 		}
 	case "power":
-		first(cmdargs.Parse(args[1:], nil, []string{"yes"}))
+		first(cmdargs.Parse(args[1:], nil, []string{"yes", "pxe"}))
+	case "bootdev":
+		first(cmdargs.Parse(args[1:], nil, []string{"persistent", "efi", "yes"}))
+	case "sel":
+		first(cmdargs.Parse(args[1:], nil, []string{"clear", "yes"}))
 	case "break":
 		first(cmdargs.Parse(args[1:], []string{"wait", "expect...", "seq"}, []string{"force", "yes"}))
 	case "send":

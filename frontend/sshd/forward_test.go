@@ -22,6 +22,10 @@ func TestTarget(t *testing.T) {
 		{"send vm1 --force", "vm1"},
 		{"logs vm1 --tail 5", "vm1"},
 		{"logs --since 2h vm1", "vm1"},
+		{"power db01 cycle --pxe --yes", "db01"},
+		{"bootdev db01 pxe --persistent", "db01"},
+		{"sel --clear db01", "db01"},
+		{"web", ""},
 		{"list", ""}, {"list --json", ""}, {"panics", ""}, {"reload", ""}, {"help", ""},
 		{"power web* status", ""}, // a set: this gateway's consoles
 		{"attach", ""},
