@@ -244,6 +244,10 @@ func TestClusterForwarding(t *testing.T) {
 		t.Errorf("power db01 status through %s: %d %q %q", pentry, code, out, errOut)
 	}
 
+	if out, errOut, code := c.gws[pentry].ssh(c.alice, "", "bootdev", "db01", "pxe"); code != 0 || out != "db01: boot device pxe for the next boot\n" {
+		t.Errorf("bootdev db01 pxe through %s: %d %q %q", pentry, code, out, errOut)
+	}
+
 	// A crash seen by db01's holder is in `panics` on every gateway.
 	c.bmc.HostSerial().Write([]byte("\r\nKernel panic - not syncing: cluster-test-42\r\n"))
 	for _, gw := range all {
@@ -270,6 +274,9 @@ func TestClusterForwarding(t *testing.T) {
 	}
 	if _, errOut, code := c.gws[pentry].ssh(c.bob, "", "power", "db01", "cycle"); code != 2 || !strings.Contains(errOut, "read-only") {
 		t.Errorf("bob's power cycle through %s: %d %q", pentry, code, errOut)
+	}
+	if _, errOut, code := c.gws[pentry].ssh(c.bob, "", "bootdev", "db01", "disk"); code != 2 || !strings.Contains(errOut, "read-only") {
+		t.Errorf("bob's bootdev through %s: %d %q", pentry, code, errOut)
 	}
 	_, errOut, code := c.gws[entry].ssh(c.bob, "echo typed-by-bob\n", "vm1")
 	if code != 1 || !strings.Contains(errOut, "not sent") {
