@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 
 	"consoled/internal/testharness"
 )
@@ -19,37 +15,10 @@ import (
 // session someone left open with ipmitool; without it, the console stays
 // down and list says why, and ipmitool keeps the console.
 func TestIPMIStealThroughConfig(t *testing.T) {
-	need(t, "ipmitool", have("ipmitool"))
 	bmc := testharness.StartBMC(t)
 	host := bmc.HostSerial()
 	alice := newKey(t, "alice")
-
-	tool := exec.Command("ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", fmt.Sprint(bmc.Port),
-		"-U", bmc.User, "-P", bmc.Pass, "-C", "3", "sol", "activate")
-	ptmx, err := pty.Start(tool) // as a person runs it: in a terminal
-	if err != nil {
-		t.Fatal(err)
-	}
-	toolOut := &testharness.Buffer{}
-	toolExited := make(chan struct{})
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			toolOut.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		tool.Wait()
-		close(toolExited)
-	}()
-	t.Cleanup(func() {
-		tool.Process.Kill()
-		<-toolExited
-		ptmx.Close()
-	})
-	waitBuffer(t, toolOut, "SOL Session operational", 15*time.Second)
+	toolOut := startIPMITool(t, bmc)
 
 	// Without steal: refused, with the way out in the reason.
 	d := startConsoled(t, userBlock("alice", alice)+ipmiConsole("db01", bmc, ""))

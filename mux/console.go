@@ -187,7 +187,7 @@ func (c *Console) Run(ctx context.Context) error {
 			}
 			c.setState(StateDown, err)
 			c.cfg.Logger.Warn("console down", "err", err)
-			c.event(fmt.Sprintf("console down: %v", err), true)
+			c.event(fmt.Sprintf("%s: %v", EventDown, err), true)
 			if time.Since(up) >= c.cfg.StableAfter {
 				delay = c.cfg.MinBackoff
 			}
@@ -202,7 +202,7 @@ func (c *Console) Run(ctx context.Context) error {
 	}
 	cause := context.Cause(ctx)
 	c.setState(StateDown, cause)
-	c.event(fmt.Sprintf("console down: %v", cause), true)
+	c.event(fmt.Sprintf("%s: %v", EventDown, cause), true)
 	c.dropClients(cause)
 	c.cfg.Log.Flush()
 	return nil
@@ -237,7 +237,7 @@ func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
 	c.ups++
 	c.mu.Unlock()
 	c.cfg.Logger.Info("console up")
-	c.event("console up", false)
+	c.event(EventUp, false)
 	defer c.chores(ctx, conn)()
 
 	var err error

@@ -10,6 +10,8 @@ import (
 	"consoled/backend/serial"
 	"consoled/backend/telnet"
 	"consoled/config"
+	"consoled/logstore"
+	"consoled/mux"
 )
 
 // dialer builds the backend a console's config names.
@@ -34,4 +36,35 @@ func dialer(c config.Console) backend.Dialer {
 func ipmiOptions(m *config.IPMI) ipmi.Options {
 	return ipmi.Options{Address: m.Address, User: m.User, Password: m.Password,
 		CipherSuite: m.CipherSuite, Privilege: m.Privilege}
+}
+
+// takeBackMark is the mark of a SOL session taken back from consoled's
+// previous run.
+const takeBackMark = "took back the SOL session left by consoled's previous run"
+
+// takeBackStale arms an ipmi console's dialer to take back, on its first
+// connect, the SOL session that consoled's previous run may have left
+// active on the BMC: when that run died while the console was up (its log
+// ends with the console up and not down; a clean stop marks it down), the
+// session was consoled's, and the BMC would keep it, refusing everyone,
+// until it timed it out. A session anyone else holds stays theirs unless
+// steal = true.
+func (r *Registry) takeBackStale(name string, d backend.Dialer, lg *logstore.Log) {
+	id, ok := d.(*ipmi.Dialer)
+	if !ok {
+		return
+	}
+	died, err := mux.DiedUp(r.logDir, name)
+	if err != nil {
+		r.logger.Warn("reading the log to see how consoled's previous run left the console", "console", name, "err", err)
+		return
+	}
+	if !died {
+		return
+	}
+	id.OnTakeBack = func() {
+		r.logger.Info(takeBackMark, "console", name)
+		lg.Mark(takeBackMark, time.Now())
+	}
+	id.TakeBackStale()
 }

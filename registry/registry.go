@@ -237,6 +237,7 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 	e.cancel = cancel
 	go func() {
 		defer close(e.done)
+		r.takeBackStale(cc.Name, mc.Dialer, lg)
 		e.con.Run(ctx)
 	}()
 	if el, ok := mc.Power.(mux.EventLog); ok {

@@ -19,6 +19,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bougou/go-ipmi/pkg/client"
 	"github.com/bougou/go-ipmi/pkg/command/transport"
@@ -90,7 +91,20 @@ type Dialer struct {
 	// Steal deactivates a SOL session someone else left open instead of
 	// failing while it is there.
 	Steal bool
+	// OnTakeBack, if set, is called by the Dial that took back a SOL
+	// session left active (see TakeBackStale), before Dial returns.
+	OnTakeBack func()
+
+	takeBack atomic.Bool
 }
+
+// TakeBackStale says that the SOL payload may still be held by a session
+// of this gateway's own previous run, which died without closing it: the
+// next activation deactivates a payload that is active first, as Steal
+// does, once. Whoever calls it must know that the previous holder was
+// consoled (the console's log says so); a session someone else opened is
+// left alone unless Steal is set.
+func (d *Dialer) TakeBackStale() { d.takeBack.Store(true) }
 
 // Kind implements backend.Dialer.
 func (d *Dialer) Kind() string { return "ipmi" }
@@ -117,9 +131,18 @@ func (d *Dialer) Dial(ctx context.Context) (backend.Conn, error) {
 		return nil, err
 	}
 	req := &transport.DeactivatePayloadRequest{PayloadType: types.PayloadTypeSOL, PayloadInstance: 1}
-	if d.Steal {
-		// Completion code 0x80 means none was active: nothing to steal.
-		_, _ = c.DeactivatePayload(ctx, req)
+	if takeBack := d.takeBack.Load(); d.Steal || takeBack {
+		// Completion code 0x80 means none was active: nothing to take.
+		_, err := c.DeactivatePayload(ctx, req)
+		var re *types.ResponseError
+		if takeBack && (err == nil || errors.As(err, &re)) {
+			// Once: the BMC answered, and from now on a session that
+			// holds the payload is not the previous run's.
+			d.takeBack.Store(false)
+			if err == nil && d.OnTakeBack != nil {
+				d.OnTakeBack()
+			}
+		}
 	}
 	res, err := c.ActivatePayload(ctx, &transport.ActivatePayloadRequest{
 		PayloadType: types.PayloadTypeSOL, PayloadInstance: 1,
