@@ -341,7 +341,7 @@ func (c *gwCluster) forwardedLogin(to, from string, signer gossh.Signer, command
 		return "", err
 	}
 	defer s.Close()
-	out, err := s.Output(command)
+	out, err := s.CombinedOutput(command)
 	return string(out), err
 }
 
@@ -382,5 +382,12 @@ func (c *gwCluster) checkGatewayTrust(holder, peer string) {
 	}
 	if strings.Contains(out, `"gateway": "`+peer+`"`) {
 		t.Errorf("a forwarded list was gathered again from the other gateways: %q", out)
+	}
+	// A forwarded command about a console the gateway does not run is not
+	// forwarded again, and says where the console is going.
+	holderKey := signerOf(filepath.Join(c.dirs[holder], "state", "ssh_host_ed25519_key"))
+	out, err = c.forwardedLogin(peer, holder, holderKey, "who vm1")
+	if err == nil || !strings.Contains(out, "console vm1 is moving to gateway "+holder+"; try again") {
+		t.Errorf("who vm1 forwarded to %s, which does not hold it: %v %q", peer, err, out)
 	}
 }

@@ -134,8 +134,11 @@ var errNoHolder = errors.New("console is down")
 // this gateway.
 func (s *Server) forwardElsewhere(ss *session) (code int, done bool) {
 	cl := s.opts.Cluster
-	if cl == nil || ss.forwarded {
+	if cl == nil {
 		return 0, false
+	}
+	if ss.forwarded {
+		return s.notHere(ss)
 	}
 	if len(ss.args) > 0 && ss.args[0] == "panics" {
 		return s.mergedPanics(ss), true
@@ -162,4 +165,25 @@ func (s *Server) forwardElsewhere(ss *session) (code int, done bool) {
 	}
 	s.core.Record(ss.id, name, "forward", "to gateway "+gw, "ok")
 	return s.splice(ss, gw, addr), true
+}
+
+// notHere answers a forwarded command about a console this gateway does
+// not run (it is starting here, or the two gateways' views of the members
+// differ for a moment): it is never forwarded again, and the person is
+// told to try again rather than that the console does not exist.
+func (s *Server) notHere(ss *session) (code int, done bool) {
+	name := target(ss.args)
+	if name == "" || s.core.Access(ss.id, name) == frontend.NoAccess {
+		return 0, false
+	}
+	here, gw, _, err := s.opts.Cluster.Route(name)
+	switch {
+	case here:
+		return 0, false
+	case err != nil:
+		fmt.Fprintf(ss.Stderr(), "consoled: console %s is down (%v); try again in a few seconds\n", name, err)
+	default:
+		fmt.Fprintf(ss.Stderr(), "consoled: console %s is moving to gateway %s; try again in a few seconds\n", name, gw)
+	}
+	return 1, true
 }
