@@ -33,13 +33,6 @@ func init() { idleClose.Store(int64(DefaultIdleClose)) }
 // SetMaxOpen bounds the console log files open at once (0: no bound).
 func SetMaxOpen(n int) { handles.max.Store(int64(n)) }
 
-// OpenFiles is how many console log files are open now.
-func OpenFiles() int {
-	handles.mu.Lock()
-	defer handles.mu.Unlock()
-	return len(handles.open)
-}
-
 var handles = &handleSet{}
 
 // handleSet is every Log whose file is open.
