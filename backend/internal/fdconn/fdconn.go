@@ -9,6 +9,11 @@
 // found nothing, so data arriving between reads costs nothing until the next
 // read collects all of it at once.
 //
+// A Conn nobody waits for can also be parked (backend.Parker): it is then
+// in a second epoll set that no goroutine waits on, and the mux's idle
+// clock harvests that set at each tick, so an arrival on a quiet console
+// wakes nothing at all.
+//
 // Linux only, like the rest of consoled's backends.
 package fdconn
 
