@@ -167,11 +167,14 @@ func (s *Server) forwardElsewhere(ss *session) (code int, done bool) {
 	return s.splice(ss, gw, addr), true
 }
 
-// notHere answers a forwarded command about a console this gateway does
-// not run (it is starting here, or the two gateways' views of the members
+// notHere answers a forwarded command (other than logs) about a console
+// this gateway does not run (it is starting here, or the two gateways' views of the members
 // differ for a moment): it is never forwarded again, and the person is
 // told to try again rather than that the console does not exist.
 func (s *Server) notHere(ss *session) (code int, done bool) {
+	if len(ss.args) > 0 && ss.args[0] == "logs" {
+		return 0, false // this gateway's part of the history, on its disk
+	}
 	name := target(ss.args)
 	if name == "" || s.core.Access(ss.id, name) == frontend.NoAccess {
 		return 0, false
