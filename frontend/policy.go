@@ -95,6 +95,17 @@ func (e *DeniedError) Error() string { return e.Why }
 // Unwrap makes a DeniedError match ErrDenied.
 func (e *DeniedError) Unwrap() error { return ErrDenied }
 
+// Refusal words err for the person whose action (e.g. "break BREAK") on
+// console the policy refused; ok is false when err is no such refusal.
+// Every transport tells people the same thing.
+func Refusal(what string, err error, console string) (text string, ok bool) {
+	var d *DeniedError
+	if !errors.As(err, &d) {
+		return "", false
+	}
+	return fmt.Sprintf("%s refused: you have %s to %s", what, d.Why, console), true
+}
+
 func denied(format string, a ...any) error { return &DeniedError{Why: fmt.Sprintf(format, a...)} }
 
 // stands says why id may do nothing under p, or nil if it still stands.

@@ -100,12 +100,11 @@ func (a *attachment) escape(c, arg byte) bool {
 // refused tells the user that the policy refused what (e.g. "break
 // BREAK"); it reports whether err was such a refusal.
 func (a *attachment) refused(what string, err error) bool {
-	var d *frontend.DeniedError
-	if !errors.As(err, &d) {
-		return false
+	text, ok := frontend.Refusal(what, err, a.cs.Name())
+	if ok {
+		a.notice(text)
 	}
-	a.notice(fmt.Sprintf("%s refused: you have %s to %s", what, d.Why, a.cs.Name()))
-	return true
+	return ok
 }
 
 // sendBreak sends a BREAK (n = 0) or break sequence n.

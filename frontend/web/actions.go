@@ -115,12 +115,11 @@ var powerKeys = map[byte]string{'s': "status", '1': "on", '0': "off", 'c': "cycl
 // refused tells the user the policy refused what; it reports whether err
 // was such a refusal.
 func (t *term) refused(what string, err error) bool {
-	var d *frontend.DeniedError
-	if !errors.As(err, &d) {
-		return false
+	text, ok := frontend.Refusal(what, err, t.cs.Name())
+	if ok {
+		t.notice(text)
 	}
-	t.notice(fmt.Sprintf("%s refused: you have %s to %s", what, d.Why, t.cs.Name()))
-	return true
+	return ok
 }
 
 func (t *term) take(force bool) {
