@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"consoled/cluster/node"
 	"consoled/config"
 	"consoled/frontend"
 	"consoled/frontend/sshd"
@@ -183,16 +184,16 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 		return fmt.Errorf("listening for ssh: %w", err)
 	}
 	reg := registry.New(cfg, logger)
-	var cl *node
+	var cl *node.Node
 	if cfg.Cluster != nil {
 		if cfg.Cluster.Advertise == "" { // listen names a host, and port 0 picked one
 			cfg.Cluster.Advertise = ln.Addr().String()
 		}
-		if cl, err = startCluster(cfg, signer, reg, logger); err != nil {
+		if cl, err = node.Start(cfg, signer, reg, logger); err != nil {
 			ln.Close()
 			return err
 		}
-		defer cl.stop() // after the consoles stopped: the others take over at once
+		defer cl.Stop() // after the consoles stopped: the others take over at once
 	}
 	if _, err := reg.Apply(cfg); err != nil {
 		ln.Close()
@@ -285,7 +286,7 @@ wait:
 		metricsSrv.Shutdown(sctx)
 	}
 	if cl != nil {
-		cl.quiesce()
+		cl.Quiesce()
 	}
 	reg.StopAll(sshd.ErrShutdown)
 	logger.Info("stopped")

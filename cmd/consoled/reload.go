@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"consoled/authkeys"
+	"consoled/cluster/node"
 	"consoled/config"
 	"consoled/frontend"
 	"consoled/frontend/sshd"
@@ -23,7 +24,7 @@ type daemon struct {
 	path string // "" for the embedded default: nothing to reload
 	// cluflags are -gateway and -advertise, applied to every config read.
 	cluflags clusterFlags
-	cluster  *node // nil alone
+	cluster  *node.Node // nil alone
 	reg      *registry.Registry
 	core     *frontend.Core
 	fe       *sshd.Server
@@ -76,11 +77,11 @@ func (d *daemon) reload() (summary string, err error) {
 	}
 	files.apply(d.logger)
 	if d.cluster != nil {
-		d.cluster.setConsoles(cfg) // so that Apply starts the added consoles placed here
+		d.cluster.SetConsoles(cfg) // so that Apply starts the added consoles placed here
 	}
 	diff, err := d.reg.Apply(cfg)
 	if d.cluster != nil && errors.Is(err, registry.ErrNotApplied) {
-		d.cluster.setConsoles(d.cfg) // nothing changed
+		d.cluster.SetConsoles(d.cfg) // nothing changed
 	}
 	if errors.Is(err, registry.ErrNotApplied) {
 		return "", err

@@ -1,4 +1,9 @@
-package main
+// Package node is this gateway's part in a cluster: it joins the cluster a
+// config describes (package cluster), makes the registry run only the
+// consoles placed here, reconciling whenever placement may have changed,
+// and answers the SSH server's forwarding questions (sshd.Cluster) and the
+// metrics' cluster gauges.
+package node
 
 import (
 	"bytes"
@@ -8,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -22,10 +26,10 @@ import (
 	"consoled/registry"
 )
 
-// node is this gateway's part in a cluster: its membership (package
+// Node is this gateway's part in a cluster: its membership (package
 // cluster), the registry running what is placed here, and what the SSH
 // server asks to forward (sshd.Cluster).
-type node struct {
+type Node struct {
 	gw     *cluster.Gateway
 	cli    *clientv3.Client
 	reg    *registry.Registry
@@ -43,9 +47,9 @@ type node struct {
 	consoles map[string]bool
 }
 
-// startCluster joins the cluster cfg describes and makes reg run only the
+// Start joins the cluster cfg describes and makes reg run only the
 // consoles placed here. Call before reg's first Apply.
-func startCluster(cfg *config.Config, hostKey gossh.Signer, reg *registry.Registry, logger *slog.Logger) (*node, error) {
+func Start(cfg *config.Config, hostKey gossh.Signer, reg *registry.Registry, logger *slog.Logger) (*Node, error) {
 	c := cfg.Cluster
 	tlsCfg, err := etcdTLS(c.TLS)
 	if err != nil {
@@ -56,11 +60,11 @@ func startCluster(cfg *config.Config, hostKey gossh.Signer, reg *registry.Regist
 	if err != nil {
 		return nil, fmt.Errorf("etcd client for %v: %w", c.Etcd, err)
 	}
-	n := &node{cli: cli, reg: reg, logger: logger, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	n := &Node{cli: cli, reg: reg, logger: logger, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	n.gw = cluster.New(cluster.Options{Name: c.Gateway, Advertise: c.Advertise, Client: cli, TTL: c.LeaseTTL,
 		HostKey: string(bytes.TrimSpace(gossh.MarshalAuthorizedKey(hostKey.PublicKey()))), Logger: logger,
 		Changed: n.changed})
-	n.setConsoles(cfg)
+	n.SetConsoles(cfg)
 	reg.SetPlacement(n.gw)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -70,6 +74,7 @@ func startCluster(cfg *config.Config, hostKey gossh.Signer, reg *registry.Regist
 	return n, nil
 }
 
+// etcdTLS is the TLS of the etcd client, from the cluster block.
 func etcdTLS(t *config.EtcdTLS) (*tls.Config, error) {
 	if t == nil {
 		return nil, nil
@@ -98,14 +103,14 @@ func etcdTLS(t *config.EtcdTLS) (*tls.Config, error) {
 // changed is the cluster's signal that placement may differ: the
 // registry reconciles on its own goroutine, never holding up the
 // cluster's keep-alives.
-func (n *node) changed() {
+func (n *Node) changed() {
 	select {
 	case n.kick <- struct{}{}:
 	default:
 	}
 }
 
-func (n *node) reconcile(ctx context.Context) {
+func (n *Node) reconcile(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -122,8 +127,8 @@ func (n *node) reconcile(ctx context.Context) {
 	}
 }
 
-// setConsoles tells the cluster what cfg configures (start and reload).
-func (n *node) setConsoles(cfg *config.Config) {
+// SetConsoles tells the cluster what cfg configures (start and reload).
+func (n *Node) SetConsoles(cfg *config.Config) {
 	cs := make([]cluster.Console, 0, len(cfg.Consoles))
 	names := map[string]bool{}
 	for _, c := range cfg.Consoles {
@@ -136,17 +141,17 @@ func (n *node) setConsoles(cfg *config.Config) {
 	n.gw.SetConsoles(cs)
 }
 
-// quiesce stops following the cluster's placement (shutdown: the
+// Quiesce stops following the cluster's placement (shutdown: the
 // consoles are stopped next, and none may start again).
-func (n *node) quiesce() {
+func (n *Node) Quiesce() {
 	n.recMu.Lock()
 	n.stopping = true
 	n.recMu.Unlock()
 }
 
-// stop leaves the cluster (revoking the lease, so the others take over at
+// Stop leaves the cluster (revoking the lease, so the others take over at
 // once); stop the consoles first.
-func (n *node) stop() {
+func (n *Node) Stop() {
 	n.cancel()
 	select {
 	case <-n.done:
@@ -156,10 +161,10 @@ func (n *node) stop() {
 }
 
 // Self is this gateway's name.
-func (n *node) Self() string { return n.gw.Name() }
+func (n *Node) Self() string { return n.gw.Name() }
 
 // Route says where console name runs (see sshd.Cluster).
-func (n *node) Route(name string) (here bool, gw, addr string, err error) {
+func (n *Node) Route(name string) (here bool, gw, addr string, err error) {
 	if _, ok := n.reg.Console(name); ok {
 		return true, "", "", nil
 	}
@@ -184,7 +189,7 @@ func (n *node) Route(name string) (here bool, gw, addr string, err error) {
 }
 
 // IsGateway says whether key is the host key live gateway name published.
-func (n *node) IsGateway(name string, key gossh.PublicKey) bool {
+func (n *Node) IsGateway(name string, key gossh.PublicKey) bool {
 	m, ok := n.gw.Member(name)
 	if !ok || name == n.gw.Name() {
 		return false
@@ -194,7 +199,7 @@ func (n *node) IsGateway(name string, key gossh.PublicKey) bool {
 }
 
 // Peers are the other live gateways.
-func (n *node) Peers() map[string]string {
+func (n *Node) Peers() map[string]string {
 	out := map[string]string{}
 	for _, m := range n.gw.Members() {
 		if m.Name != n.gw.Name() {
@@ -205,7 +210,7 @@ func (n *node) Peers() map[string]string {
 }
 
 // Consoles is every configured console.
-func (n *node) Consoles() []string {
+func (n *Node) Consoles() []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]string, 0, len(n.consoles))
@@ -216,55 +221,16 @@ func (n *node) Consoles() []string {
 }
 
 // Forwarded counts forwarded sessions (for the metrics).
-func (n *node) Forwarded(delta int) { n.forwarded.Add(int64(delta)) }
+func (n *Node) Forwarded(delta int) { n.forwarded.Add(int64(delta)) }
 
 // Members is how many gateways are live (metrics).
-func (n *node) Members() int { return len(n.gw.Members()) }
+func (n *Node) Members() int { return len(n.gw.Members()) }
 
 // Live says whether etcd keeps this gateway's lease alive (metrics, /healthz).
-func (n *node) Live() bool { return n.gw.Live() }
+func (n *Node) Live() bool { return n.gw.Live() }
 
 // Forwarding is how many sessions are forwarded through here now (metrics).
-func (n *node) Forwarding() int { return int(n.forwarded.Load()) }
+func (n *Node) Forwarding() int { return int(n.forwarded.Load()) }
 
 // Fences is how many times this gateway fenced itself (metrics).
-func (n *node) Fences() int { return n.gw.Fences() }
-
-// clusterFlags are the command line's cluster settings.
-type clusterFlags struct{ gateway, advertise string }
-
-// apply puts the flags in cfg (they override its cluster block) and
-// checks that a cluster knows this gateway's name and address: advertise
-// defaults to the listen address when that names a host (with port 0, the
-// port the listener gets).
-func (f clusterFlags) apply(cfg *config.Config) error {
-	c := cfg.Cluster
-	if c == nil {
-		if f.gateway != "" || f.advertise != "" {
-			return errors.New("-gateway, -advertise: the config has no cluster block")
-		}
-		return nil
-	}
-	if f.gateway != "" {
-		if !config.ValidName(f.gateway) {
-			return fmt.Errorf("-gateway %q: 1 to 64 letters, digits, '.', '-' and '_'", f.gateway)
-		}
-		c.Gateway = f.gateway
-	}
-	if f.advertise != "" {
-		c.Advertise = f.advertise
-	}
-	if c.Gateway == "" {
-		return errors.New("cluster: this gateway has no name (gateway = \"...\" in the cluster block, or -gateway NAME)")
-	}
-	if c.Advertise == "" {
-		host, port, err := net.SplitHostPort(cfg.Listen)
-		if ip := net.ParseIP(host); err != nil || host == "" || ip != nil && ip.IsUnspecified() {
-			return fmt.Errorf("cluster: no advertise address, and listen %q names no host and port the other gateways could reach (advertise = \"host:port\" or -advertise)", cfg.Listen)
-		}
-		if port != "0" {
-			c.Advertise = cfg.Listen
-		} // else: the address the listener gets (serve)
-	}
-	return nil
-}
+func (n *Node) Fences() int { return n.gw.Fences() }
