@@ -218,6 +218,37 @@ func TestReloadDemotesWriter(t *testing.T) {
 	}
 }
 
+// A writer displaced by a takeover and then demoted by a reload is not
+// handed write access back when the taker's session ends: nobody writes.
+func TestReloadDemotedLenderGetsNothingBack(t *testing.T) {
+	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
+	g := start(t, alice.block()+bob.block()+console("m", `  rw = ["alice", "bob"]`+"\n"))
+	g.waitUp("m")
+	a, err := g.core.Attach(alice.id(), "m", frontend.Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := g.core.Attach(bob.id(), "m", frontend.Force)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Writer() || a.Writer() {
+		t.Fatalf("bob's takeover: bob writer %v, alice writer %v", b.Writer(), a.Writer())
+	}
+	g.reload(alice.block() + bob.block() + console("m", `  rw = ["bob"]`+"\n"+`  ro = ["alice"]`+"\n"))
+	waitNotice(t, a, "your access to m is now read-only")
+	b.Close()
+	if a.Writer() {
+		t.Error("write access went back to alice, whom the reload made read-only")
+	}
+	if w := a.WriterName(); w != "" {
+		t.Errorf("writer %q after bob left; want nobody", w)
+	}
+	_, err = a.Write([]byte("reboot\r"))
+	mustDeny(t, "typing", err)
+}
+
 // A viewer removed from a console's ro list is cut off at once, with a
 // cause that says why, and is no longer in who; the console is then gone
 // for them.

@@ -134,6 +134,7 @@ func (s *Session) revoke(cause error) {
 // demote makes a writer who may no longer write a viewer; a session whose
 // user had rw access is told, once.
 func (s *Session) demote() {
+	s.cl.Bar(true) // a taker ending its session must not hand write access back
 	s.mu.Lock()
 	had := s.mayWrite
 	s.mayWrite = false
@@ -150,6 +151,7 @@ func (s *Session) demote() {
 
 // promote notes that the user may write again (a later demotion is told).
 func (s *Session) promote() {
+	s.cl.Bar(false)
 	s.mu.Lock()
 	s.mayWrite = true
 	s.mu.Unlock()

@@ -3,6 +3,7 @@ package mux
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"consoled/backend"
@@ -27,6 +28,8 @@ type Client struct {
 	out    outbox
 	cause  error
 	lender *Client // the writer cl took write access from: it gets it back
+
+	barred atomic.Bool // its user may not write now: write access is not given back to it
 
 	notify chan struct{} // cap 1: something was queued
 	done   chan struct{} // closed when detached
@@ -264,13 +267,18 @@ func (c *Console) giveBackLocked(cl *Client, why string) {
 	c.writer = nil
 	lender := cl.lender
 	cl.lender = nil
-	if _, attached := c.clients[lender]; lender == nil || !attached {
+	if _, attached := c.clients[lender]; lender == nil || !attached || lender.barred.Load() {
 		return
 	}
 	c.writer = lender
 	lender.tellLocked(fmt.Sprintf("write access is yours again (%s's session from %s %s)", cl.Who, cl.From, why))
 	c.cfg.Log.Mark(fmt.Sprintf("%s has write access again", lender.Who), time.Now())
 }
+
+// Bar says whether cl's user may not write now (the policy changed): a
+// barred client is never given write access back by a taker whose session
+// ends. It does not take write access away (LoseWrite does).
+func (cl *Client) Bar(barred bool) { cl.barred.Store(barred) }
 
 // Close detaches the client.
 func (cl *Client) Close() {
