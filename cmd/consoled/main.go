@@ -231,6 +231,10 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 			return err
 		}
 	}
+	// Signals are caught before "ssh listening" is said: a SIGHUP sent by
+	// whoever waited for that line must reload, not kill (its default).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(cfg.Consoles), "config", cfg.File)
 	debug.FreeOSMemory() // parsing a large config leaves garbage behind: give it back
 	if hint != "" {
@@ -244,8 +248,6 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 		fmt.Fprintf(os.Stderr, "\nStop with Ctrl-C.\n\n")
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	var result error
 wait:
 	for {
