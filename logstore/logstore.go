@@ -294,21 +294,32 @@ func (l *Log) Close() error {
 
 var _ io.Writer = (*Log)(nil)
 
-// Tail returns about the last n lines of the current log file (fewer if
-// the file has fewer), for replaying recent output to a client.
-func (l *Log) Tail(n int) ([]byte, error) {
+// openCurrent flushes what is buffered and opens the current log file for
+// reading, with its size; the caller closes it.
+func (l *Log) openCurrent() (*os.File, os.FileInfo, error) {
 	l.mu.Lock()
 	l.flush()
 	l.mu.Unlock()
 	f, err := os.Open(l.path)
 	if err != nil {
-		return nil, fmt.Errorf("reading log: %w", err)
+		return nil, nil, fmt.Errorf("reading log: %w", err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("reading log: %w", err)
+	}
+	return f, st, nil
+}
+
+// Tail returns about the last n lines of the current log file (fewer if
+// the file has fewer), for replaying recent output to a client.
+func (l *Log) Tail(n int) ([]byte, error) {
+	f, st, err := l.openCurrent()
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	const chunk = 16 << 10
 	var buf []byte
 	for off := st.Size(); off > 0 && bytes.Count(buf, []byte{'\n'}) <= n && len(buf) < 4<<20; {
@@ -340,18 +351,11 @@ func (l *Log) Tail(n int) ([]byte, error) {
 // the start of a line when one starts within them (the first line may be
 // cut otherwise), for painting a console's current screen.
 func (l *Log) TailBytes(max int) ([]byte, error) {
-	l.mu.Lock()
-	l.flush()
-	l.mu.Unlock()
-	f, err := os.Open(l.path)
+	f, st, err := l.openCurrent()
 	if err != nil {
-		return nil, fmt.Errorf("reading log: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading log: %w", err)
-	}
 	off := st.Size() - int64(max)
 	if off < 0 {
 		off = 0
