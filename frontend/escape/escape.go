@@ -127,3 +127,7 @@ func Caret(b []byte) string {
 	}
 	return string(out)
 }
+
+// PowerKeys maps the key after the power escape (^Ec! KEY) to a power
+// action; the SSH and web frontends share it.
+var PowerKeys = map[byte]string{'s': "status", '1': "on", '0': "off", 'c': "cycle", 'r': "reset"}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"consoled/frontend"
+	"consoled/frontend/escape"
 	"consoled/mux"
 	"consoled/termsafe"
 )
@@ -185,9 +186,6 @@ func (a *attachment) note() {
 	}
 }
 
-// powerKeys maps the key after the power escape to an action.
-var powerKeys = map[byte]string{'s': "status", '1': "on", '0': "off", 'c': "cycle", 'r': "reset"}
-
 // powerEscape handles ^Ec! KEY. Actions other than status ask first; the
 // answer is the next key typed.
 func (a *attachment) powerEscape(key byte) {
@@ -195,7 +193,7 @@ func (a *attachment) powerEscape(key byte) {
 		a.bootEscape()
 		return
 	}
-	action, ok := powerKeys[key]
+	action, ok := escape.PowerKeys[key]
 	if !ok {
 		a.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset, !b boot device", a.escStr))
 		return

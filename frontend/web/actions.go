@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"consoled/frontend"
+	"consoled/frontend/escape"
 	"consoled/mux"
 )
 
@@ -88,7 +89,7 @@ func (t *term) escape(c, arg byte) {
 	case 'n':
 		t.sendJSON(map[string]string{"t": "ask", "kind": "note", "text": "note for " + t.cs.Name() + "'s log:"})
 	case '!':
-		if action, ok := powerKeys[arg]; ok {
+		if action, ok := escape.PowerKeys[arg]; ok {
 			t.power(action, false)
 		} else {
 			t.notice(fmt.Sprintf("power: %s!s status, !1 on, !0 off, !c cycle, !r reset", e))
@@ -108,9 +109,6 @@ func (t *term) escape(c, arg byte) {
 	}
 	t.sendState()
 }
-
-// powerKeys maps the key after the power escape to an action.
-var powerKeys = map[byte]string{'s': "status", '1': "on", '0': "off", 'c': "cycle", 'r': "reset"}
 
 // refused tells the user the policy refused what; it reports whether err
 // was such a refusal.
