@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,14 +77,14 @@ console "db01" {
 
 	// The event log: consoled watches it, so an entry added now is new.
 	d.waitStderr(`msg="watching the BMC event log" console=db01`, 20*time.Second)
-	bmcCmd(t, bmc.Dir, "sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x30 0x6f 0x01 0xff 0xff")
+	bmc.Cmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x30 0x6f 0x01 0xff 0xff")
 	readFileUntil(t, dbLog, "[-- consoled: BMC event: Temperature #0x30 asserted", 10*time.Second)
 	out, _, code = d.ssh(bob, "", "sel", "db01") // reading needs only ro
 	if code != 0 || !strings.Contains(out, " | Temperature #0x30 | ") || !strings.Contains(out, "| Asserted\n") {
 		t.Errorf("sel db01: %d %q", code, out)
 	}
 	// A critical one runs on_bmc_event.
-	bmcCmd(t, bmc.Dir, "sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x10 0x6f 0x01 0xff 0xff")
+	bmc.Cmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x10 0x6f 0x01 0xff 0xff")
 	readFileUntil(t, dbLog, "BMC event: Memory #0x10 asserted: Uncorrectable ECC / other uncorrectable memory error (critical)", 10*time.Second)
 	readFileUntil(t, hookOut, "db01|Memory #0x10|Memory #0x10 asserted: Uncorrectable ECC", 10*time.Second)
 	if b, _ := os.ReadFile(hookOut); strings.Contains(string(b), "Temperature") {
@@ -111,15 +110,5 @@ console "db01" {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit lacks %s:\n%s", want, audit)
 		}
-	}
-}
-
-// bmcCmd runs the harness's bmc-cmd.sh on the BMC in dir.
-func bmcCmd(t *testing.T, dir, command string) {
-	t.Helper()
-	args := append([]string{dir}, strings.Fields(command)...)
-	out, err := exec.Command(filepath.Join(testharness.Dir(), "ipmi", "bmc-cmd.sh"), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("bmc-cmd.sh %s: %v: %s", command, err, out)
 	}
 }

@@ -3,8 +3,6 @@ package ipmi
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +40,8 @@ func TestBootDeviceAndEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bmcCmd(t, bmc.Dir, "sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x30 0x01 0x59 0x50 0x4b")
-	bmcCmd(t, bmc.Dir, "sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x31 0xef 0x01 0xff 0xff")
+	bmc.Cmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x30 0x01 0x59 0x50 0x4b")
+	bmc.Cmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x31 0xef 0x01 0xff 0xff")
 	evs, err := p.Events(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -61,15 +59,5 @@ func TestBootDeviceAndEvents(t *testing.T) {
 	}
 	if evs, err := p.Events(ctx); err != nil || len(evs) != 0 {
 		t.Errorf("after clearing: %+v %v", evs, err)
-	}
-}
-
-// bmcCmd runs the harness's bmc-cmd.sh on the BMC in dir.
-func bmcCmd(t *testing.T, dir, command string) {
-	t.Helper()
-	args := append([]string{dir}, strings.Fields(command)...)
-	out, err := exec.Command(filepath.Join(testharness.Dir(), "ipmi", "bmc-cmd.sh"), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("bmc-cmd.sh %s: %v: %s", command, err, out)
 	}
 }

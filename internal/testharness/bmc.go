@@ -217,3 +217,14 @@ func (b *BMC) HostSerial() *os.File {
 	b.t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// Cmd runs the harness's bmc-cmd.sh (such as "sel_add 0x20 ...") on the
+// BMC's command console; StartBMC must have been given CONSOLE_PORT.
+func (b *BMC) Cmd(command string) {
+	b.t.Helper()
+	args := append([]string{b.Dir}, strings.Fields(command)...)
+	out, err := exec.Command(filepath.Join(Dir(), "ipmi", "bmc-cmd.sh"), args...).CombinedOutput()
+	if err != nil {
+		b.t.Fatalf("bmc-cmd.sh %s: %v: %s", command, err, out)
+	}
+}
