@@ -55,6 +55,15 @@ func movable(n int) []Console {
 
 // watchHolders samples which gateways run each console every 20ms and
 // fails the test if two ever run the same one.
+// startThree starts gateways gw1, gw2 and gw3 on etcd, all given consoles.
+func startThree(t *testing.T, etcd *testharness.Etcd, consoles []Console) []*testGateway {
+	var gws []*testGateway
+	for _, n := range []string{"gw1", "gw2", "gw3"} {
+		gws = append(gws, startGateway(t, etcd, n, consoles))
+	}
+	return gws
+}
+
 func watchHolders(t *testing.T, gws []*testGateway, consoles []Console) (stop func()) {
 	var wg sync.WaitGroup
 	quit := make(chan struct{})
@@ -134,10 +143,7 @@ func waitAll(t *testing.T, gws []*testGateway, consoles []Console, within time.D
 func TestMembershipSpreadsAndAgrees(t *testing.T) {
 	etcd := testharness.StartEtcd(t, 1)
 	consoles := append(movable(30), Console{Name: "web07", Pinned: "gw2"})
-	var gws []*testGateway
-	for _, n := range []string{"gw1", "gw2", "gw3"} {
-		gws = append(gws, startGateway(t, etcd, n, consoles))
-	}
+	gws := startThree(t, etcd, consoles)
 	stop := watchHolders(t, gws, consoles)
 	defer stop()
 	waitMembers(t, gws)
@@ -166,10 +172,7 @@ func TestMembershipSpreadsAndAgrees(t *testing.T) {
 func TestSteadyClusterWritesNothing(t *testing.T) {
 	etcd := testharness.StartEtcd(t, 1)
 	consoles := movable(20)
-	var gws []*testGateway
-	for _, n := range []string{"gw1", "gw2", "gw3"} {
-		gws = append(gws, startGateway(t, etcd, n, consoles))
-	}
+	gws := startThree(t, etcd, consoles)
 	waitAll(t, gws, consoles, 30*time.Second)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second})
 	if err != nil {
@@ -196,10 +199,7 @@ func TestSteadyClusterWritesNothing(t *testing.T) {
 func TestCutGatewayFencesBeforeTakeover(t *testing.T) {
 	etcd := testharness.StartEtcd(t, 1)
 	consoles := append(movable(30), Console{Name: "web07", Pinned: "gw1"})
-	var gws []*testGateway
-	for _, n := range []string{"gw1", "gw2", "gw3"} {
-		gws = append(gws, startGateway(t, etcd, n, consoles))
-	}
+	gws := startThree(t, etcd, consoles)
 	stop := watchHolders(t, gws, consoles)
 	defer stop()
 	waitMembers(t, gws)
