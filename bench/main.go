@@ -41,7 +41,11 @@ type result struct {
 	cpuSec    float64
 	rssKiB    int64
 	curRSSKiB int64
-	fds       int // descriptors the server held at the end of the measurement
+	// the current RSS split: anonymous (the process's own memory) and
+	// file-backed (its binary and libraries mapped from the page cache,
+	// shared with every process that maps the same files)
+	anonKiB, fileKiB int64
+	fds              int // descriptors the server held at the end of the measurement
 	// read and write system calls of the server per write of a source
 	// (an arrival), over the measurement
 	readsPer, writesPer float64
@@ -252,6 +256,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	r.cpuSec = float64(cpu1-cpu0) / ticksPerSecond
 	r.rssKiB = rssKiB(pid)
 	r.curRSSKiB = curRSSKiB(pid)
+	r.anonKiB, r.fileKiB = statusSum(pid, "RssAnon:"), statusSum(pid, "RssFile:")
 	r.fds = openFiles(pid)
 	if m := os.Getenv("BENCH_METRICS"); m != "" && s.name() == "consoled" {
 		exec.Command("curl", "-s", "-o", "/tmp/consoled.heap", "http://"+m+"/debug/pprof/heap").Run()
@@ -465,10 +470,10 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 	}
 	fmt.Printf("%d consoles, %d B/s each, measured over %v on %d CPUs; servers' open-file limit: %s\n\n", n, rate, duration, numCPU(), limit)
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tpeak RSS MiB\tfds\treads/arrival\twrites/arrival\tbytes lost\tp50\tp99\tprobes\tno-server p50\tno-server p99\tadded p99\t")
+	fmt.Fprintln(w, "server\tconsoles\tup at 3 s\tall up in\tCPU s\t% of a core\tCPU/console vs consoled\tRSS MiB\tanon MiB\tfile MiB\tpeak RSS MiB\tfds\treads/arrival\twrites/arrival\tbytes lost\tp50\tp99\tprobes\tno-server p50\tno-server p99\tadded p99\t")
 	for _, r := range rs {
 		if r.err != nil {
-			fmt.Fprintf(w, "%s\t%d\terror: %v\t\t\t\t\t\t\t\t\t\t\n", r.server, r.consoles, r.err)
+			fmt.Fprintf(w, "%s\t%d\terror: %v\t\t\t\t\t\t\t\t\t\t\t\t\n", r.server, r.consoles, r.err)
 			continue
 		}
 		ratio := "-"
@@ -480,8 +485,8 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 			allUp = r.allUpIn.Round(time.Millisecond).String()
 		}
 		us := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%d\t%.2f\t%.2f\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
-			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.rssKiB)/1024, r.fds, r.readsPer, r.writesPer, r.bytesLost,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%.2f\t%.1f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%.2f\t%.2f\t%d\t%v\t%v\t%d\t%v\t%v\t%v\t\n", r.server, r.consoles, r.upAt3s, allUp, r.cpuSec,
+			100*r.cpuSec/duration.Seconds(), ratio, float64(r.curRSSKiB)/1024, float64(r.anonKiB)/1024, float64(r.fileKiB)/1024, float64(r.rssKiB)/1024, r.fds, r.readsPer, r.writesPer, r.bytesLost,
 			us(r.p50), us(r.p99), r.probes, us(r.floor50), us(r.floor99), us(r.p99-r.floor99))
 	}
 	w.Flush()
