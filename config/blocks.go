@@ -2,8 +2,10 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -58,6 +60,7 @@ func (p *parser) user(b *hcl.Block) User {
 // ownKey refuses a key listed for two users (it could not say who logs
 // in), at the second listing; rng is where user lists it.
 func (p *parser) ownKey(user string, key authkeys.Key, rng hcl.Range) {
+	p.warnExpired(user, key, rng)
 	if p.keys == nil {
 		p.keys = map[string]keyPlace{}
 	}
@@ -74,6 +77,22 @@ func (p *parser) ownKey(user string, key authkeys.Key, rng hcl.Range) {
 		p.errorf(rng, "Key of two users", "user %q lists key %s%s, which user %q lists at %s: a key must say who logs in",
 			user, gossh.FingerprintSHA256(key), where, first.user, first.at)
 	}
+}
+
+// warnExpired warns about a key whose expiry-time has passed: it can no
+// longer log in, which is likely not what the config means.
+func (p *parser) warnExpired(user string, key authkeys.Key, rng hcl.Range) {
+	if key.Expires.IsZero() || !time.Now().After(key.Expires) {
+		return
+	}
+	where := ""
+	if key.Where != "" {
+		where = " (" + key.Where + ")"
+	}
+	r := rng
+	p.diags = append(p.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Expired key",
+		Detail: fmt.Sprintf("user %q: key %s%s expired at %s (expiry-time): it can no longer log in",
+			user, gossh.FingerprintSHA256(key), where, key.Expires.UTC().Format(time.RFC3339)), Subject: &r})
 }
 
 // ReadAuthorizedKeys parses a file in OpenSSH authorized_keys format

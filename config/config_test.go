@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 func TestGoodConfig(t *testing.T) {
@@ -353,5 +355,33 @@ console "sw2" {
 		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
 			t.Errorf("%s -> %s: want %q, got %v", tc.from, tc.to, tc.want, diags)
 		}
+	}
+}
+
+// A key whose expiry-time has passed is loaded (a reload may be meant to
+// replace it) but warned about, naming the user, the key and when it
+// expired; one still valid is not.
+func TestExpiredKeyWarned(t *testing.T) {
+	const pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPAZ+J5P0g/lzrl3G/gb6Jc3ZFJkTsdDLipQIBrh9PPd"
+	src := `user "old" {
+  keys = ["expiry-time=\"20200101Z\" ` + pub + `"]
+}
+user "new" {
+  keys = ["expiry-time=\"29991231Z\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICtY5QuqXb5aa1awehKeyySektFDkYadQZUIN+qjHDhM"]
+}
+`
+	_, diags := Parse([]byte(src), "expired.hcl", t.TempDir())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var warned []string
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning && d.Summary == "Expired key" {
+			warned = append(warned, d.Error())
+		}
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], `expired.hcl:2,`) ||
+		!strings.Contains(warned[0], `user "old": key SHA256:`) || !strings.Contains(warned[0], "expired at 2020-01-01T00:00:00Z") {
+		t.Errorf("expired key warnings: %q", warned)
 	}
 }

@@ -106,7 +106,9 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 			if err == nil && method == "publickey" { // called after the signature is verified
 				st.mu.Lock()
 				st.authed = true
+				expires := st.key.Expires
 				st.mu.Unlock()
+				s.watchExpiry(st.ctx, expires)
 				s.authOK.Add(1)
 				s.limiter.succeeded(st.from)
 			}
@@ -253,10 +255,11 @@ func (s *Server) ptyAllowed(ctx ssh.Context, _ ssh.Pty) bool {
 }
 
 // keyStands decides again, for a new session on a connection opened
-// earlier (an OpenSSH ControlMaster), whether its key admits it: under the
-// keys in force now (a reload may have changed the key's from= or options)
-// and at this time (expiry-time). The line that admits it then decides the
-// session's terminal.
+// earlier (an OpenSSH ControlMaster), after a reload and when the key
+// expires, whether its key admits the connection: under the keys in force
+// now (a reload may have changed the key's from= or options) and at this
+// time (expiry-time). The line that admits it then decides the session's
+// terminal, and when the connection is decided again for its expiry.
 func (s *Server) keyStands(ctx ssh.Context) error {
 	st := stateOf(ctx)
 	if st == nil {
@@ -275,6 +278,7 @@ func (s *Server) keyStands(ctx ssh.Context) error {
 		return fmt.Errorf("the key this connection logged in with no longer admits it: %w", err)
 	}
 	st.key = line
+	s.watchExpiry(ctx, line.Expires)
 	return nil
 }
 

@@ -3,8 +3,9 @@
 // ("list", "help", a console name, ...) and the escapes typed in an
 // interactive session, calls the core with the person's Identity, and
 // renders the answer (text, exit status). Who may do what is decided by the
-// core, never here; after a reload, the connections of a user who no longer
-// stands are closed (see conns.go).
+// core, never here; after a reload, and when the key a connection logged in
+// with expires, the connections of a user or key that no longer stands are
+// closed (see conns.go).
 package sshd
 
 import (
