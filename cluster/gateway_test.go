@@ -173,6 +173,9 @@ func TestSteadyClusterWritesNothing(t *testing.T) {
 	etcd := testharness.StartEtcd(t, 1)
 	consoles := movable(20)
 	gws := startThree(t, etcd, consoles)
+	// Every gateway has published itself (all consoles may run on the
+	// first to join while the others are still publishing).
+	waitMembers(t, gws)
 	waitAll(t, gws, consoles, 30*time.Second)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second})
 	if err != nil {
