@@ -10,7 +10,10 @@ import (
 
 // PolicyFrom is the policy a configuration sets: its users and their keys,
 // the consoles' rw and ro lists, break sequences, escape, replay and
-// admins, and the consoles' tags.
+// admins, and the consoles' tags. It holds little per console: one map
+// from each console to its lists in cfg (shared by the key and the
+// certificate answers), and entries only for the consoles whose tags,
+// idle timeout or screen size are not the default.
 func PolicyFrom(cfg *config.Config) Policy {
 	keys := map[string]map[string]bool{}
 	for _, u := range cfg.Users {
@@ -28,7 +31,9 @@ func PolicyFrom(cfg *config.Config) Policy {
 	tags := map[string][]string{}
 	idle := map[string]time.Duration{}
 	for _, c := range cfg.Consoles {
-		tags[c.Name] = c.Tags
+		if len(c.Tags) > 0 {
+			tags[c.Name] = c.Tags
+		}
 		if c.Session.IdleTimeout > 0 {
 			idle[c.Name] = c.Session.IdleTimeout
 		}
@@ -43,18 +48,25 @@ func PolicyFrom(cfg *config.Config) Policy {
 			prGroups[pr] = append(prGroups[pr], g)
 		}
 	}
-	return Policy{Access: accessFunc(cfg), CertAccess: certAccessFunc(cfg), CAs: cas, PrincipalGroups: prGroups, Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
+	lists := consoleLists(cfg)
+	return Policy{Access: accessFunc(lists), CertAccess: certAccessFunc(lists), CAs: cas, PrincipalGroups: prGroups, Keys: keys, Breaks: cfg.Breaks, Escape: cfg.Escape,
 		Replay: cfg.ReplayLines, Admins: admins, Tags: tags,
 		Screens: screenSizes(cfg), Motd: cfg.Motd, IdleTimeout: cfg.IdleTimeout, IdleTimeouts: idle}
 }
 
-// accessFunc answers what a user may do on a console, from the config's
-// rw and ro lists.
-func accessFunc(cfg *config.Config) AccessFunc {
-	byName := map[string]config.Access{}
-	for _, c := range cfg.Consoles {
-		byName[c.Name] = c.Access
+// consoleLists maps each console of cfg to its rw and ro lists, where cfg
+// holds them (no copy).
+func consoleLists(cfg *config.Config) map[string]*config.Access {
+	byName := make(map[string]*config.Access, len(cfg.Consoles))
+	for i := range cfg.Consoles {
+		byName[cfg.Consoles[i].Name] = &cfg.Consoles[i].Access
 	}
+	return byName
+}
+
+// accessFunc answers what a user may do on a console, from the consoles'
+// rw and ro lists.
+func accessFunc(byName map[string]*config.Access) AccessFunc {
 	return func(user, console string) Access {
 		a, ok := byName[console]
 		switch {
@@ -72,11 +84,7 @@ func accessFunc(cfg *config.Config) AccessFunc {
 // certAccessFunc answers what a certificate user, member of groups by
 // their principals, may do on a console: the rw and ro lists by name, by
 // group (members = [...] or principals = [...]) and "*".
-func certAccessFunc(cfg *config.Config) func(user string, groups []string, console string) Access {
-	byName := map[string]config.Access{}
-	for _, c := range cfg.Consoles {
-		byName[c.Name] = c.Access
-	}
+func certAccessFunc(byName map[string]*config.Access) func(user string, groups []string, console string) Access {
 	return func(user string, groups []string, console string) Access {
 		a, ok := byName[console]
 		if !ok {

@@ -18,8 +18,8 @@ type ScreenSize struct{ Rows, Cols int }
 // (a BIOS, a serial getty): 24 x 80.
 var DefaultScreen = ScreenSize{Rows: 24, Cols: 80}
 
-// screenSizes are the consoles' screen sizes a configuration sets (an exec
-// console's pty size; the default for the others).
+// screenSizes are the screen sizes a configuration sets (an exec console's
+// pty size), for the consoles whose size is not DefaultScreen.
 func screenSizes(cfg *config.Config) map[string]ScreenSize {
 	sizes := map[string]ScreenSize{}
 	for _, c := range cfg.Consoles {
@@ -30,7 +30,9 @@ func screenSizes(cfg *config.Config) map[string]ScreenSize {
 		if c.Exec != nil && c.Exec.Cols > 0 {
 			s.Cols = c.Exec.Cols
 		}
-		sizes[c.Name] = s
+		if s != DefaultScreen {
+			sizes[c.Name] = s
+		}
 	}
 	return sizes
 }
