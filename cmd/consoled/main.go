@@ -106,6 +106,19 @@ func run() int {
 	return 0
 }
 
+// releaseStartPages gives back what start-up (or a reload) used and a
+// running server does not: the program's pages that package init and the
+// config parse brought in (see releaseImage), and the heap garbage the
+// parse left behind.
+func releaseStartPages(logger *slog.Logger) {
+	kib, err := releaseImage()
+	if err != nil {
+		logger.Debug("releasing the program's start-up pages", "err", err)
+	}
+	logger.Debug("released the program's start-up pages", "KiB", kib)
+	debug.FreeOSMemory()
+}
+
 // loadConfig reads the config file, or builds the embedded default; hint,
 // for the embedded default, tells a newcomer how to connect.
 func loadConfig(path, dataDir string) (cfg *config.Config, hint string, err error) {
@@ -236,7 +249,7 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(cfg.Consoles), "config", cfg.File)
-	debug.FreeOSMemory() // parsing a large config leaves garbage behind: give it back
+	releaseStartPages(logger)
 	if hint != "" {
 		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 		fmt.Fprintf(os.Stderr, "\nconsoled is running the built-in demo console. Connect with:\n\n    %s\n\nThen type 'help'; ^Ec? shows the escapes, ^Ec. disconnects.\n",
@@ -261,6 +274,7 @@ wait:
 				} else {
 					logger.Info("reloaded", "summary", summary)
 				}
+				releaseStartPages(logger) // the parse brought in its code again
 				continue
 			}
 			logger.Info("shutting down", "signal", sig.String())
