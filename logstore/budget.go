@@ -28,6 +28,10 @@ import (
 // directory (other .gz files, even named like rotated logs, the audit log,
 // panics.jsonl) is counted or ever removed.
 //
+// The directory's index journal (JournalName) counts too: it holds up to
+// consolidateEvery of every log's index entries, before they are in the
+// indexes (see the package doc).
+//
 // Current logs are never removed, so the bound holds as long as MaxTotal
 // leaves room for them (each up to its max_size, a rotation's files on
 // top): when only current logs are left, the write happens anyway and
@@ -102,6 +106,14 @@ func (b *Budget) register(l *Log, open bool) {
 // rotated logs if needed, and counts them; it returns what it counted (0
 // with no bound), for wrote once the write returns.
 func (b *Budget) charge(l *Log, n int64) int64 {
+	if b == nil {
+		return 0
+	}
+	return b.chargeIn(filepath.Dir(l.path), n)
+}
+
+// chargeIn is charge for a file in dir (the index journal).
+func (b *Budget) chargeIn(dir string, n int64) int64 {
 	if b == nil || n <= 0 {
 		return 0
 	}
@@ -111,7 +123,7 @@ func (b *Budget) charge(l *Log, n int64) int64 {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if dir := filepath.Dir(l.path); dir != b.dir {
+	if dir != b.dir {
 		b.dir, b.counted = dir, false
 	}
 	if !b.counted || b.used+n > max && !b.short {
@@ -147,6 +159,18 @@ func (b *Budget) wrote(n, written int64) {
 	defer b.mu.Unlock()
 	b.pending -= n
 	b.used -= n - written
+}
+
+// shrunk uncounts n bytes a file in dir lost (the journal, emptied).
+func (b *Budget) shrunk(dir string, n int64) {
+	if b == nil || n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.counted && dir == b.dir {
+		b.used -= n
+	}
 }
 
 // remove removes a file and uncounts it.
@@ -201,6 +225,10 @@ func (b *Budget) scan() {
 	seen := map[uint64]bool{}
 	for name, info := range infos {
 		m := rotatedName.FindStringSubmatch(name)
+		if name == JournalName {
+			used += info.Size() // entries on their way to the indexes
+			continue
+		}
 		if m == nil {
 			if c, ok := strings.CutSuffix(strings.TrimSuffix(name, ".idx"), ".log"); ok && b.open[c] > 0 {
 				used += info.Size() // a current log or its index

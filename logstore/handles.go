@@ -12,11 +12,12 @@ import (
 )
 
 // Open files. A console holds at most one descriptor for its log, and only
-// while it prints: the time index is written through a handle opened for
-// each write (at most one a second per console), and a log that has not
-// been written for DefaultIdleClose is closed, to be opened again on its next
-// output. So a gateway of 10,000 consoles, most of them quiet, holds about
-// one descriptor per console (its connection) plus one per busy log.
+// while it prints: the time index goes through the directory's journal (one
+// descriptor for all logs) and is consolidated through a handle opened for
+// that append, and a log that has not been written for DefaultIdleClose is
+// closed, to be opened again on its next output. So a gateway of 10,000
+// consoles, most of them quiet, holds about one descriptor per console (its
+// connection) plus one per busy log.
 //
 // SetMaxOpen bounds the log files open at once, for a process whose
 // open-file limit cannot hold one per console: opening one more closes
@@ -124,6 +125,8 @@ func (l *Log) closeFile() {
 		return
 	}
 	l.flush()
+	l.consolidate()
+	l.jidx = nil // a quiet log holds no entries
 	l.f.Close()
 	l.f = nil
 	handles.closed(l)
@@ -141,17 +144,17 @@ func (l *Log) reopen() error {
 		f.Close()
 		return err
 	}
-	l.f, l.size = f, st.Size()
+	l.f, l.size, l.ino = f, st.Size(), inodeOf(st)
 	l.lastUse.Store(time.Now().UnixNano())
 	handles.opened(l)
 	return nil
 }
 
-// writeIndex appends the pending index entries to NAME.log.idx through a
-// handle of its own, closed at once; called with mu held. Plain system
-// calls, not os.OpenFile, which adds half a dozen (file kind, non-blocking
-// mode, the poller) to the three an append needs, and no allocation.
-func (l *Log) writeIndex() {
+// writeIndex appends entries to NAME.log.idx through a handle of its own,
+// closed at once; called with mu held. Plain system calls, not
+// os.OpenFile, which adds half a dozen (file kind, non-blocking mode, the
+// poller) to the three an append needs, and no allocation.
+func (l *Log) writeIndex(entries []byte) {
 	if l.idxPath == nil {
 		l.idxPath = append([]byte(l.path+".idx"), 0) // NUL-terminated, made once
 	}
@@ -162,8 +165,8 @@ func (l *Log) writeIndex() {
 		return // best effort: the log matters more
 	}
 	fd := int(r)
-	c := l.opts.Budget.charge(l, int64(len(l.pendIdx)))
-	n, _ := unix.Write(fd, l.pendIdx)
+	c := l.opts.Budget.charge(l, int64(len(entries)))
+	n, _ := unix.Write(fd, entries)
 	l.opts.Budget.wrote(c, int64(max(n, 0)))
 	unix.Close(fd)
 }

@@ -9,8 +9,18 @@ import (
 	"time"
 )
 
-// openIn counts this process's descriptors open on files in dir.
+// openIn counts this process's descriptors open on the log files in dir
+// (not the directory's index journal: journalsOpenIn).
 func openIn(t *testing.T, dir string) int {
+	return countOpen(t, dir, func(name string) bool { return name != JournalName })
+}
+
+// journalsOpenIn counts the descriptors open on dir's index journal.
+func journalsOpenIn(t *testing.T, dir string) int {
+	return countOpen(t, dir, func(name string) bool { return name == JournalName })
+}
+
+func countOpen(t *testing.T, dir string, match func(name string) bool) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -18,7 +28,8 @@ func openIn(t *testing.T, dir string) int {
 	}
 	n := 0
 	for _, e := range ents {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, dir+"/") {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil && strings.HasPrefix(target, dir+"/") && match(strings.TrimPrefix(target, dir+"/")) {
 			n++
 		}
 	}
@@ -26,7 +37,8 @@ func openIn(t *testing.T, dir string) int {
 }
 
 // A console's log holds one descriptor while it is written, not two: the
-// time index is written through a handle of its own, closed at once.
+// time index is written through the directory's journal (one descriptor
+// for every log) and a handle of its own, closed at once.
 func TestLogHoldsOneDescriptor(t *testing.T) {
 	dir := t.TempDir()
 	const n = 40
@@ -43,6 +55,9 @@ func TestLogHoldsOneDescriptor(t *testing.T) {
 	if got := openIn(t, dir); got > n {
 		t.Errorf("%d descriptors open in the log directory for %d consoles, want at most %d", got, n, n)
 	}
+	if got := journalsOpenIn(t, dir); got != 1 {
+		t.Errorf("%d descriptors open on the index journal, want 1 for the directory", got)
+	}
 	for i, l := range logs {
 		l.Close()
 		st, err := os.Stat(filepath.Join(dir, fmt.Sprintf("c%02d.log.idx", i)))
@@ -50,7 +65,7 @@ func TestLogHoldsOneDescriptor(t *testing.T) {
 			t.Errorf("index of c%02d: %v, %d bytes, want one entry", i, err, st.Size())
 		}
 	}
-	if got := openIn(t, dir); got != 0 {
+	if got := openIn(t, dir) + journalsOpenIn(t, dir); got != 0 {
 		t.Errorf("%d descriptors left open after Close", got)
 	}
 }

@@ -194,7 +194,7 @@ func (r *lineReader) open() error {
 		return err
 	}
 	r.file, r.src = f, src
-	r.clk = clock{x: seg.index()}
+	r.clk = newClock(seg)
 	r.clk.seek(r.at.off)
 	return nil
 }

@@ -38,6 +38,40 @@
 // console printed something, giving the offset of the first byte written in
 // that second. A time range is found by a binary search, not a scan.
 //
+// Entries reach the index by way of the directory's index journal,
+// DIR/.consoled-index.journal (JournalName), so that a trickle of output
+// on thousands of consoles does not cost an open, a write and a close of
+// an index per console per second. The journal is one file and one
+// descriptor for the whole directory, locked (flock) by the process that
+// writes it. Each flusher pass writes the entries of every log it flushed
+// to the journal in one write, after the logs' bytes: a record (see
+// recover.go) names the console and the inode of the file the entry
+// indexes. Each log's entries are then consolidated into its own
+// NAME.log.idx, through a handle opened for that append and closed at
+// once: all logs every 30 s (consolidateEvery), after which the journal is
+// emptied; a log on its idle close, on Close, and before a rotation, which
+// also writes a record saying that the file is renamed, so that no entry
+// of it is ever applied to the next file; and a file's first entry at
+// once (a reader knows a file by its index's inode). A log keeps the
+// entries it journaled until they are consolidated (16 bytes per second of
+// output, at most 30 s of them).
+//
+// Readers consolidate first: a query, a follow that reaches bytes past
+// its index, the timeline, consolidate the console's journaled entries
+// before reading its index, so they see the last second as before. A
+// process that dies (kill -9, a crash) leaves entries in the journal: the
+// next one to open a log in the directory merges them into the indexes
+// before anything else, and so does a reader when no process holds the
+// journal (`consoled logs -data DIR` on the directory of a killed run; it
+// leaves a journal that a running consoled holds to it, and reads a
+// directory it cannot write without it). A merge adds only the entries of
+// the file NAME.log is now (its inode), past the index's last entry and
+// within the file, so merging twice adds nothing; the journal is emptied
+// once merged. The journal counts in max_total (see Budget). A write of
+// the journal that fails loses no entry a run that goes on will
+// consolidate; a consolidation that fails loses its entries (the log
+// matters more), as a failed index write always did.
+//
 // # Rotation
 //
 // NAME.log rotates at a line end: at the first "\n" that takes it into the
@@ -120,11 +154,16 @@ type Log struct {
 	pend        []byte  // written to the file by the flusher, at most flushEvery later
 	pendBox     *[]byte // pend's holder in pendPool (a pointer, so a Put allocates nothing)
 	fileMidLine bool    // the file (not the buffer) ends mid-line
-	pendIdx     []byte
-	queued      bool // on the flusher's list
+	pendIdx     []byte  // index entries of the bytes in pend
+	queued      bool    // on the flusher's list
 
-	idxSec  int64  // second of the last index entry
-	idxPath []byte // NAME.log.idx, NUL-terminated (writeIndex)
+	idxSec  int64    // second of the last index entry
+	idxPath []byte   // NAME.log.idx, NUL-terminated (writeIndex)
+	ino     uint64   // the current file's inode (journal records name it)
+	jr      *journal // the directory's index journal (nil: none)
+	jidx    []byte   // entries journaled, not yet in NAME.log.idx
+	jdirty  bool     // on jr's list of logs to consolidate (jr.mu)
+	idxNow  bool     // the file's first entries go to its index at once (readers know a file by its index's inode)
 
 	known   bool         // the file's state (size, mid-line) is known: reopen, not open
 	closed  bool         // Close was called (the budget no longer counts it)
@@ -143,7 +182,9 @@ func Open(dir, name string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
 	l := &Log{name: name, path: filepath.Join(dir, name+".log"), opts: opts, now: time.Now}
+	attachJournal(l, dir)
 	if err := l.open(); err != nil {
+		l.detachJournal()
 		return nil, err
 	}
 	opts.Budget.register(l, true)
@@ -163,10 +204,10 @@ func (l *Log) open() error {
 		f.Close()
 		return fmt.Errorf("opening log: %w", err)
 	}
-	// The index is created by its first entry (writeIndex), through a
-	// handle of its own: opening ten thousand logs at start creates ten
-	// thousand files, not twenty thousand.
-	l.f, l.size, l.idxSec, l.known = f, st.Size(), 0, true
+	// The index is created by its first entry (consolidated at once, see
+	// idxNow), through a handle of its own: opening ten thousand logs at
+	// start creates ten thousand files, not twenty thousand.
+	l.f, l.size, l.idxSec, l.known, l.ino, l.idxNow = f, st.Size(), 0, true, inodeOf(st), true
 	l.lastUse.Store(time.Now().UnixNano())
 	handles.opened(l)
 	// A new file (after a rotation) goes on where the last one stopped,
@@ -275,9 +316,9 @@ func (l *Log) Err() error {
 // Close closes the file. Writes after Close reopen it.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.writeHeld()
 	l.flush()
+	l.consolidate()
 	var err error
 	if l.f != nil {
 		err = l.f.Close()
@@ -285,9 +326,14 @@ func (l *Log) Close() error {
 		handles.closed(l)
 	}
 	l.gzip.Wait()
-	if !l.closed {
+	first := !l.closed
+	if first {
 		l.closed = true
 		l.opts.Budget.register(l, false)
+	}
+	l.mu.Unlock()
+	if first {
+		l.detachJournal()
 	}
 	return err
 }

@@ -28,6 +28,8 @@ func (l *Log) rotate() error {
 	l.gzip.Wait() // the previous rotation's compression must be done before shifting
 	l.rotations++
 	l.flush()
+	l.consolidate()    // the entries of this file, into its index, before it is renamed
+	l.journalNewFile() // and the journal says they are not the next file's
 	err := l.f.Close()
 	l.f, l.known = nil, false
 	handles.closed(l)

@@ -34,8 +34,10 @@ type pos struct {
 
 func (p pos) before(o pos) bool { return p.seg < o.seg || p.seg == o.seg && p.off < o.off }
 
-// openRecord lists the files of console name in dir.
+// openRecord lists the files of console name in dir, its index entries
+// still in the journal consolidated first.
 func openRecord(dir, name string) (*record, error) {
+	syncIndex(dir, name)
 	base := filepath.Join(dir, name+".log")
 	matches, _ := filepath.Glob(base + ".*")
 	seen := map[int]bool{}
@@ -173,11 +175,19 @@ type clock struct {
 	k    int64 // current entry
 	sec  int64
 	have bool
+
+	seg    *segment // to consolidate its log's journaled entries (nil: never)
+	synced int64    // bytes up to here were read before the last consolidation
 }
+
+func newClock(seg *segment) clock { return clock{x: seg.index(), seg: seg} }
 
 func (c *clock) at(off int64) time.Time {
 	if !c.have {
 		sec, _, ok := c.x.entry(c.k)
+		if !ok && c.sync(off) {
+			sec, _, ok = c.x.entry(c.k)
+		}
 		if !ok {
 			return time.Time{}
 		}
@@ -185,12 +195,31 @@ func (c *clock) at(off int64) time.Time {
 	}
 	for {
 		sec, o, ok := c.x.entry(c.k + 1)
+		if !ok && c.sync(off) {
+			sec, o, ok = c.x.entry(c.k + 1)
+		}
 		if !ok || o > off {
 			break
 		}
 		c.k, c.sec = c.k+1, sec
 	}
 	return time.Unix(c.sec, 0).UTC()
+}
+
+// sync consolidates the log's journaled entries when the reader is past
+// what the last consolidation covered (a follow, at the live end), so that
+// the entry of a byte it has read is in the index; it reports whether it
+// did. The byte at off was read, so written, so journaled before this.
+func (c *clock) sync(off int64) bool {
+	if c.seg == nil || off < c.synced {
+		return false
+	}
+	c.synced = off + 1
+	syncIndex(filepath.Dir(c.seg.base), strings.TrimSuffix(filepath.Base(c.seg.base), ".log"))
+	if c.x == nil {
+		c.x = c.seg.index()
+	}
+	return c.x != nil
 }
 
 // seek positions the clock at the entry for off, by binary search.

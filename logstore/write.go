@@ -69,7 +69,7 @@ func (l *Log) buffer(p []byte) {
 // and when writing stopped and resumed.
 func (l *Log) flush() {
 	if len(l.pendIdx) > 0 {
-		l.writeIndex()
+		l.journalEntries()
 	}
 	l.pendIdx = l.pendIdx[:0]
 	if len(l.pend) == 0 {

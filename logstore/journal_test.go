@@ -1,0 +1,320 @@
+package logstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// idxOpens counts the opens of files named *.idx in a directory (inotify).
+type idxOpens struct {
+	fd  int
+	buf []byte
+}
+
+func watchIdxOpens(t *testing.T, dir string) *idxOpens {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatalf("inotify: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_OPEN); err != nil {
+		t.Fatalf("watching %s: %v", dir, err)
+	}
+	return &idxOpens{fd: fd, buf: make([]byte, 64<<10)}
+}
+
+// count reads the events queued so far and returns the opens of indexes.
+func (w *idxOpens) count(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for {
+		got, err := unix.Read(w.fd, w.buf)
+		if err == unix.EAGAIN {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("reading inotify events: %v", err)
+		}
+		for b := w.buf[:got]; len(b) >= unix.SizeofInotifyEvent; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&b[0]))
+			name := string(bytes.TrimRight(b[unix.SizeofInotifyEvent:unix.SizeofInotifyEvent+int(ev.Len)], "\x00"))
+			if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+				t.Fatal("inotify queue overflowed")
+			}
+			if strings.HasSuffix(name, ".idx") {
+				n++
+			}
+			b = b[unix.SizeofInotifyEvent+int(ev.Len):]
+		}
+	}
+}
+
+// A trickle on many consoles (a byte every 100 ms each, for over two
+// seconds) opens no index file: each second's entries of every console go
+// to the directory's journal in one write per flush, not through an
+// open, write and close per console per second. Readers still find the
+// last second at once.
+func TestTrickleOpensNoIndex(t *testing.T) {
+	dir := t.TempDir()
+	const n = 50
+	var logs []*Log
+	for i := range n {
+		l, err := Open(dir, fmt.Sprintf("c%02d", i), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		logs = append(logs, l)
+		l.Write([]byte("boot\n")) // a file's first entry is indexed at once
+		l.Flush()
+	}
+	w := watchIdxOpens(t, dir)
+	w.count(t)
+	start := time.Now()
+	for round := 0; time.Since(start) < 2500*time.Millisecond; round++ {
+		for i, l := range logs {
+			fmt.Fprintf(l, "c%02d round %d\n", i, round)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * flushEvery) // the last flush
+	if got := w.count(t); got != 0 {
+		t.Errorf("%d opens of index files while %d consoles trickled for 2.5 s, want none (journaled)", got, n)
+	}
+	st, err := os.Stat(filepath.Join(dir, JournalName))
+	if err != nil || st.Size() == 0 {
+		t.Fatalf("the index journal is empty or missing: %v", err)
+	}
+	// The last second is found through the index (consolidated for the reader).
+	var out bytes.Buffer
+	last := time.Now().Add(-time.Second)
+	if err := (&Query{Since: last, Timestamps: true}).Run(context.Background(), dir, "c07", &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "c07 round") || strings.Contains(out.String(), "boot") {
+		t.Errorf("--since the last second printed:\n%s", out.String())
+	}
+}
+
+// fakeClock is a log's clock set by the test.
+type fakeClock struct{ sec atomic.Int64 }
+
+func (c *fakeClock) now() time.Time { return time.Unix(c.sec.Load(), 0) }
+
+// Time lookups are exact whatever the state of the entries: still in the
+// journal, consolidated by a sweep, by an idle close, across rotations, and
+// after Close and a fresh Open.
+func TestTimeLookupAcrossConsolidationAndRotation(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, "vm1", Options{MaxSize: 2048, Keep: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &fakeClock{}
+	l.now = clk.now
+	base := int64(1_800_000_000)
+	lines := map[int64][]string{} // second -> lines written in it
+	write := func(sec int64, i int) {
+		clk.sec.Store(sec)
+		s := fmt.Sprintf("second %d line %d padding the line to rotate sooner\n", sec, i)
+		l.Write([]byte(s))
+		lines[sec] = append(lines[sec], strings.TrimSuffix(s, "\n"))
+	}
+	check := func(stage string, sec int64) {
+		t.Helper()
+		for _, s := range []int64{base, base + 7, sec - 1, sec} {
+			var out bytes.Buffer
+			q := &Query{Since: time.Unix(s, 0), Until: time.Unix(s, 0), Timestamps: true}
+			if err := q.Run(context.Background(), dir, "vm1", &out); err != nil {
+				t.Fatal(err)
+			}
+			var want strings.Builder
+			for _, line := range lines[s] {
+				fmt.Fprintf(&want, "%s %s\n", time.Unix(s, 0).UTC().Format(time.RFC3339), line)
+			}
+			if out.String() != want.String() {
+				t.Errorf("%s: second %d:\n%s\nwant\n%s", stage, s-base, out.String(), want.String())
+			}
+		}
+	}
+	sec := base
+	for ; sec < base+20; sec++ {
+		for i := range 4 {
+			write(sec, i)
+		}
+		l.Flush()
+	}
+	check("entries in the journal", sec-1)
+	if l.Stats().Rotations == 0 {
+		t.Fatal("no rotation")
+	}
+	l.jr.sweep()
+	if st, _ := os.Stat(filepath.Join(dir, JournalName)); st.Size() != 0 {
+		t.Errorf("the journal holds %d bytes after a consolidation of everything", st.Size())
+	}
+	for ; sec < base+40; sec++ {
+		for i := range 4 {
+			write(sec, i)
+		}
+		l.Flush()
+		if sec%5 == 0 {
+			l.jr.sweep()
+		}
+		if sec%7 == 0 {
+			l.mu.Lock()
+			l.closeFile() // idle
+			l.mu.Unlock()
+		}
+	}
+	check("consolidated by sweeps and idle closes", sec-1)
+	l.Close()
+	check("after Close", sec-1)
+	l, err = Open(dir, "vm1", Options{MaxSize: 2048, Keep: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.now = clk.now
+	for ; sec < base+45; sec++ {
+		write(sec, 0)
+		l.Flush()
+	}
+	check("opened again", sec-1)
+}
+
+// TestMain runs the test binary as the child of
+// TestKilledRunsEntriesAreMerged when $LOGSTORE_CHILD_DIR says so.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("LOGSTORE_CHILD_DIR"); dir != "" {
+		writeUntilKilled(dir)
+	}
+	os.Exit(m.Run())
+}
+
+// writeUntilKilled writes a numbered line every 10 ms to vm1's log in dir,
+// five per (fake) second, until the process is killed.
+func writeUntilKilled(dir string) {
+	l, err := Open(dir, "vm1", Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	clk := &fakeClock{}
+	l.now = clk.now
+	for i := 0; ; i++ {
+		sec := int64(1_800_000_000 + i/5)
+		clk.sec.Store(sec)
+		fmt.Fprintf(l, "line %d second %d\n", i, sec)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A process killed -9 leaves its last seconds' entries in the journal, not
+// in the index; the next reader (`consoled logs -data DIR`, no consoled
+// running) merges them, exactly and once, and so does the next Open.
+func TestKilledRunsEntriesAreMerged(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "LOGSTORE_CHILD_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "vm1.log")
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(logPath)
+		if bytes.Count(b, []byte("\n")) >= 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the child wrote %d bytes in 60 s", len(b))
+		}
+	}
+	cmd.Process.Signal(unix.SIGKILL)
+	cmd.Wait()
+
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perSec := map[int64][]string{}
+	var lastSec int64
+	for _, m := range regexp.MustCompile(`(?m)^line \d+ second (\d+)$`).FindAllStringSubmatch(string(b), -1) {
+		sec, _ := strconv.ParseInt(m[1], 10, 64)
+		perSec[sec] = append(perSec[sec], m[0])
+		lastSec = sec
+	}
+	idxEntries := func() int64 {
+		st, err := os.Stat(logPath + ".idx")
+		if err != nil {
+			return 0
+		}
+		return st.Size() / entrySize
+	}
+	journal, err := os.ReadFile(filepath.Join(dir, JournalName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := idxEntries()
+	if before >= int64(len(perSec)) {
+		t.Fatalf("the index has %d entries for %d seconds before any merge: nothing left in the journal to test", before, len(perSec))
+	}
+	query := func(sec int64) string {
+		var out bytes.Buffer
+		q := &Query{Since: time.Unix(sec, 0), Until: time.Unix(sec, 0), Timestamps: true}
+		if err := q.Run(context.Background(), dir, "vm1", &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	want := func(sec int64) string {
+		var w strings.Builder
+		for _, line := range perSec[sec] {
+			fmt.Fprintf(&w, "%s %s\n", time.Unix(sec, 0).UTC().Format(time.RFC3339), line)
+		}
+		return w.String()
+	}
+	for _, sec := range []int64{lastSec, lastSec - 1, lastSec - 3} {
+		if got := query(sec); got != want(sec) {
+			t.Errorf("after the kill, second %d:\n%s\nwant\n%s", sec, got, want(sec))
+		}
+	}
+	merged := idxEntries()
+	if merged != int64(len(perSec)) {
+		t.Errorf("the index has %d entries after the merge, want one for each of the %d seconds", merged, len(perSec))
+	}
+	if st, err := os.Stat(filepath.Join(dir, JournalName)); err != nil || st.Size() != 0 {
+		t.Errorf("the journal is not emptied by the merge: %v", err)
+	}
+	// Merging the same journal again (a run that starts) adds nothing.
+	if err := os.WriteFile(filepath.Join(dir, JournalName), journal, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(dir, "vm1", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if got := idxEntries(); got != merged {
+		t.Errorf("the index has %d entries after merging the journal again, want %d", got, merged)
+	}
+	if got := query(lastSec); got != want(lastSec) {
+		t.Errorf("after a restart, second %d:\n%s\nwant\n%s", lastSec, got, want(lastSec))
+	}
+}
