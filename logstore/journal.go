@@ -28,6 +28,8 @@ const consolidateEvery = 30 * time.Second
 type journal struct {
 	dir, path string
 
+	sweepMu sync.Mutex // one sweep at a time: each empties what the ones before consolidated
+
 	mu       sync.Mutex
 	f        *os.File // open and locked (flock) while refs > 0
 	size     int64    // bytes in the file
@@ -278,6 +280,8 @@ func (j *journal) writeLocked() {
 // journal of what they were: truncated, or, when records were written
 // meanwhile, replaced by a file holding only those.
 func (j *journal) sweep() {
+	j.sweepMu.Lock()
+	defer j.sweepMu.Unlock()
 	j.mu.Lock()
 	logs := j.dirty
 	j.dirty = nil

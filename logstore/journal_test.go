@@ -15,6 +15,8 @@ import (
 	"time"
 	"unsafe"
 
+	"consoled/internal/testharness"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -316,5 +318,46 @@ func TestKilledRunsEntriesAreMerged(t *testing.T) {
 	}
 	if got := query(lastSec); got != want(lastSec) {
 		t.Errorf("after a restart, second %d:\n%s\nwant\n%s", lastSec, got, want(lastSec))
+	}
+}
+
+// A follow with --timestamps prints each new line with its own second,
+// though its entry is still in the journal when the line is read.
+func TestFollowTimestampsOfJournaledEntries(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, "vm1", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	clk := &fakeClock{}
+	l.now = clk.now
+	base := int64(1_800_000_000)
+	clk.sec.Store(base)
+	l.Write([]byte("first\n"))
+	l.Flush()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &testharness.Buffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- (&Query{Follow: true, Timestamps: true, Poll: 20 * time.Millisecond}).Run(ctx, dir, "vm1", out)
+	}()
+	waitFor(t, out, "first\n")
+	var want strings.Builder
+	fmt.Fprintf(&want, "%s first\n", time.Unix(base, 0).UTC().Format(time.RFC3339))
+	for i := int64(1); i <= 5; i++ {
+		clk.sec.Store(base + i*10)
+		fmt.Fprintf(l, "line %d\n", i)
+		l.Flush()
+		fmt.Fprintf(&want, "%s line %d\n", time.Unix(base+i*10, 0).UTC().Format(time.RFC3339), i)
+		waitFor(t, out, fmt.Sprintf("line %d\n", i))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != want.String() {
+		t.Errorf("follow --timestamps printed:\n%s\nwant\n%s", out.String(), want.String())
 	}
 }
