@@ -125,10 +125,11 @@ func (p *parser) resolveAccess(cfg *Config, groups map[string][]string, raw map[
 	for i := range cfg.Consoles {
 		c := &cfg.Consoles[i]
 		lists, ok := raw[c.Name]
-		c.Access = Access{Open: !ok, RW: map[string]bool{}, RO: map[string]bool{}, RWGroups: map[string]bool{}, ROGroups: map[string]bool{}}
-		if !ok {
+		if !ok { // open: no lists to hold (reading a nil map finds nothing)
+			c.Access = Access{Open: true}
 			continue
 		}
+		c.Access = Access{RW: map[string]bool{}, RO: map[string]bool{}, RWGroups: map[string]bool{}, ROGroups: map[string]bool{}}
 		expand(lists[0], c.Access.RW, c.Access.RWGroups, &c.Access.RWAll)
 		expand(lists[1], c.Access.RO, c.Access.ROGroups, &c.Access.ROAll)
 		for u := range c.Access.RW {
