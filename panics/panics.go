@@ -61,11 +61,10 @@ type Event struct {
 const quiet = 30 * time.Second
 
 // Detector watches one console's output. Observe is called from the
-// console's reader goroutine only.
+// console's reader goroutine only. The built-in patterns are shared by
+// every Detector, not held by each.
 type Detector struct {
 	console string
-	crashes [][]byte
-	traces  [][]byte
 	regexps []*regexp.Regexp
 	onEvent func(Event)
 	now     func() time.Time
@@ -77,9 +76,7 @@ type Detector struct {
 // NewDetector watches console for the built-in headlines and extra regular
 // expressions (each a crash headline); onEvent is called once per crash.
 func NewDetector(console string, extra []*regexp.Regexp, onEvent func(Event)) *Detector {
-	pats := patterns()
-	return &Detector{console: console, regexps: extra, onEvent: onEvent, now: time.Now,
-		crashes: pats.crashes, traces: pats.traces}
+	return &Detector{console: console, regexps: extra, onEvent: onEvent, now: time.Now}
 }
 
 // patterns are Builtin and Trace as bytes, made once and shared, read-only,
@@ -138,7 +135,7 @@ func (d *Detector) check(line []byte) {
 // isCrash reports whether line starts a crash, and the text its headline
 // is made of: the line, or the part of it that starts with "panic:".
 func (d *Detector) isCrash(line []byte) (bool, []byte) {
-	for _, lit := range d.crashes {
+	for _, lit := range patterns().crashes {
 		if bytes.Contains(line, lit) {
 			return true, line
 		}
@@ -201,7 +198,7 @@ func skipEscapes(b []byte) []byte {
 }
 
 func (d *Detector) isTrace(line []byte) bool {
-	for _, lit := range d.traces {
+	for _, lit := range patterns().traces {
 		if bytes.Contains(line, lit) {
 			return true
 		}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +197,25 @@ func BenchmarkObserve(b *testing.B) {
 	b.SetBytes(int64(len(chunk)))
 	for i := 0; i < b.N; i++ {
 		d.Observe(chunk)
+	}
+}
+
+// A console's detector is small: the built-in patterns are shared, not
+// held by each of ten thousand detectors.
+func TestDetectorHeap(t *testing.T) {
+	const n = 10000
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	ds := make([]*Detector, n)
+	for i := range ds {
+		ds[i] = NewDetector("c", nil, nil)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	per := (int64(m1.HeapAlloc) - int64(m0.HeapAlloc)) / n
+	runtime.KeepAlive(ds)
+	if per > 140 {
+		t.Errorf("a detector holds %d bytes, want at most 140", per)
 	}
 }
