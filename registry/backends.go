@@ -15,7 +15,7 @@ import (
 )
 
 // dialer builds the backend a console's config names.
-func dialer(c config.Console) backend.Dialer {
+func dialer(c *config.Console) backend.Dialer {
 	switch {
 	case c.Telnet != nil:
 		return &telnet.Dialer{Address: c.Telnet.Address}

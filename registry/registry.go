@@ -48,13 +48,15 @@ type Registry struct {
 	global     *config.Config // for the panic hook and patterns
 }
 
+// entry is a running console. It holds no copy of the console's
+// configuration: cfg points into the configuration in force.
 type entry struct {
-	cfg    config.Console
+	cfg    *config.Console
 	con    *mux.Console
 	log    *logstore.Log
 	det    atomic.Pointer[panics.Detector] // replaced when panic_patterns change
 	cancel context.CancelCauseFunc
-	done   chan struct{}
+	done   sync.WaitGroup // the console's goroutine
 }
 
 // New returns an empty registry for cfg's log directory; Apply starts the
@@ -87,22 +89,21 @@ func (r *Registry) apply(cfg *config.Config) (Diff, error) {
 	r.mu.RLock()
 	running := make(map[string]config.Console, len(r.entries))
 	for name, e := range r.entries {
-		running[name] = e.cfg
+		running[name] = *e.cfg
 	}
 	r.mu.RUnlock()
 	configured := map[string]bool{}
 	var here []config.Console
-	for _, c := range cfg.Consoles {
+	want := map[string]*config.Console{}
+	for i := range cfg.Consoles {
+		c := &cfg.Consoles[i]
 		configured[c.Name] = true
 		if r.placement == nil || r.placement.RunsHere(c.Name) {
-			here = append(here, c)
+			here = append(here, *c)
+			want[c.Name] = c
 		}
 	}
 	d := Compare(running, here)
-	want := map[string]config.Console{}
-	for _, c := range here {
-		want[c.Name] = c
-	}
 
 	// Prepare: open the added consoles' logs.
 	logs := map[string]*logstore.Log{}
@@ -213,16 +214,16 @@ func (r *Registry) Reconcile() error {
 var ErrNotApplied = errors.New("nothing changed")
 
 // openLog opens a console's log in the registry's log directory.
-func (r *Registry) openLog(cc config.Console) (*logstore.Log, error) {
+func (r *Registry) openLog(cc *config.Console) (*logstore.Log, error) {
 	return logstore.Open(r.logDir, cc.Name, logstore.Options{MaxSize: cc.Log.MaxSize, Keep: cc.Log.Keep, Budget: r.budget})
 }
 
-// run starts console cc, logging to lg.
-func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) *entry {
-	e := &entry{cfg: cc, log: lg, done: make(chan struct{})}
+// run starts console cc (of cfg), logging to lg.
+func (r *Registry) run(cc *config.Console, cfg *config.Config, lg *logstore.Log) *entry {
+	e := &entry{cfg: cc, log: lg}
 	e.det.Store(r.detector(e, cfg))
 	mc := mux.Config{Name: cc.Name, Dialer: dialer(cc), Log: lg, Logger: r.logger,
-		Observers: []func([]byte){func(p []byte) { e.det.Load().Observe(p) }}}
+		Observers: []func([]byte){e.observe}}
 	if cc.Power != nil {
 		mc.Power = &ipmi.Power{Options: ipmiOptions(cc.Power)}
 	}
@@ -235,8 +236,9 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	e.cancel = cancel
+	e.done.Add(1)
 	go func() {
-		defer close(e.done)
+		defer e.done.Done()
 		r.takeBackStale(cc.Name, mc.Dialer, lg)
 		e.con.Run(ctx)
 	}()
@@ -245,6 +247,9 @@ func (r *Registry) run(cc config.Console, cfg *config.Config, lg *logstore.Log) 
 	}
 	return e
 }
+
+// observe feeds the console's output to its panic detector.
+func (e *entry) observe(p []byte) { e.det.Load().Observe(p) }
 
 // detector watches e's output for crashes with cfg's patterns.
 func (r *Registry) detector(e *entry, cfg *config.Config) *panics.Detector {
@@ -273,7 +278,7 @@ func samePatterns(a, b []*regexp.Regexp) bool {
 // stop ends a console: its clients are told cause, its log is closed.
 func (e *entry) stop(cause error) {
 	e.cancel(cause)
-	<-e.done
+	e.done.Wait()
 	e.log.Close()
 }
 

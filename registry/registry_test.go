@@ -343,3 +343,34 @@ func waitOutput(t *testing.T, cl *mux.Client, want string) {
 		}
 	}
 }
+
+// A running console holds no copy of its configuration: it points into
+// the configuration in force, and after a reload into the new one (so
+// the old one is not kept alive), also when it keeps running untouched.
+func TestRunningConsolesPointIntoConfigInForce(t *testing.T) {
+	dir := t.TempDir()
+	cfg := parse(t, dir, "console \"a\" {\n  demo {}\n}\nconsole \"b\" {\n  demo {}\n}\n")
+	r := start(t, cfg)
+	a := console(t, r, "a")
+	check := func(cfg *config.Config) {
+		t.Helper()
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		for i := range cfg.Consoles {
+			c := &cfg.Consoles[i]
+			if e := r.entries[c.Name]; e == nil || e.cfg != c {
+				t.Errorf("console %s does not point at its configuration in force", c.Name)
+			}
+		}
+	}
+	check(cfg)
+	next := parse(t, dir, "console \"a\" {\n  demo {}\n  rw = [\"alice\"]\n}\nconsole \"b\" {\n  demo {}\n}\n")
+	d, err := r.Apply(next)
+	if err != nil || !reflect.DeepEqual(d.Unchanged, []string{"a", "b"}) {
+		t.Fatalf("reload: %v, %v; want a and b unchanged", d, err)
+	}
+	if console(t, r, "a") != a {
+		t.Error("console a restarted for a new access list")
+	}
+	check(next)
+}
