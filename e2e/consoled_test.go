@@ -61,10 +61,12 @@ func TestEmbeddedDefaultWithoutKeys(t *testing.T) {
 }
 
 // An exec console: a shell in a pty, BREAK as a configured byte string, and
-// a restart (with a log mark) when the command exits.
+// a restart (with a log mark) when the command exits. Without a break
+// string BREAK is refused, and a viewer (rw access, someone else writes)
+// is told who writes and how to take write access.
 func TestExecConsole(t *testing.T) {
-	alice := newKey(t, "alice")
-	d := startConsoled(t, userBlock("alice", alice)+`
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	d := startConsoled(t, userBlock("alice", alice)+userBlock("bob", bob)+`
 console "sh1" {
   exec {
     command = ["/bin/sh", "-c", "PS1='sh1$ ' exec /bin/sh -i"]
@@ -97,6 +99,12 @@ console "nobreak" {
 	nb.Expect(`read-write`, 10*time.Second)
 	nb.Send("\x05cl0")
 	nb.Expect(`BREAK refused: this console has no way to send BREAK`, 5*time.Second)
+	viewer := d.interactive(bob, "console", "nobreak")
+	viewer.Expect(`read-only: alice has write access`, 10*time.Second)
+	viewer.Send("\x05cl0")
+	viewer.Expect(`BREAK not sent: read-only: another user has write access \(alice\); \^Eca takes write access when free, \^Ecf forces it`, 5*time.Second)
+	viewer.Send("\x05c.")
+	viewer.Wait(10 * time.Second)
 	nb.Send("\x05c.")
 	nb.Wait(10 * time.Second)
 

@@ -93,7 +93,7 @@ func (s *Server) attach(ss *session) int {
 		}()
 	}
 	a := &attachment{s: s, ss: ss, cs: cs, pty: pty, esc: s.pol().Escape, in: newInputTally()}
-	a.escStr = caret(a.esc)
+	a.escStr = escape.Caret(a.esc)
 	defer cs.Close()
 	how := "ro"
 	if cs.Writer() {

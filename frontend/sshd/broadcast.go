@@ -73,7 +73,7 @@ func (s *Server) broadcast(ss *session) int {
 		}()
 	}
 	b := &group{s: s, ss: ss, g: g, pty: pty, esc: s.pol().Escape, warned: map[string]string{}}
-	b.escStr = caret(b.esc)
+	b.escStr = escape.Caret(b.esc)
 	if pty && p.Term != "" && p.Term != "dumb" {
 		b.colour = map[string]string{}
 		for i, cs := range g.Sessions {
@@ -329,10 +329,10 @@ func (b *group) escape(c, arg byte) bool {
 			"  " + e + "a   take write access where nobody has it; " + e + "f force it",
 			"  " + e + "s   give up write access (spy)",
 			"  " + e + "w   who is on each console",
-			"  " + e + e + " send " + caret(b.esc[:1]) + " itself",
+			"  " + e + e + " send " + escape.Caret(b.esc[:1]) + " itself",
 		}, "\n"))
 	default:
-		b.notice(fmt.Sprintf("%s%s is not available over a set (attach to one console for it); %s? for help", e, caret([]byte{c}), e))
+		b.notice(fmt.Sprintf("%s%s is not available over a set (attach to one console for it); %s? for help", e, escape.Caret([]byte{c}), e))
 	}
 	return false
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"consoled/frontend"
-	"consoled/frontend/escape"
 	"consoled/internal/cmdargs"
 	"consoled/internal/logcmd"
 	"consoled/mux"
@@ -228,9 +227,6 @@ func (s *Server) writeRows(w io.Writer, rows []listRow, nl string) {
 		io.WriteString(w, line+nl)
 	}
 }
-
-// caret shows bytes in caret notation: {0x05,'c'} -> "^Ec".
-func caret(b []byte) string { return escape.Caret(b) }
 
 // who: who NAME|SET lists the people attached.
 func (s *Server) who(ss *session) int {

@@ -1,15 +1,12 @@
 package sshd
 
 import (
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"consoled/frontend"
 	"consoled/frontend/escape"
-	"consoled/mux"
 	"consoled/termsafe"
 )
 
@@ -22,7 +19,7 @@ func (a *attachment) escape(c, arg byte) bool {
 	case 'l':
 		switch {
 		case arg == '?':
-			a.listBreaks()
+			a.notice(escape.BreakList(e, a.s.pol().Breaks))
 		case arg >= '0' && arg <= '9':
 			a.sendBreak(int(arg - '0'))
 		default:
@@ -90,10 +87,10 @@ func (a *attachment) escape(c, arg byte) bool {
 			"  " + e + "x   how this console is connected (line settings)",
 			"  " + e + "!s  power status; !1 on, !0 off, !c cycle, !r reset (asked first)",
 			"  " + e + "!b  boot device for the next boot: then p pxe, d disk, b bios, c cdrom",
-			"  " + e + e + " send " + caret(a.esc[:1]) + " itself",
+			"  " + e + e + " send " + escape.Caret(a.esc[:1]) + " itself",
 		}, "\n"))
 	default:
-		a.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, caret([]byte{c}), e))
+		a.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, escape.Caret([]byte{c}), e))
 	}
 	return false
 }
@@ -110,34 +107,7 @@ func (a *attachment) refused(what string, err error) bool {
 
 // sendBreak sends a BREAK (n = 0) or break sequence n.
 func (a *attachment) sendBreak(n int) {
-	detail := frontend.BreakDetail(n)
-	err := a.cs.Break(a.ss.ctx, n)
-	switch {
-	case err == nil:
-		a.notice("sent " + detail)
-	case a.refused("break "+detail, err):
-	case errors.Is(err, frontend.ErrNoSequence):
-		a.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, a.escStr))
-	case errors.Is(err, mux.ErrBreakUnsupported):
-		a.notice("BREAK refused: " + err.Error())
-	default:
-		a.notice(detail + " not sent: " + err.Error())
-	}
-}
-
-func (a *attachment) listBreaks() {
-	e := a.escStr
-	lines := []string{"break sequences:", "  " + e + "l0  BREAK"}
-	var ns []int
-	for n := range a.s.pol().Breaks {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	for _, n := range ns {
-		bs := a.s.pol().Breaks[n]
-		lines = append(lines, fmt.Sprintf("  %sl%d  %q (pause %v)", e, n, bs.Source, bs.Delay))
-	}
-	a.notice(strings.Join(lines, "\n"))
+	a.notice(escape.BreakOutcome(n, a.cs.Break(a.ss.ctx, n), a.cs.Name(), a.escStr))
 }
 
 // replay shows the last n lines the console printed.

@@ -25,6 +25,7 @@ import (
 
 	"consoled/authkeys"
 	"consoled/frontend"
+	"consoled/frontend/escape"
 )
 
 // Options configure a Server.
@@ -97,7 +98,7 @@ func (s *Server) SetKeys(k *authkeys.Keyring) { s.keys.Store(k) }
 func (s *Server) pol() *frontend.Policy { return s.core.Policy() }
 
 // escapeStr shows the escape prefix as people type it, e.g. "^Ec".
-func (s *Server) escapeStr() string { return caret(s.pol().Escape) }
+func (s *Server) escapeStr() string { return escape.Caret(s.pol().Escape) }
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {

@@ -3,13 +3,11 @@ package web
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"consoled/frontend"
 	"consoled/frontend/escape"
-	"consoled/mux"
 )
 
 // action is what the page asks for in a JSON text message.
@@ -66,13 +64,13 @@ func (t *term) do(a action) {
 // escape runs an escape typed in the terminal, as over SSH (^Ec. ends the
 // terminal before it gets here).
 func (t *term) escape(c, arg byte) {
-	e := caret(t.esc)
+	e := escape.Caret(t.esc)
 	switch c {
 	case 'l':
 		if arg >= '0' && arg <= '9' {
 			t.sendBreak(int(arg - '0'))
 		} else {
-			t.listBreaks()
+			t.notice(escape.BreakList(e, t.s.core.Policy().Breaks))
 		}
 	case 'a':
 		t.take(false)
@@ -105,7 +103,7 @@ func (t *term) escape(c, arg byte) {
 			"  " + e + "!s  power status; !1 on, !0 off, !c cycle, !r reset (asked first)",
 		}, "\n"))
 	default:
-		t.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, caret([]byte{c}), e))
+		t.notice(fmt.Sprintf("unknown escape %s%s; %s? for help", e, escape.Caret([]byte{c}), e))
 	}
 	t.sendState()
 }
@@ -129,7 +127,7 @@ func (t *term) take(force bool) {
 	switch {
 	case t.refused(what, err):
 	case err != nil:
-		t.notice(err.Error() + "; Force write (" + caret(t.esc) + "f) takes it")
+		t.notice(err.Error() + "; Force write (" + escape.Caret(t.esc) + "f) takes it")
 	case prev != "" && prev != t.user:
 		t.notice("attached read-write; " + prev + " is now read-only")
 	default:
@@ -139,33 +137,7 @@ func (t *term) take(force bool) {
 
 // sendBreak sends a BREAK (n = 0) or break sequence n.
 func (t *term) sendBreak(n int) {
-	detail := frontend.BreakDetail(n)
-	err := t.cs.Break(t.ctx, n)
-	switch {
-	case err == nil:
-		t.notice("sent " + detail)
-	case t.refused("break "+detail, err):
-	case errors.Is(err, frontend.ErrNoSequence):
-		t.notice(fmt.Sprintf("no break sequence %d; %sl? lists them", n, caret(t.esc)))
-	case errors.Is(err, mux.ErrReadOnly):
-		t.notice(detail + " not sent: " + t.cs.WriterName() + " has write access; Take write first")
-	default:
-		t.notice(detail + " not sent: " + err.Error())
-	}
-}
-
-func (t *term) listBreaks() {
-	pol := t.s.core.Policy()
-	lines := []string{"break sequences:", "  " + caret(t.esc) + "l0  BREAK"}
-	var ns []int
-	for n := range pol.Breaks {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	for _, n := range ns {
-		lines = append(lines, fmt.Sprintf("  %sl%d  %q (pause %v)", caret(t.esc), n, pol.Breaks[n].Source, pol.Breaks[n].Delay))
-	}
-	t.notice(strings.Join(lines, "\n"))
+	t.notice(escape.BreakOutcome(n, t.cs.Break(t.ctx, n), t.cs.Name(), escape.Caret(t.esc)))
 }
 
 func (t *term) who() {

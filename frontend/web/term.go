@@ -224,7 +224,7 @@ func (t *term) notice(text string) {
 
 func (t *term) greet() {
 	name := t.cs.Name()
-	e := caret(t.esc)
+	e := escape.Caret(t.esc)
 	switch {
 	case t.cs.Writer():
 		t.notice(fmt.Sprintf("attached to %s read-write; %s? for help", name, e))
@@ -317,7 +317,7 @@ func (t *term) send(p []byte) {
 	case errors.Is(err, mux.ErrReadOnly):
 		if !t.warnedRO {
 			t.warnedRO = true
-			t.notice(fmt.Sprintf("read-only: keystrokes not sent; Take write (%sa) when free, Force write (%sf) takes it", caret(t.esc), caret(t.esc)))
+			t.notice(fmt.Sprintf("read-only: keystrokes not sent; Take write (%sa) when free, Force write (%sf) takes it", escape.Caret(t.esc), escape.Caret(t.esc)))
 		}
 	case errors.Is(err, mux.ErrNotUp):
 		if !t.warnedDown {
@@ -328,6 +328,3 @@ func (t *term) send(p []byte) {
 		t.notice("sending to console: " + err.Error())
 	}
 }
-
-// caret shows bytes in caret notation: {0x05,'c'} -> "^Ec".
-func caret(b []byte) string { return escape.Caret(b) }

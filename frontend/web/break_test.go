@@ -1,0 +1,144 @@
+package web
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	gossh "golang.org/x/crypto/ssh"
+
+	"consoled/config"
+	"consoled/frontend"
+	"consoled/mux"
+	"consoled/registry"
+)
+
+// The web terminal words a BREAK's outcome as SSH does (one helper): on a
+// console that cannot send BREAK (an exec console without break) the
+// writer is told "BREAK refused: ..."; a viewer with rw access, while
+// someone else writes, is told who writes and how to take write access.
+func TestWebBreakOutcomes(t *testing.T) {
+	users, ids := "", map[string]frontend.Identity{}
+	for _, name := range []string{"alice", "bob"} {
+		pub, _, _ := ed25519.GenerateKey(rand.Reader)
+		k, _ := gossh.NewPublicKey(pub)
+		users += fmt.Sprintf("user %q {\n  keys = [%q]\n}\n", name, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))))
+		ids[name] = frontend.Identity{User: name, Key: gossh.FingerprintSHA256(k), From: "192.0.2.1:22", Via: "ssh"}
+	}
+	src := users + "log_dir = \"" + t.TempDir() + "\"\nconsole \"cat\" {\n  exec { command = [\"/bin/cat\"] }\n}\n"
+	cfg, diags := config.Parse([]byte(src), "test.hcl", t.TempDir())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := registry.New(cfg, quiet)
+	if _, err := reg.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.StopAll(errors.New("test over")) })
+	core := frontend.New(frontend.Options{Consoles: reg, Logger: quiet, LogDir: cfg.LogDir, Policy: frontend.PolicyFrom(cfg)})
+	srv := New(Options{Core: core, Logger: quiet})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	srv.base = hs.URL
+	con, _ := reg.Console("cat")
+	waitUntil(t, "the console up", func() bool { return con.Status().State == mux.StateUp })
+
+	alice := openTerminal(t, core, hs, ids["alice"], "cat")
+	alice.expect(`attached to cat read-write`)
+	bob := openTerminal(t, core, hs, ids["bob"], "cat")
+	bob.expect(`attached to cat read-only: alice has write access`)
+
+	alice.send("\x05cl0")
+	alice.expect(`BREAK refused: this console has no way to send BREAK`)
+	bob.send("\x05cl0")
+	bob.expect(`BREAK not sent: read-only: another user has write access \(alice\); \^Eca takes write access when free, \^Ecf forces it`)
+}
+
+// browserTerm is a terminal WebSocket as the page opens it.
+type browserTerm struct {
+	t    *testing.T
+	c    *websocket.Conn
+	seen strings.Builder
+}
+
+// openTerminal logs id in with a login link and opens console name's
+// terminal (write mode).
+func openTerminal(t *testing.T, core *frontend.Core, hs *httptest.Server, id frontend.Identity, name string) *browserTerm {
+	t.Helper()
+	link, err := core.WebLink(id, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(resp.Cookies()) != 1 {
+		t.Fatalf("login link: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	cookie := resp.Cookies()[0].Value
+	req, _ := http.NewRequest("GET", hs.URL+"/", nil)
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: cookie})
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" content="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in the page:\n%s", page)
+	}
+	h := http.Header{"Cookie": {cookieName + "=" + cookie}, "Origin": {hs.URL}}
+	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/ws/console/"+name+"?csrf="+string(m[1]),
+		&websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(-1)
+	t.Cleanup(func() { c.CloseNow() })
+	return &browserTerm{t: t, c: c}
+}
+
+// send types s in the terminal.
+func (b *browserTerm) send(s string) {
+	b.t.Helper()
+	if err := b.c.Write(context.Background(), websocket.MessageBinary, []byte(s)); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// expect reads the terminal until what it showed since the last match
+// matches re.
+func (b *browserTerm) expect(re string) {
+	b.t.Helper()
+	rx := regexp.MustCompile(re)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		if loc := rx.FindStringIndex(b.seen.String()); loc != nil {
+			rest := b.seen.String()[loc[1]:]
+			b.seen.Reset()
+			b.seen.WriteString(rest)
+			return
+		}
+		_, p, err := b.c.Read(ctx)
+		if err != nil {
+			b.t.Fatalf("no match for %q: %v; seen:\n%q", re, err, b.seen.String())
+		}
+		b.seen.Write(p)
+	}
+}
