@@ -208,9 +208,11 @@ func TestMain(m *testing.M) {
 }
 
 // writeUntilKilled writes a numbered line every 10 ms to vm1's log in dir,
-// five per (fake) second, until the process is killed.
+// five per (fake) second, until the process is killed; the log rotates at
+// $LOGSTORE_CHILD_MAXSIZE bytes, if set, keeping no rotated file.
 func writeUntilKilled(dir string) {
-	l, err := Open(dir, "vm1", Options{})
+	maxSize, _ := strconv.ParseInt(os.Getenv("LOGSTORE_CHILD_MAXSIZE"), 10, 64)
+	l, err := Open(dir, "vm1", Options{MaxSize: maxSize})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -227,19 +229,32 @@ func writeUntilKilled(dir string) {
 
 // A process killed -9 leaves its last seconds' entries in the journal, not
 // in the index; the next reader (`consoled logs -data DIR`, no consoled
-// running) merges them, exactly and once, and so does the next Open.
+// running) merges them, exactly and once, and so does the next Open. With
+// rotations (none kept: the new file may get the old one's inode), the
+// entries of files rotated away are not applied to the current one.
 func TestKilledRunsEntriesAreMerged(t *testing.T) {
+	t.Run("growing", func(t *testing.T) { killedRunsEntriesAreMerged(t, 0) })
+	t.Run("rotating", func(t *testing.T) { killedRunsEntriesAreMerged(t, 2048) })
+}
+
+func killedRunsEntriesAreMerged(t *testing.T, maxSize int) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "LOGSTORE_CHILD_DIR="+dir)
+	cmd.Env = append(os.Environ(), "LOGSTORE_CHILD_DIR="+dir, fmt.Sprintf("LOGSTORE_CHILD_MAXSIZE=%d", maxSize))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(dir, "vm1.log")
+	first := regexp.MustCompile(`^line (\d+) `)
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		b, _ := os.ReadFile(logPath)
-		if bytes.Count(b, []byte("\n")) >= 100 {
+		rotated := false // twice at least
+		if m := first.FindSubmatch(b); m != nil {
+			n, _ := strconv.Atoi(string(m[1]))
+			rotated = n > 2*maxSize/20
+		}
+		if bytes.Count(b, []byte("\n")) >= 40 && (maxSize == 0 || rotated) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -359,5 +374,122 @@ func TestFollowTimestampsOfJournaledEntries(t *testing.T) {
 	}
 	if out.String() != want.String() {
 		t.Errorf("follow --timestamps printed:\n%s\nwant\n%s", out.String(), want.String())
+	}
+}
+
+// Records written while a consolidation runs are not lost with what it
+// consolidated: the journal is replaced by a file holding only them, still
+// locked against an offline merge.
+func TestSweepKeepsRecordsWrittenMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir, "a", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(dir, "b", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	clk := &fakeClock{}
+	clk.sec.Store(1_800_000_000)
+	a.now, b.now = clk.now, clk.now
+	for _, l := range []*Log{a, b} {
+		l.Write([]byte("first\n")) // indexed at once (a file's first entry)
+		l.Flush()
+	}
+	clk.sec.Add(1)
+	a.Write([]byte("a two\n"))
+	a.Flush()
+	b.Write([]byte("b two\n"))
+	b.Flush()
+	j := a.jr
+	j.write() // the flusher's pass: both second entries in the journal
+	path := filepath.Join(dir, JournalName)
+	st0, _ := os.Stat(path)
+
+	a.mu.Lock() // the sweep will wait for a
+	swept := make(chan struct{})
+	go func() { j.sweep(); close(swept) }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		j.mu.Lock()
+		started := j.dirty == nil
+		j.mu.Unlock()
+		if started {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sweep did not start")
+		}
+	}
+	clk.sec.Add(1)
+	b.Write([]byte("b three\n"))
+	b.Flush()
+	j.write() // written while the sweep runs
+	a.mu.Unlock()
+	<-swept
+
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := parseJournal(data)
+	if len(left) != 1 || len(left["b"]) != 1 || left["b"][0].sec != uint64(clk.sec.Load()) {
+		t.Errorf("the journal holds %v after the sweep, want only b's entry written meanwhile", left)
+	}
+	if st, _ := os.Stat(path); os.SameFile(st, st0) {
+		t.Errorf("the journal was not replaced")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != unix.EWOULDBLOCK {
+		t.Errorf("locking the replaced journal from elsewhere: %v, want EWOULDBLOCK (held by its writer)", err)
+	}
+	// b's entry written meanwhile was consolidated too (its record, kept,
+	// would add nothing to a merge).
+	for name, want := range map[string]int64{"a": 2, "b": 3} {
+		if st, err := os.Stat(filepath.Join(dir, name+".log.idx")); err != nil || st.Size() != want*entrySize {
+			t.Errorf("%s.log.idx after the sweep: %v, want %d entries", name, err, want)
+		}
+	}
+}
+
+// A merge applies to NAME.log only the entries journaled since its last
+// rotation (even when the new file has the old one's inode, which a
+// filesystem may reuse), only those within the file, and stops at a record
+// cut short.
+func TestMergeKeepsToTheFileItIndexes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vm1.log")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x\n"), 500), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	ino := inodeOf(st)
+	var j []byte
+	j = appendEntryRecord(j, "vm1", ino, indexEntry(100, 10)) // the file before the rotation
+	j = appendEntryRecord(j, "vm1", ino, indexEntry(101, 600))
+	j = appendRecord(j, kindNewFile, "vm1", ino, nil)
+	j = appendEntryRecord(j, "vm1", ino, indexEntry(200, 0))    // this file
+	j = appendEntryRecord(j, "vm1", ino+1, indexEntry(201, 50)) // another file's
+	j = appendEntryRecord(j, "vm1", ino, indexEntry(202, 400))
+	j = appendEntryRecord(j, "vm1", ino, indexEntry(203, 1000)) // past the file's end
+	j = appendEntryRecord(j, "vm1", ino, indexEntry(204, 900))
+	j = j[:len(j)-3] // cut short
+	if err := os.WriteFile(filepath.Join(dir, JournalName), j, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	syncIndex(dir, "vm1") // no consoled holds it: merged
+	got, _ := os.ReadFile(path + ".idx")
+	want := append(indexEntry(200, 0), indexEntry(202, 400)...)
+	if !bytes.Equal(got, want) {
+		t.Errorf("index after the merge: %x, want %x", got, want)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, JournalName)); st.Size() != 0 {
+		t.Errorf("the journal holds %d bytes after the merge", st.Size())
 	}
 }
