@@ -35,7 +35,7 @@ func TestEscapeHelpSpyReplay(t *testing.T) {
 
 	tm.Send("\x05c?")
 	help := tm.Expect(`(?s)escapes:.*\^Ec\^Ec send \^E itself`, 5*time.Second)
-	for _, want := range []string{"^Ec.   disconnect", "^Ecl0  send BREAK", "^Eca   take write access", "^Ecf   force write access",
+	for _, want := range []string{"^Ec.   disconnect", "^Ecl0  send BREAK", "^Eca   take write access if nobody, or you in another session, has it", "^Ecf   force write access",
 		"^Ecs   give up write access (spy)", "^Ecw   who is on this console", "^Ecr   replay the last 20 lines; ^Ecp the last 60",
 		"^Ecn   write a note", "^Ecx   how this console is connected", "^Ec!s  power status"} {
 		if !strings.Contains(help, want) {

@@ -78,7 +78,7 @@ func (a *attachment) escape(c, arg byte) bool {
 		a.notice(strings.Join([]string{"escapes:",
 			"  " + e + ".   disconnect",
 			"  " + e + "l0  send BREAK; " + e + "l1..l9 send a break sequence, " + e + "l? lists them",
-			"  " + e + "a   take write access if nobody has it",
+			"  " + e + "a   take write access if nobody, or you in another session, has it",
 			"  " + e + "f   force write access",
 			"  " + e + "s   give up write access (spy)",
 			"  " + e + "w   who is on this console",

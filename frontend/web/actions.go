@@ -96,7 +96,7 @@ func (t *term) escape(c, arg byte) {
 		t.notice(strings.Join([]string{"escapes (the buttons above do the same):",
 			"  " + e + ".   disconnect this terminal",
 			"  " + e + "l0  send BREAK; " + e + "l1..l9 send a break sequence, " + e + "l? lists them",
-			"  " + e + "a   take write access if nobody has it; " + e + "f force it; " + e + "s give it up",
+			"  " + e + "a   take write access if nobody, or you in another session, has it; " + e + "f force it; " + e + "s give it up",
 			"  " + e + "w   who is on this console",
 			"  " + e + "r   replay the last 20 lines; " + e + "p the last 60",
 			"  " + e + "n   write a note into the console's log",
