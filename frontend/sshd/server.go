@@ -42,7 +42,7 @@ type Options struct {
 const maxCommand = 64 << 10
 
 // ErrShutdown is the cause sessions see when consoled stops.
-var ErrShutdown = errors.New("consoled is shutting down")
+var ErrShutdown = frontend.ErrShutdown
 
 // Server is the SSH frontend.
 type Server struct {
@@ -56,13 +56,10 @@ type Server struct {
 	serving            atomic.Bool
 	ssh                *ssh.Server
 
-	ctx    context.Context // cancelled with a cause on shutdown
-	cancel context.CancelCauseFunc
+	gate *frontend.Gate // sessions, refused and ended on shutdown
 
-	mu       sync.Mutex
-	closing  bool
-	sessions sync.WaitGroup
-	conns    map[*conn]struct{} // authenticated connections, re-checked on reload
+	mu    sync.Mutex
+	conns map[*conn]struct{} // authenticated connections, re-checked on reload
 }
 
 // New returns a server; call Serve to accept connections.
@@ -70,10 +67,10 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, log: opts.Logger, core: opts.Core, limiter: newAuthLimiter(), conns: map[*conn]struct{}{}}
+	s := &Server{opts: opts, log: opts.Logger, core: opts.Core, limiter: newAuthLimiter(), conns: map[*conn]struct{}{},
+		gate: frontend.NewGate()}
 	s.keys.Store(opts.Keys)
 	opts.Core.Watch(s.recheck)
-	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.ssh = &ssh.Server{
 		Handler:              s.guard(s.route),
 		PublicKeyHandler:     s.publicKeyHandler,
@@ -117,16 +114,7 @@ func (s *Server) Serving() bool { return s.serving.Load() }
 // Shutdown stops accepting, tells every attached session why it ends, and
 // waits for them (or ctx) before closing connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	s.mu.Unlock()
-	s.cancel(ErrShutdown)
-	done := make(chan struct{})
-	go func() { s.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	s.gate.Close(ctx)
 	return s.ssh.Close()
 }
 
@@ -134,16 +122,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // turns a panic in one session into an error for that session only.
 func (s *Server) guard(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
+		leave, ok := s.gate.Enter()
+		if !ok {
 			fmt.Fprintf(sess.Stderr(), "consoled: %v\n", ErrShutdown)
 			sess.Exit(1)
 			return
 		}
-		s.sessions.Add(1)
-		s.mu.Unlock()
-		defer s.sessions.Done()
+		defer leave()
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("session panicked", "panic", r, "stack", string(debug.Stack()))
@@ -191,8 +176,7 @@ func (s *Server) route(sess ssh.Session) {
 	cn := s.connOf(sess.Context(), id)
 	ctx, cancel := context.WithCancelCause(sess.Context())
 	defer cancel(nil)
-	stop := context.AfterFunc(s.ctx, func() { cancel(context.Cause(s.ctx)) })
-	defer stop()
+	defer s.gate.Bind(cancel)()
 	if cn != nil {
 		cn.begin()
 		defer cn.end()

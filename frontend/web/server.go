@@ -26,7 +26,7 @@ type Options struct {
 }
 
 // ErrShutdown is the cause terminals see when consoled stops.
-var ErrShutdown = errors.New("consoled is shutting down")
+var ErrShutdown = frontend.ErrShutdown
 
 // Server is the web frontend.
 type Server struct {
@@ -36,13 +36,10 @@ type Server struct {
 	auth *auth
 	http *http.Server
 
-	ctx    context.Context // cancelled with a cause on shutdown: terminals end
-	cancel context.CancelCauseFunc
+	gate *frontend.Gate // terminals, refused and ended on shutdown
 
-	mu       sync.Mutex
-	base     string // what login links start with
-	closing  bool
-	sessions sync.WaitGroup // terminals running
+	mu   sync.Mutex
+	base string // what login links start with
 }
 
 // New returns a server and makes it the core's issuer of login links.
@@ -50,8 +47,8 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, log: opts.Logger, core: opts.Core, auth: newAuth(), base: strings.TrimRight(opts.BaseURL, "/")}
-	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s := &Server{opts: opts, log: opts.Logger, core: opts.Core, auth: newAuth(), base: strings.TrimRight(opts.BaseURL, "/"),
+		gate: frontend.NewGate()}
 	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)}
 	opts.Core.SetWebLinks(s.link)
@@ -127,16 +124,7 @@ func (s *Server) BaseURL() string {
 // Shutdown stops accepting, tells every terminal why it ends, and waits for
 // them (or ctx).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	s.mu.Unlock()
-	s.cancel(ErrShutdown)
-	done := make(chan struct{})
-	go func() { s.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	s.gate.Close(ctx)
 	return s.http.Shutdown(ctx)
 }
 

@@ -47,15 +47,12 @@ func (s *Server) terminal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "refused: "+why, http.StatusForbidden)
 		return
 	}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	leave, ok := s.gate.Enter()
+	if !ok {
 		http.Error(w, ErrShutdown.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	s.sessions.Add(1)
-	s.mu.Unlock()
-	defer s.sessions.Done()
+	defer leave()
 
 	mode := frontend.Write
 	if r.URL.Query().Get("spy") != "" {
@@ -79,8 +76,7 @@ func (s *Server) terminal(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(maxMessage)
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	stop := context.AfterFunc(s.ctx, func() { cancel(context.Cause(s.ctx)) })
-	defer stop()
+	defer s.gate.Bind(cancel)()
 	t := &term{s: s, c: c, cs: cs, ctx: ctx, user: id.User, esc: s.core.Policy().Escape}
 	t.run(cancel)
 }
