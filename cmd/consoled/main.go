@@ -249,7 +249,13 @@ func serve(cfg *config.Config, path string, cf clusterFlags, hint string, logger
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	logger.Info("ssh listening", "addr", ln.Addr().String(), "consoles", len(cfg.Consoles), "config", cfg.File)
-	releaseStartPages(logger)
+	releaseStartPages(logger) // package init and the config parse
+	settleCtx, stopSettle := context.WithCancel(context.Background())
+	defer stopSettle()
+	afterStart := func() { // the consoles' first connections
+		go settle(settleCtx, reg.Consoles, settleWait, func() { releaseStartPages(logger) })
+	}
+	afterStart()
 	if hint != "" {
 		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 		fmt.Fprintf(os.Stderr, "\nconsoled is running the built-in demo console. Connect with:\n\n    %s\n\nThen type 'help'; ^Ec? shows the escapes, ^Ec. disconnects.\n",
@@ -275,6 +281,7 @@ wait:
 					logger.Info("reloaded", "summary", summary)
 				}
 				releaseStartPages(logger) // the parse brought in its code again
+				afterStart()
 				continue
 			}
 			logger.Info("shutting down", "signal", sig.String())
