@@ -216,6 +216,10 @@ func TestCutGatewayFencesBeforeTakeover(t *testing.T) {
 	if len(mine) == 0 {
 		t.Fatalf("gw1 holds no movable console: %v", where)
 	}
+	// A survivor that fences itself too (under load its keep-alives can
+	// come later than TTL/2) takes its consoles back after that fence, and
+	// its arrival mark then tells of that fence, not of gw1's departure.
+	fencesBefore := map[string]int{gws[1].Name(): gws[1].Fences(), gws[2].Name(): gws[2].Fences()}
 	cut := time.Now()
 	gws[0].proxy.Cut()
 	// gw1 lets go within TTL/2 (and a tick), well before the lease can expire.
@@ -241,6 +245,10 @@ func TestCutGatewayFencesBeforeTakeover(t *testing.T) {
 	}
 	for _, c := range mine {
 		for _, g := range gws[1:] {
+			if n := g.Fences() - fencesBefore[g.Name()]; n > 0 && where[c] == g.Name() {
+				t.Logf("%s fenced itself %d time(s) meanwhile: %s's mark is %q", g.Name(), n, c, g.Arrival(c))
+				continue
+			}
 			if where[c] == g.Name() {
 				if a := g.Arrival(c); a != "held by gateway "+g.Name()+": taken over from gw1, which left the cluster" {
 					t.Errorf("%s's arrival mark on %s: %q", c, g.Name(), a)
