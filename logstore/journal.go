@@ -74,6 +74,7 @@ func attachJournal(l *Log, dir string) {
 			slog.Warn("console logs: no index journal, each log writes its own index", "dir", key, "err", err)
 			return
 		}
+		os.Remove(f.Name() + ".tmp") // a replacement (sweep) that a killed run left half made
 		j = &journal{dir: key, path: f.Name(), f: f, names: map[string][]*Log{}, next: time.Now().Add(consolidateEvery)}
 		n, err := recoverFile(key, f)
 		if st, serr := f.Stat(); serr == nil {
