@@ -3,6 +3,7 @@ package mux
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"consoled/backend"
@@ -13,18 +14,21 @@ import (
 var errConnGone = errors.New("the console's connection has closed")
 
 // chores starts what consoled itself sends to the machine on conn while it
-// is up (until ctx ends): the initcmd once, and the idle string whenever
-// the console has been silent both ways for IdleAfter.
+// is up (until the returned stop, or ctx's end): the initcmd once, and the
+// idle string whenever the console has been silent both ways for
+// IdleAfter. Neither holds a goroutine while it waits.
 func (c *Console) chores(ctx context.Context, conn backend.Conn) (stop func()) {
 	if c.cfg.InitCmd == nil && (c.cfg.IdleString == nil || c.cfg.IdleAfter <= 0) {
-		return func() {} // most consoles: no context of their own to keep
+		return func() {} // most consoles: nothing to keep
 	}
-	ctx, stop = context.WithCancel(ctx)
+	var stops []func()
 	if c.cfg.InitCmd != nil {
+		ctx, cancel := context.WithCancel(ctx)
+		stops = append(stops, cancel)
 		go func() {
 			err := breakseq.Send(ctx, selfSender{c, conn}, *c.cfg.InitCmd)
 			if err != nil && ctx.Err() == nil {
-				c.cfg.Logger.Warn("sending initcmd", "err", err)
+				c.cfg.Logger.Warn("sending initcmd", "console", c.cfg.Name, "err", err)
 				c.cfg.Log.Mark("initcmd not sent: "+err.Error(), time.Now())
 				return
 			}
@@ -34,38 +38,56 @@ func (c *Console) chores(ctx context.Context, conn backend.Conn) (stop func()) {
 		}()
 	}
 	if c.cfg.IdleString != nil && c.cfg.IdleAfter > 0 {
-		go c.keepAwake(ctx, conn)
+		stops = append(stops, c.keepAwake(conn))
 	}
-	return stop
+	return func() {
+		for _, f := range stops {
+			f()
+		}
+	}
 }
 
-// keepAwake sends the idle string after IdleAfter of silence both ways.
-func (c *Console) keepAwake(ctx context.Context, conn backend.Conn) {
+// keepAwake sends the idle string after IdleAfter of silence both ways,
+// from a timer, until the returned stop.
+func (c *Console) keepAwake(conn backend.Conn) (stop func()) {
 	c.mu.Lock()
 	c.lastIn = time.Now() // the silence counts from the connection
 	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		last := c.lastIn
-		if c.lastOut.After(last) {
-			last = c.lastOut
-		}
-		c.mu.Unlock()
-		wait := time.Until(last.Add(c.cfg.IdleAfter))
-		if wait <= 0 {
-			if _, err := (selfSender{c, conn}).Write(c.cfg.IdleString); err != nil {
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	var check func()
+	check = func() {
+		for {
+			c.mu.Lock()
+			last := c.lastIn
+			if c.lastOut.After(last) {
+				last = c.lastOut
+			}
+			c.mu.Unlock()
+			wait := time.Until(last.Add(c.cfg.IdleAfter))
+			if wait > 0 {
+				mu.Lock()
+				if !stopped {
+					t.Reset(wait)
+				}
+				mu.Unlock()
 				return
 			}
-			c.cfg.Logger.Debug("idle string sent")
-			continue
+			if _, err := (selfSender{c, conn}).Write(c.cfg.IdleString); err != nil {
+				return // the connection is gone
+			}
+			c.cfg.Logger.Debug("idle string sent", "console", c.cfg.Name)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	}
+	mu.Lock()
+	t = time.AfterFunc(c.cfg.IdleAfter, check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
 	}
 }
 

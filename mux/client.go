@@ -100,7 +100,7 @@ func (c *Console) removeLocked(cl *Client, cause error) {
 		c.cfg.Log.Mark(fmt.Sprintf("%s detached", cl.Who), time.Now())
 		return
 	}
-	c.cfg.Logger.Info("client cut off", "user", cl.Who, "from", cl.From, "cause", cause)
+	c.cfg.Logger.Info("client cut off", "console", c.cfg.Name, "user", cl.Who, "from", cl.From, "cause", cause)
 	c.cfg.Log.Mark(fmt.Sprintf("%s cut off: %v", cl.Who, cause), time.Now())
 }
 

@@ -3,9 +3,7 @@ package mux
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,6 +121,7 @@ type Console struct {
 	wmu sync.Mutex // serializes Write and Break on conn
 
 	sweeping atomic.Pointer[sweep] // set while its idle clock reads it
+	run      runState              // its connection's life (run.go)
 }
 
 // New returns a console; call Run to connect it.
@@ -148,7 +147,6 @@ func New(cfg Config) *Console {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cfg.Logger = cfg.Logger.With("console", cfg.Name)
 	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{}}
 }
 
@@ -157,140 +155,6 @@ func (c *Console) Name() string { return c.cfg.Name }
 
 // Power is the machine's power control, nil when it has none.
 func (c *Console) Power() PowerControl { return c.cfg.Power }
-
-// Run connects the backend and keeps it connected until ctx ends, then
-// disconnects every client with context.Cause(ctx), closes the backend and
-// marks the log. It returns nil after a clean stop.
-func (c *Console) Run(ctx context.Context) error {
-	delay := c.cfg.MinBackoff
-	var lastDialErr string
-	for {
-		c.setState(StateConnecting, nil)
-		conn, err := dialAside(ctx, c.cfg.Dialer)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			c.setState(StateDown, err)
-			if msg := err.Error(); msg != lastDialErr {
-				// Mark a failure once, not every retry: the log stays readable.
-				lastDialErr = msg
-				c.cfg.Logger.Warn("connecting console", "err", err, "retry_in", delay)
-				c.event(fmt.Sprintf("connect failed: %v", err), true)
-			}
-		} else {
-			lastDialErr = ""
-			up := time.Now()
-			err = c.serve(ctx, conn)
-			if ctx.Err() != nil {
-				break
-			}
-			c.setState(StateDown, err)
-			c.cfg.Logger.Warn("console down", "err", err)
-			c.event(fmt.Sprintf("%s: %v", EventDown, err), true)
-			if time.Since(up) >= c.cfg.StableAfter {
-				delay = c.cfg.MinBackoff
-			}
-		}
-		if errors.Is(err, backend.ErrNoDevice) {
-			delay = c.cfg.MinBackoff // poll for the device; see backend.ErrNoDevice
-		}
-		if !sleepCtx(ctx, jitter(delay)) {
-			break
-		}
-		delay = min(delay*2, c.cfg.MaxBackoff)
-	}
-	cause := context.Cause(ctx)
-	c.setState(StateDown, cause)
-	c.event(fmt.Sprintf("%s: %v", EventDown, cause), true)
-	c.dropClients(cause)
-	c.cfg.Log.Flush()
-	return nil
-}
-
-// dialAside dials on a goroutine of its own: connecting goes deep (name
-// resolution, socket setup), and a console's long-lived goroutine would keep
-// the stack that grew for it, for a thousand consoles.
-func dialAside(ctx context.Context, d backend.Dialer) (backend.Conn, error) {
-	type result struct {
-		conn backend.Conn
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		conn, err := d.Dial(ctx)
-		ch <- result{conn, err}
-	}()
-	r := <-ch
-	return r.conn, r.err
-}
-
-// serve reads from an open connection until it fails or ctx ends.
-func (c *Console) serve(ctx context.Context, conn backend.Conn) error {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	c.mu.Lock()
-	c.conn = conn
-	c.mu.Unlock()
-	c.setState(StateUp, nil)
-	c.mu.Lock()
-	c.ups++
-	c.mu.Unlock()
-	c.cfg.Logger.Info("console up")
-	c.event(EventUp, false)
-	defer c.chores(ctx, conn)()
-
-	var err error
-	if _, ok := conn.(backend.Parker); ok && c.cfg.IdleRead > 0 && !c.watched() {
-		// Nothing read yet and nobody waiting: the idle clock finds out
-		// whether the machine prints, and a silent one stays parked with
-		// it, holding no read buffer and waking nothing.
-		err = c.idle(ctx, conn)
-	}
-	bp := readBufs.Get().(*[]byte)
-	defer func() { readBufs.Put(bp) }()
-	for err == nil {
-		buf := *bp
-		var n int
-		n, err = conn.Read(buf)
-		watched := true
-		if n > 0 {
-			watched = c.output(buf[:n])
-		}
-		if err != nil {
-			break
-		}
-		if c.cfg.IdleRead > 0 && n < len(buf) && !watched {
-			readBufs.Put(bp) // idle consoles hold no buffer
-			err = c.idle(ctx, conn)
-			bp = readBufs.Get().(*[]byte)
-			if err != nil {
-				break
-			}
-		}
-	}
-	c.mu.Lock()
-	c.conn = nil
-	c.mu.Unlock()
-	c.wmu.Lock() // wait for a Write in flight before closing under it
-	conn.Close()
-	c.wmu.Unlock()
-	return err
-}
-
-// idle lets output gather in the backend while nobody waits for it (see
-// Config.IdleRead): the console's idle clock reads it from now on, if the
-// connection can be read without waiting (every backend's can; one that
-// cannot is simply read at once). It returns when the console should be
-// read at once again, or with the error the clock's reads ended with.
-func (c *Console) idle(ctx context.Context, conn backend.Conn) error {
-	c.cfg.Log.Flush() // what was read goes to disk now, as a batch would
-	tr, ok := conn.(backend.TryReader)
-	if !ok {
-		return nil
-	}
-	return c.sweepIdle(ctx, tr)
-}
 
 // readBufs are the readers' buffers: a 115200-baud line fills 2 KiB in a
 // sixth of a second.
@@ -349,21 +213,4 @@ func (c *Console) dropClients(cause error) {
 	for cl := range c.clients {
 		c.removeLocked(cl, cause)
 	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// jitter spreads d over [0.8d, 1.2d) so that many consoles that lost the same
-// terminal server do not reconnect in lockstep.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }

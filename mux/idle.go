@@ -1,7 +1,6 @@
 package mux
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"time"
@@ -110,18 +109,19 @@ func (k *idleClock) fire() {
 // tick while it prints, parks it when it is quiet (if its connection is a
 // backend.Parker: it is read again at the first tick after something
 // arrived), and ends the sweep when it is watched, fails, floods, is
-// taken back, or is quiet and cannot be parked. Its reader goroutine waits
-// for done meanwhile, however long the console stays idle.
+// taken back, or is quiet and cannot be parked. No goroutine waits for it
+// meanwhile, however long the console stays idle: the end of the sweep
+// resumes the console on a new one (Console.resume).
 type sweep struct {
 	c      *Console
 	k      *idleClock
+	conn   backend.Conn
 	tr     backend.TryReader
 	pk     backend.Parker // nil if the connection cannot be parked
 	wake   func()         // s.woken, made once
 	mu     sync.Mutex     // held while the clock reads the console
 	over   bool
-	parked bool       // armed with pk, waiting for a harvest
-	done   chan error // cap 1: why the sweep ended (nil: the reader reads again)
+	parked bool // armed with pk, waiting for a harvest
 }
 
 // maxSweepReads bounds the reads of one console per tick: a console that
@@ -219,7 +219,9 @@ func (s *sweep) woken() {
 	}
 }
 
-// end finishes s; called with s.mu held.
+// end finishes s and gives the console back to a goroutine of its own,
+// with err, why the clock's reads ended (nil: read it again); called with
+// s.mu held.
 func (s *sweep) end(err error) {
 	s.over = true
 	if s.parked {
@@ -228,7 +230,7 @@ func (s *sweep) end(err error) {
 		s.k.parked--
 		s.k.mu.Unlock()
 	}
-	s.done <- err
+	go s.c.resume(s.conn, err)
 }
 
 // stop takes s back from its clock (a client attached, or the console is
@@ -241,30 +243,35 @@ func (s *sweep) stop() {
 	}
 }
 
-// sweepIdle hands the console to its idle clock until the sweep ends, and
-// returns why (nil: read again). The clock only reads: closing the
-// connection on error stays with the caller.
-func (c *Console) sweepIdle(ctx context.Context, tr backend.TryReader) error {
+// idle lets output gather in the backend while nobody waits for it (see
+// Config.IdleRead): what was read goes to disk, and the console's idle
+// clock reads it from now on, if the connection can be read without
+// waiting (every backend's can; one that cannot is simply read at once).
+// It says whether the clock took the console: the caller's goroutine then
+// ends, and the sweep's end resumes the console. The clock only reads:
+// closing the connection on error stays with Console.down.
+func (c *Console) idle(conn backend.Conn) bool {
+	c.cfg.Log.Flush() // what was read goes to disk now, as a batch would
+	tr, ok := conn.(backend.TryReader)
+	if !ok {
+		return false
+	}
 	k := clockFor(c.cfg.IdleRead)
-	s := &sweep{c: c, k: k, tr: tr, done: make(chan error, 1)}
+	s := &sweep{c: c, k: k, conn: conn, tr: tr}
 	s.pk, _ = tr.(backend.Parker)
 	s.wake = s.woken
 	c.sweeping.Store(s)
-	defer c.sweeping.Store(nil)
-	if c.watched() { // a client attached before the sweep was visible
-		return nil
+	// A client that attached, or a stop that came, before the sweep was
+	// visible did not stop it: the caller reads on.
+	if c.watched() || c.run.ctx.Err() != nil {
+		c.sweeping.Store(nil)
+		return false
 	}
 	k.mu.Lock()
 	k.sweeps = append(k.sweeps, s)
 	k.schedule()
 	k.mu.Unlock()
-	select {
-	case err := <-s.done:
-		return err
-	case <-ctx.Done():
-		s.stop()
-		return nil
-	}
+	return true
 }
 
 func (c *Console) watched() bool {

@@ -237,10 +237,9 @@ func (r *Registry) run(cc *config.Console, cfg *config.Config, lg *logstore.Log)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	e.cancel = cancel
 	e.done.Add(1)
-	go func() {
-		defer e.done.Done()
+	go func() { // a quiet console holds no goroutine once started (mux.Console.Start)
 		r.takeBackStale(cc.Name, mc.Dialer, lg)
-		e.con.Run(ctx)
+		e.con.Start(ctx, e.done.Done)
 	}()
 	if el, ok := mc.Power.(mux.EventLog); ok {
 		go r.watchEvents(ctx, e.con, el)
