@@ -14,16 +14,16 @@ import (
 var errConnGone = errors.New("the console's connection has closed")
 
 // chores starts what consoled itself sends to the machine on conn while it
-// is up (until the returned stop, or ctx's end): the initcmd once, and the
+// is up (until the returned stop): the initcmd once, and the
 // idle string whenever the console has been silent both ways for
 // IdleAfter. Neither holds a goroutine while it waits.
-func (c *Console) chores(ctx context.Context, conn backend.Conn) (stop func()) {
+func (c *Console) chores(conn backend.Conn) (stop func()) {
 	if c.cfg.InitCmd == nil && (c.cfg.IdleString == nil || c.cfg.IdleAfter <= 0) {
 		return func() {} // most consoles: nothing to keep
 	}
 	var stops []func()
 	if c.cfg.InitCmd != nil {
-		ctx, cancel := context.WithCancel(ctx)
+		ctx, cancel := context.WithCancel(context.Background())
 		stops = append(stops, cancel)
 		go func() {
 			err := breakseq.Send(ctx, selfSender{c, conn}, *c.cfg.InitCmd)

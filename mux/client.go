@@ -41,6 +41,9 @@ func (c *Console) Attach(who, from string, wantWrite bool) *Client {
 	cl := &Client{c: c, Who: who, From: from, Since: time.Now(),
 		notify: make(chan struct{}, 1), done: make(chan struct{})}
 	c.mu.Lock()
+	if c.clients == nil { // a console nobody has attached to holds no map
+		c.clients = map[*Client]struct{}{}
+	}
 	c.clients[cl] = struct{}{}
 	mode := "ro"
 	if wantWrite && c.writer == nil {

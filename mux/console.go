@@ -147,7 +147,7 @@ func New(cfg Config) *Console {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Console{cfg: cfg, state: StateConnecting, since: time.Now(), clients: map[*Client]struct{}{}}
+	return &Console{cfg: cfg, state: StateConnecting, since: time.Now()}
 }
 
 // Name is the console's name.

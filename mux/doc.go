@@ -18,16 +18,20 @@
 //
 // # Who reads a console: the idle clock's hand-off
 //
-// A console's own goroutine (serve) reads its backend while someone is
-// attached. When a read finds nobody attached and less than a buffer full,
-// serve hands the console to the idle clock (sweepIdle: one sweep per
-// console, one clock per IdleRead interval shared by all) and waits on the
-// sweep's done channel. At each tick the clock TryReads every console
-// handed to it, logs what it got, and keeps a console only while it still
-// has output and nobody watches; otherwise it ends the sweep, and serve
-// takes the console back and blocks in Read again, so a quiet console costs
-// nothing. Attach stops a sweep at once (sweep.stop, which waits for a read
-// in progress under sweep.mu), so an attached client never waits for a
-// tick. A read error ends the sweep with that error, and serve, which owns
-// the connection, closes it. Console.sweeping is the sweep in progress.
+// A console's life (run.go) is a state machine, not a goroutine: a
+// goroutine runs it only while there is work (dialing, reading for an
+// attached client, going down); the wait to reconnect is a timer, and its
+// stop a context.AfterFunc. A goroutine reads the backend while someone is
+// attached. When a read finds nobody attached and less than a buffer
+// full, it hands the console to the idle clock (Console.idle: one sweep
+// per console, one clock per IdleRead interval shared by all) and ends.
+// At each tick the clock TryReads every console handed to it, logs what
+// it got, parks the quiet ones (backend.Parker) and keeps a console only
+// while it still has output and nobody watches; otherwise it ends the
+// sweep, which resumes the console on a new goroutine (Console.resume)
+// that blocks in Read again, or takes the connection down on an error.
+// So a quiet console holds no goroutine and costs nothing until it prints.
+// Attach stops a sweep at once (sweep.stop, which waits for a read in
+// progress under sweep.mu), so an attached client never waits for a tick.
+// Console.sweeping is the sweep in progress.
 package mux

@@ -263,7 +263,7 @@ func (c *Console) idle(conn backend.Conn) bool {
 	c.sweeping.Store(s)
 	// A client that attached, or a stop that came, before the sweep was
 	// visible did not stop it: the caller reads on.
-	if c.watched() || c.run.ctx.Err() != nil {
+	if c.watched() || c.stopping() {
 		c.sweeping.Store(nil)
 		return false
 	}

@@ -56,11 +56,10 @@ func silentMachines() {
 
 // fleet is n telnet consoles started against addr, each with its own log.
 type fleet struct {
-	cons   []*Console
-	cancel context.CancelCauseFunc
-	done   sync.WaitGroup
-	logs   []*logstore.Log
-	dir    string
+	cons []*Console
+	done sync.WaitGroup
+	logs []*logstore.Log
+	dir  string
 }
 
 // quiet is the fleet's logger: hundreds of consoles would flood the test's output.
@@ -69,8 +68,6 @@ var quiet = slog.New(slog.DiscardHandler)
 func startFleet(t *testing.T, n int, addr string, idle time.Duration) *fleet {
 	t.Helper()
 	f := &fleet{dir: t.TempDir()}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	f.cancel = cancel
 	for i := range n {
 		name := fmt.Sprintf("c%d", i)
 		lg, err := logstore.Open(f.dir, name, logstore.Options{})
@@ -82,14 +79,16 @@ func startFleet(t *testing.T, n int, addr string, idle time.Duration) *fleet {
 			MinBackoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond})
 		f.cons = append(f.cons, c)
 		f.done.Add(1)
-		c.Start(ctx, f.done.Done)
+		c.Start(f.done.Done)
 	}
 	t.Cleanup(f.stop)
 	return f
 }
 
 func (f *fleet) stop() {
-	f.cancel(errors.New("test over"))
+	for _, c := range f.cons {
+		c.Stop(errors.New("test over"))
+	}
 	f.done.Wait()
 	for _, lg := range f.logs {
 		lg.Close()
@@ -293,4 +292,55 @@ func inUse() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse + ms.StackInuse)
+}
+
+// Stop ends a console wherever it is: waiting to reconnect (a timer, no
+// goroutine), dialing, or not started yet; its log and its state say why.
+func TestStopWherever(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fail  error // the dialer's error; nil: it waits until the dial is cancelled
+		early bool  // Stop before Start
+	}{
+		{name: "waiting to reconnect", fail: errors.New("connection refused")},
+		{name: "dialing"},
+		{name: "not started", early: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &pipeDialer{machines: make(chan net.Conn), fail: tc.fail}
+			lg, err := logstore.Open(t.TempDir(), "m1", logstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lg.Close()
+			c := New(Config{Name: "m1", Dialer: d, Log: lg, MinBackoff: time.Hour, Logger: quiet})
+			cause := errors.New("removed by reload")
+			if tc.early {
+				c.Stop(cause)
+			}
+			done := make(chan struct{})
+			c.Start(func() { close(done) })
+			waitFor(t, "a dial", func() bool {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				return d.dials > 0 || tc.early
+			})
+			if tc.fail != nil {
+				waitFor(t, "the console down", func() bool { return c.Status().State == StateDown })
+			}
+			c.Stop(cause)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the console did not stop")
+			}
+			if st := c.Status(); st.State != StateDown || st.Err != cause {
+				t.Errorf("after Stop: state %s, err %v; want down, %v", st.State, st.Err, cause)
+			}
+			got, _ := os.ReadFile(lg.Path())
+			if !strings.Contains(string(got), EventDown+": removed by reload") {
+				t.Errorf("the log does not say why the console stopped:\n%s", got)
+			}
+		})
+	}
 }

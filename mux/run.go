@@ -16,50 +16,106 @@ import (
 // is a state machine, not a goroutine: a goroutine runs it only while
 // there is something to do (dialing, reading for an attached client, going
 // down), and a quiet console, parked with its idle clock (idle.go), or one
-// waiting to reconnect, holds none. Its steps follow one another (each
-// starts the next, through a goroutine, the clock or a timer), so the
-// fields but retry are only touched by the step running.
+// waiting to reconnect, holds none; nor does it keep a context. Its steps
+// follow one another (each starts the next, through a goroutine, the
+// clock or a timer), so the fields not guarded by Console.mu are only
+// touched by the step running.
 type runState struct {
-	ctx         context.Context
 	done        func()        // called once the console has stopped
 	delay       time.Duration // the next reconnect's delay, before jitter
 	lastDialErr string        // the last dial error marked in the log
 	up          time.Time     // when the connection came up
 	stopChores  func()
-	retry       *time.Timer // the pending reconnect; guarded by Console.mu
+
+	// guarded by Console.mu
+	cause  error                   // why it stops (Stop's); nil while it runs
+	retry  *time.Timer             // the pending reconnect
+	cancel context.CancelCauseFunc // the dial in progress
 }
 
-// Start connects the backend and keeps it connected until ctx ends, then
-// disconnects every client with context.Cause(ctx), closes the backend,
-// marks the log, and calls done. It returns at once, and holds no
-// goroutine while the console is quiet and nobody is attached (with a
-// backend.Parker connection) or while it waits to reconnect.
-func (c *Console) Start(ctx context.Context, done func()) {
-	c.run = runState{ctx: ctx, done: done, delay: c.cfg.MinBackoff}
-	context.AfterFunc(ctx, c.stop)
+// Start connects the backend and keeps it connected until Stop, then
+// disconnects every client with Stop's cause, closes the backend, marks
+// the log, and calls done. It returns at once, and holds no goroutine
+// while the console is quiet and nobody is attached (with a
+// backend.Parker connection) or while it waits to reconnect. Call it once.
+func (c *Console) Start(done func()) {
+	c.run.done, c.run.delay = done, c.cfg.MinBackoff
 	go c.connect()
 }
 
-// Run is Start, returning when the console has stopped. It returns nil.
+// Stop stops a console started with Start (or before it starts): its
+// clients are told cause (context.Canceled if nil). It returns at once;
+// Start's done says when the console has stopped. Later calls do nothing.
+func (c *Console) Stop(cause error) {
+	if cause == nil {
+		cause = context.Canceled
+	}
+	c.mu.Lock()
+	if c.run.cause != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.run.cause = cause
+	conn, cancel := c.conn, c.run.cancel
+	waiting := c.run.retry != nil && c.run.retry.Stop()
+	if waiting {
+		c.run.retry = nil
+	}
+	c.mu.Unlock()
+	// Wake whatever step the console is in: it finds it stopping and finishes.
+	if cancel != nil {
+		cancel(cause) // the dial fails
+	}
+	if conn != nil {
+		conn.Close() // a read in progress fails; down closes it again, harmlessly
+	}
+	if s := c.sweeping.Load(); s != nil {
+		s.stop() // a parked console resumes, reads, and finds it closed
+	}
+	if waiting {
+		go c.finish()
+	}
+}
+
+// Run is Start, and Stop with context.Cause(ctx) when ctx ends; it returns
+// when the console has stopped, nil.
 func (c *Console) Run(ctx context.Context) error {
 	done := make(chan struct{})
-	c.Start(ctx, func() { close(done) })
+	c.Start(func() { close(done) })
+	stop := context.AfterFunc(ctx, func() { c.Stop(context.Cause(ctx)) })
 	<-done
+	stop()
 	return nil
+}
+
+// stopping says whether Stop has been called.
+func (c *Console) stopping() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.run.cause != nil
 }
 
 // connect dials the backend, then serves the connection or waits to try
 // again. It runs on a goroutine of its own.
 func (c *Console) connect() {
-	ctx := c.run.ctx
-	if ctx.Err() != nil {
+	// The dial's context lives as long as the dial: a console keeps none.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	c.mu.Lock()
+	stopping := c.run.cause != nil
+	c.run.cancel = cancel
+	c.mu.Unlock()
+	if stopping {
 		c.finish()
 		return
 	}
 	c.setState(StateConnecting, nil)
 	conn, err := c.cfg.Dialer.Dial(ctx)
+	c.mu.Lock()
+	c.run.cancel = nil
+	c.mu.Unlock()
 	if err != nil {
-		if ctx.Err() != nil {
+		if c.stopping() {
 			c.finish()
 			return
 		}
@@ -85,15 +141,16 @@ func (c *Console) serve(conn backend.Conn) {
 	c.mu.Lock()
 	c.conn = conn
 	c.ups++
+	stopping := c.run.cause != nil
 	c.mu.Unlock()
-	if c.run.ctx.Err() != nil {
-		conn.Close() // stop found no connection to close: reading finds out
+	if stopping {
+		conn.Close() // Stop found no connection to close: reading finds out
 	}
 	c.setState(StateUp, nil)
 	c.run.up = time.Now()
 	c.cfg.Logger.Info("console up", "console", c.cfg.Name)
 	c.event(EventUp, false)
-	c.run.stopChores = c.chores(c.run.ctx, conn)
+	c.run.stopChores = c.chores(conn)
 	if _, ok := conn.(backend.Parker); ok && c.cfg.IdleRead > 0 && !c.watched() {
 		// Nothing read yet and nobody waiting: the idle clock finds out
 		// whether the machine prints, and a silent one stays parked with
@@ -157,7 +214,7 @@ func (c *Console) down(conn backend.Conn, err error) {
 	c.wmu.Unlock()
 	c.run.stopChores()
 	c.run.stopChores = nil
-	if c.run.ctx.Err() != nil {
+	if c.stopping() {
 		c.finish()
 		return
 	}
@@ -179,7 +236,7 @@ func (c *Console) retryLater(err error) {
 	wait := jitter(c.run.delay)
 	c.run.delay = min(c.run.delay*2, c.cfg.MaxBackoff)
 	c.mu.Lock()
-	if c.run.ctx.Err() != nil { // stop has run, or runs after the unlock and finds no timer
+	if c.run.cause != nil { // Stop came before the timer
 		c.mu.Unlock()
 		c.finish()
 		return
@@ -196,30 +253,11 @@ func (c *Console) retried() {
 	c.connect()
 }
 
-// stop runs when the console's context ends: it wakes whatever step the
-// console is in, which finds the context done and finishes.
-func (c *Console) stop() {
-	c.mu.Lock()
-	conn := c.conn
-	waiting := c.run.retry != nil && c.run.retry.Stop()
-	if waiting {
-		c.run.retry = nil
-	}
-	c.mu.Unlock()
-	if conn != nil {
-		conn.Close() // a read in progress fails; down closes it again, harmlessly
-	}
-	if s := c.sweeping.Load(); s != nil {
-		s.stop() // a parked console resumes, reads, and finds it closed
-	}
-	if waiting {
-		c.finish()
-	}
-}
-
 // finish is the console's last step: every client is told why it stopped.
 func (c *Console) finish() {
-	cause := context.Cause(c.run.ctx)
+	c.mu.Lock()
+	cause := c.run.cause
+	c.mu.Unlock()
 	c.setState(StateDown, cause)
 	c.event(fmt.Sprintf("%s: %v", EventDown, cause), true)
 	c.dropClients(cause)

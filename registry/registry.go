@@ -55,8 +55,8 @@ type entry struct {
 	con    *mux.Console
 	log    *logstore.Log
 	det    atomic.Pointer[panics.Detector] // replaced when panic_patterns change
-	cancel context.CancelCauseFunc
-	done   sync.WaitGroup // the console's goroutine
+	cancel context.CancelCauseFunc         // ends watchEvents; nil without a BMC event log
+	done   sync.WaitGroup                  // until the console has stopped
 }
 
 // New returns an empty registry for cfg's log directory; Apply starts the
@@ -234,14 +234,14 @@ func (r *Registry) run(cc *config.Console, cfg *config.Config, lg *logstore.Log)
 			e.con.Announce(mark)
 		}
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	e.cancel = cancel
 	e.done.Add(1)
 	go func() { // a quiet console holds no goroutine once started (mux.Console.Start)
 		r.takeBackStale(cc.Name, mc.Dialer, lg)
-		e.con.Start(ctx, e.done.Done)
+		e.con.Start(e.done.Done)
 	}()
 	if el, ok := mc.Power.(mux.EventLog); ok {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		e.cancel = cancel
 		go r.watchEvents(ctx, e.con, el)
 	}
 	return e
@@ -276,7 +276,10 @@ func samePatterns(a, b []*regexp.Regexp) bool {
 
 // stop ends a console: its clients are told cause, its log is closed.
 func (e *entry) stop(cause error) {
-	e.cancel(cause)
+	if e.cancel != nil {
+		e.cancel(cause)
+	}
+	e.con.Stop(cause)
 	e.done.Wait()
 	e.log.Close()
 }

@@ -34,15 +34,14 @@ import (
 // Conn is one stream socket. Read, Write and Close may be called from
 // different goroutines; Read from one goroutine at a time.
 type Conn struct {
-	fd      int
-	id      int32
-	p       *poller
-	ready   chan struct{} // cap 1: the poller saw the socket readable
-	closing chan struct{} // closed by Close
-	closed  atomic.Bool
-	use     sync.RWMutex // read-held around system calls on fd; Close takes it to close fd
-	wake    func()       // Park's, until harvested (guarded by p.mu)
-	parked  atomic.Bool  // in the parked set (added at the first Park)
+	fd     int
+	id     int32
+	p      *poller
+	ready  chan struct{} // cap 1: the poller saw the socket readable, or Close came
+	closed atomic.Bool
+	use    sync.RWMutex // read-held around system calls on fd; Close takes it to close fd
+	wake   func()       // Park's, until harvested (guarded by p.mu)
+	parked atomic.Bool  // in the parked set (added at the first Park)
 
 	laddr, raddr net.Addr
 }
@@ -70,7 +69,7 @@ func FromTCP(c *net.TCPConn) (*Conn, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("taking over socket: %w", os.NewSyscallError("fcntl", err))
 	}
-	cn := &Conn{fd: fd, p: p, ready: make(chan struct{}, 1), closing: make(chan struct{}), laddr: laddr, raddr: raddr}
+	cn := &Conn{fd: fd, p: p, ready: make(chan struct{}, 1), laddr: laddr, raddr: raddr}
 	if err := p.add(cn); err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -91,11 +90,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if err := c.p.arm(c); err != nil {
 			return 0, c.opError("read", err)
 		}
-		select {
-		case <-c.ready:
-		case <-c.closing:
-			return 0, c.opError("read", net.ErrClosed)
-		}
+		<-c.ready // and TryRead then says net.ErrClosed if Close woke it
 	}
 }
 
@@ -199,7 +194,10 @@ func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
 		return c.opError("close", net.ErrClosed)
 	}
-	close(c.closing)
+	select { // a Read waiting wakes, and finds the socket closed
+	case c.ready <- struct{}{}:
+	default:
+	}
 	c.use.Lock() // no system call on fd is in flight after this
 	defer c.use.Unlock()
 	c.p.remove(c)
