@@ -10,15 +10,16 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/frontend"
+	"consoled/internal/testharness"
 )
 
 // A certificate user's access: by name, by the groups their principals
 // make them a member of, "*" and open consoles; they stand while their CA
 // is trusted and their certificate has not ended.
 func TestCertificateIdentity(t *testing.T) {
-	admin, ca := newPerson(t, "admin"), newPerson(t, "ca")
-	caLine := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(ca.pub)))
-	src := admin.block() + fmt.Sprintf("trusted_user_ca_keys = [%q]\n", caLine) +
+	admin, ca := testharness.NewPerson(t, "admin"), testharness.NewPerson(t, "ca")
+	caLine := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(ca.Pub)))
+	src := admin.Block() + fmt.Sprintf("trusted_user_ca_keys = [%q]\n", caLine) +
 		"group \"ops\" {\n  principals = [\"sre\"]\n}\n" +
 		console("lab", "  rw = [\"group:ops\"]\n  ro = [\"carol\"]\n") +
 		console("all", "  ro = [\"*\"]\n") +
@@ -26,7 +27,7 @@ func TestCertificateIdentity(t *testing.T) {
 		console("mine", "  rw = [\"admin\"]\n")
 	g := start(t, src)
 	id := func(user string, until time.Time, principals ...string) frontend.Identity {
-		return frontend.Identity{User: user, Key: "SHA256:x", From: "192.0.2.1:1", Via: "test", CA: gossh.FingerprintSHA256(ca.pub),
+		return frontend.Identity{User: user, Key: "SHA256:x", From: "192.0.2.1:1", Via: "test", CA: gossh.FingerprintSHA256(ca.Pub),
 			Principals: principals, CertUntil: until, CertID: user + "@corp", CertSerial: 9}
 	}
 	soon := time.Now().Add(time.Hour)
@@ -54,7 +55,7 @@ func TestCertificateIdentity(t *testing.T) {
 		t.Errorf("audit: %s", a)
 	}
 	// A reload that no longer trusts the CA: certificate users stand no more.
-	g.reload(admin.block() + console("lab", ""))
+	g.reload(admin.Block() + console("lab", ""))
 	if err := g.core.Stands(alice); !errors.Is(err, frontend.ErrDenied) || !strings.Contains(err.Error(), "no longer trusted") {
 		t.Errorf("after the CA is removed: %v", err)
 	}

@@ -1,15 +1,11 @@
 package frontend_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,58 +13,10 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/internal/testharness"
 	"consoled/mux"
 	"consoled/registry"
 )
-
-// person is a user with a key of their own.
-type person struct {
-	name string
-	pub  gossh.PublicKey
-}
-
-func newPerson(t *testing.T, name string) person {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return person{name: name, pub: k}
-}
-
-func (p person) block(extra ...gossh.PublicKey) string {
-	var keys []string
-	for _, k := range append([]gossh.PublicKey{p.pub}, extra...) {
-		keys = append(keys, fmt.Sprintf("%q", strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))))
-	}
-	return fmt.Sprintf("user %q {\n  keys = [%s]\n}\n", p.name, strings.Join(keys, ", "))
-}
-
-func (p person) id() frontend.Identity {
-	return frontend.Identity{User: p.name, Key: gossh.FingerprintSHA256(p.pub), From: "192.0.2.1:1000", Via: "test"}
-}
-
-// lockedBuffer is an audit log the test reads while the core writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // gateway is a core on a registry of demo consoles, reloadable.
 type gateway struct {
@@ -76,10 +24,10 @@ type gateway struct {
 	dir   string
 	reg   *registry.Registry
 	core  *frontend.Core
-	audit *lockedBuffer
+	audit *testharness.Buffer
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(new(lockedBuffer), nil)) }
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(new(testharness.Buffer), nil)) }
 
 func (g *gateway) parse(src string) *config.Config {
 	g.t.Helper()
@@ -92,7 +40,7 @@ func (g *gateway) parse(src string) *config.Config {
 
 func start(t *testing.T, src string) *gateway {
 	t.Helper()
-	g := &gateway{t: t, dir: t.TempDir(), audit: &lockedBuffer{}}
+	g := &gateway{t: t, dir: t.TempDir(), audit: &testharness.Buffer{}}
 	cfg := g.parse(src)
 	g.reg = registry.New(cfg, quiet())
 	if _, err := g.reg.Apply(cfg); err != nil {
@@ -163,10 +111,10 @@ func mustDeny(t *testing.T, what string, err error) {
 // then on typing, BREAK, takeover, power and send are refused, and the
 // audit log says so.
 func TestReloadDemotesWriter(t *testing.T) {
-	alice := newPerson(t, "alice")
-	g := start(t, alice.block()+console("m", `  rw = ["alice"]`+"\n"))
+	alice := testharness.NewPerson(t, "alice")
+	g := start(t, alice.Block()+console("m", `  rw = ["alice"]`+"\n"))
 	g.waitUp("m")
-	s, err := g.core.Attach(alice.id(), "m", frontend.Write)
+	s, err := g.core.Attach(alice.ID("test"), "m", frontend.Write)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,13 +125,13 @@ func TestReloadDemotesWriter(t *testing.T) {
 	if _, err := s.Write([]byte("\r")); err != nil {
 		t.Fatalf("typing before the reload: %v", err)
 	}
-	spy, err := g.core.Attach(alice.id(), "m", frontend.Watch) // rw, but watching
+	spy, err := g.core.Attach(alice.ID("test"), "m", frontend.Watch) // rw, but watching
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer spy.Close()
 
-	g.reload(alice.block() + console("m", `  ro = ["alice"]`+"\n"))
+	g.reload(alice.Block() + console("m", `  ro = ["alice"]`+"\n"))
 	if s.Writer() {
 		t.Error("demoted alice still has write access")
 	}
@@ -198,10 +146,10 @@ func TestReloadDemotesWriter(t *testing.T) {
 	mustDeny(t, "takeover", err)
 	_, err = s.TakeWrite(false)
 	mustDeny(t, "taking free write access", err)
-	_, err = g.core.Power(context.Background(), alice.id(), "m", "cycle")
+	_, err = g.core.Power(context.Background(), alice.ID("test"), "m", "cycle")
 	mustDeny(t, "power cycle", err)
-	mustDeny(t, "send", g.core.Send(alice.id(), "m", []byte("x"), true))
-	if _, err := g.core.Attach(alice.id(), "m", frontend.Force); !errors.Is(err, frontend.ErrDenied) {
+	mustDeny(t, "send", g.core.Send(alice.ID("test"), "m", []byte("x"), true))
+	if _, err := g.core.Attach(alice.ID("test"), "m", frontend.Force); !errors.Is(err, frontend.ErrDenied) {
 		t.Errorf("attach --force after the reload: %v", err)
 	}
 	select {
@@ -221,22 +169,22 @@ func TestReloadDemotesWriter(t *testing.T) {
 // A writer displaced by a takeover and then demoted by a reload is not
 // handed write access back when the taker's session ends: nobody writes.
 func TestReloadDemotedLenderGetsNothingBack(t *testing.T) {
-	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
-	g := start(t, alice.block()+bob.block()+console("m", `  rw = ["alice", "bob"]`+"\n"))
+	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	g := start(t, alice.Block()+bob.Block()+console("m", `  rw = ["alice", "bob"]`+"\n"))
 	g.waitUp("m")
-	a, err := g.core.Attach(alice.id(), "m", frontend.Write)
+	a, err := g.core.Attach(alice.ID("test"), "m", frontend.Write)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := g.core.Attach(bob.id(), "m", frontend.Force)
+	b, err := g.core.Attach(bob.ID("test"), "m", frontend.Force)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !b.Writer() || a.Writer() {
 		t.Fatalf("bob's takeover: bob writer %v, alice writer %v", b.Writer(), a.Writer())
 	}
-	g.reload(alice.block() + bob.block() + console("m", `  rw = ["bob"]`+"\n"+`  ro = ["alice"]`+"\n"))
+	g.reload(alice.Block() + bob.Block() + console("m", `  rw = ["bob"]`+"\n"+`  ro = ["alice"]`+"\n"))
 	waitNotice(t, a, "your access to m is now read-only")
 	b.Close()
 	if a.Writer() {
@@ -253,10 +201,10 @@ func TestReloadDemotedLenderGetsNothingBack(t *testing.T) {
 // cause that says why, and is no longer in who; the console is then gone
 // for them.
 func TestReloadRemovesViewer(t *testing.T) {
-	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
-	users := alice.block() + bob.block()
+	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	users := alice.Block() + bob.Block()
 	g := start(t, users+console("m", `  rw = ["alice"]`+"\n"+`  ro = ["bob"]`+"\n"))
-	s, err := g.core.Attach(bob.id(), "m", frontend.Watch)
+	s, err := g.core.Attach(bob.ID("test"), "m", frontend.Watch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +219,7 @@ func TestReloadRemovesViewer(t *testing.T) {
 	if !errors.Is(s.Cause(), frontend.ErrRevoked) || !strings.Contains(s.Cause().Error(), "bob may no longer use m") {
 		t.Errorf("cut off with %v", s.Cause())
 	}
-	who, err := g.core.Who(alice.id(), "m")
+	who, err := g.core.Who(alice.ID("test"), "m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,10 +228,10 @@ func TestReloadRemovesViewer(t *testing.T) {
 			t.Error("bob still in who")
 		}
 	}
-	if _, err := g.core.Attach(bob.id(), "m", frontend.Watch); !errors.Is(err, frontend.ErrNoConsole) {
+	if _, err := g.core.Attach(bob.ID("test"), "m", frontend.Watch); !errors.Is(err, frontend.ErrNoConsole) {
 		t.Errorf("bob attaching again: %v", err)
 	}
-	if !strings.Contains(g.audit.String(), `"user":"bob","key":"`+bob.id().Key) ||
+	if !strings.Contains(g.audit.String(), `"user":"bob","key":"`+bob.ID("test").Key) ||
 		!strings.Contains(g.audit.String(), `"action":"revoke"`) {
 		t.Errorf("revocation not audited:\n%s", g.audit)
 	}
@@ -293,23 +241,23 @@ func TestReloadRemovesViewer(t *testing.T) {
 // nothing at all on a session opened before: cut off, and every action
 // refused, even on a console open to every user.
 func TestReloadRemovesUserAndKey(t *testing.T) {
-	alice, bob, spare := newPerson(t, "alice"), newPerson(t, "bob"), newPerson(t, "spare")
-	g := start(t, alice.block(spare.pub)+bob.block()+console("open", ""))
+	alice, bob, spare := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob"), testharness.NewPerson(t, "spare")
+	g := start(t, alice.Block(spare.Pub)+bob.Block()+console("open", ""))
 	g.waitUp("open")
-	aliceSpare := alice.id()
-	aliceSpare.Key = gossh.FingerprintSHA256(spare.pub)
+	aliceSpare := alice.ID("test")
+	aliceSpare.Key = gossh.FingerprintSHA256(spare.Pub)
 	sa, err := g.core.Attach(aliceSpare, "open", frontend.Watch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sa.Close()
-	sb, err := g.core.Attach(bob.id(), "open", frontend.Write)
+	sb, err := g.core.Attach(bob.ID("test"), "open", frontend.Write)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sb.Close()
 
-	g.reload(alice.block() + console("open", "")) // bob deleted, alice's spare key removed
+	g.reload(alice.Block() + console("open", "")) // bob deleted, alice's spare key removed
 	for who, s := range map[string]*frontend.Session{"bob": sb, "alice (removed key)": sa} {
 		select {
 		case <-s.Done():
@@ -320,38 +268,38 @@ func TestReloadRemovesUserAndKey(t *testing.T) {
 			t.Errorf("%s still attached", who)
 		}
 	}
-	if err := g.core.Stands(bob.id()); err == nil || !strings.Contains(err.Error(), "no longer in the configuration") {
+	if err := g.core.Stands(bob.ID("test")); err == nil || !strings.Contains(err.Error(), "no longer in the configuration") {
 		t.Errorf("bob stands: %v", err)
 	}
 	if err := g.core.Stands(aliceSpare); err == nil || !strings.Contains(err.Error(), "is no longer configured for alice") {
 		t.Errorf("alice with her removed key stands: %v", err)
 	}
-	if err := g.core.Stands(alice.id()); err != nil {
+	if err := g.core.Stands(alice.ID("test")); err != nil {
 		t.Errorf("alice with her remaining key: %v", err)
 	}
 	_, err = sb.Write([]byte("x"))
 	mustDeny(t, "bob typing", err)
 	_, err = sb.TakeWrite(false)
 	mustDeny(t, "bob taking write access", err)
-	if _, err := g.core.Attach(bob.id(), "open", frontend.Write); !errors.Is(err, frontend.ErrNoConsole) {
+	if _, err := g.core.Attach(bob.ID("test"), "open", frontend.Write); !errors.Is(err, frontend.ErrNoConsole) {
 		t.Errorf("bob attaching: %v", err)
 	}
-	if l := g.core.List(bob.id()); len(l) != 0 {
+	if l := g.core.List(bob.ID("test")); len(l) != 0 {
 		t.Errorf("bob lists %v", l)
 	}
-	_, err = g.core.Reload(bob.id())
+	_, err = g.core.Reload(bob.ID("test"))
 	mustDeny(t, "bob reloading", err)
 }
 
 // A log follow ends when a reload takes the console away from its reader.
 func TestReloadEndsLogFollow(t *testing.T) {
-	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
-	users := alice.block() + bob.block()
+	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	users := alice.Block() + bob.Block()
 	g := start(t, users+console("m", `  rw = ["alice"]`+"\n"+`  ro = ["bob"]`+"\n"))
 	g.waitUp("m")
 	done := make(chan error, 1)
-	var out lockedBuffer
-	go func() { done <- g.core.Logs(context.Background(), bob.id(), []string{"m", "--follow"}, &out) }()
+	var out testharness.Buffer
+	go func() { done <- g.core.Logs(context.Background(), bob.ID("test"), []string{"m", "--follow"}, &out) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "console up") { // following
 		if time.Now().After(deadline) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"consoled/frontend"
+	"consoled/internal/testharness"
 	"consoled/panics"
 	"consoled/registry"
 )
@@ -15,9 +16,9 @@ import (
 // Crashes and Activity show only consoles the user may see; Activity adds
 // up the day's output, its ups and downs, and its crashes.
 func TestCrashesAndActivity(t *testing.T) {
-	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
-	g := &gateway{t: t, dir: t.TempDir(), audit: &lockedBuffer{}}
-	cfg := g.parse(alice.block() + bob.block() + console("c1", "  rw = [\"alice\", \"bob\"]\n") + console("c2", "  rw = [\"bob\"]\n"))
+	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	g := &gateway{t: t, dir: t.TempDir(), audit: &testharness.Buffer{}}
+	cfg := g.parse(alice.Block() + bob.Block() + console("c1", "  rw = [\"alice\", \"bob\"]\n") + console("c2", "  rw = [\"bob\"]\n"))
 	g.reg = registry.New(cfg, quiet())
 	if _, err := g.reg.Apply(cfg); err != nil {
 		t.Fatal(err)
@@ -31,20 +32,20 @@ func TestCrashesAndActivity(t *testing.T) {
 		Policy: frontend.PolicyFrom(cfg)})
 	g.waitUp("c1")
 
-	evs, err := core.Crashes(alice.id(), time.Time{})
+	evs, err := core.Crashes(alice.ID("test"), time.Time{})
 	if err != nil || len(evs) != 1 || evs[0].Console != "c1" {
 		t.Errorf("alice's crashes: %v %v", evs, err)
 	}
-	if evs, _ := core.Crashes(bob.id(), time.Time{}); len(evs) != 2 || evs[0].Console != "c2" {
+	if evs, _ := core.Crashes(bob.ID("test"), time.Time{}); len(evs) != 2 || evs[0].Console != "c2" {
 		t.Errorf("bob's crashes, newest first: %v", evs)
 	}
-	if _, err := core.Activity(context.Background(), alice.id(), "c2", now.Add(-24*time.Hour), now, 24); !errors.Is(err, frontend.ErrNoConsole) {
+	if _, err := core.Activity(context.Background(), alice.ID("test"), "c2", now.Add(-24*time.Hour), now, 24); !errors.Is(err, frontend.ErrNoConsole) {
 		t.Errorf("alice's activity of c2: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		end := time.Now().Add(time.Second)
-		a, err := core.Activity(context.Background(), alice.id(), "c1", end.Add(-24*time.Hour), end, 24)
+		a, err := core.Activity(context.Background(), alice.ID("test"), "c1", end.Add(-24*time.Hour), end, 24)
 		if err != nil {
 			t.Fatal(err)
 		}

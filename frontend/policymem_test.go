@@ -8,6 +8,7 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/internal/testharness"
 )
 
 // liveHeap is the heap still reachable after a collection.
@@ -25,9 +26,9 @@ func liveHeap() uint64 {
 // still answers for every console.
 func TestPolicyFromHoldsLittlePerConsole(t *testing.T) {
 	const n = 2000
-	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
+	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
 	var b strings.Builder
-	b.WriteString(alice.block() + bob.block())
+	b.WriteString(alice.Block() + bob.Block())
 	for i := range n {
 		lists := ""
 		if i%2 == 1 {

@@ -12,14 +12,15 @@ import (
 
 	"consoled/consoleset"
 	"consoled/frontend"
+	"consoled/internal/testharness"
 )
 
 // A set narrows silently to the consoles its user may see; tags come from
 // the config and change with a reload; plain names the user cannot see are
 // kept, and acting on them answers "no such console".
 func TestSelectNarrowsToVisible(t *testing.T) {
-	alice, bob := newPerson(t, "alice"), newPerson(t, "bob")
-	users := alice.block() + bob.block()
+	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	users := alice.Block() + bob.Block()
 	src := users +
 		console("web01", "  tags = [\"rack12\"]\n") +
 		console("web02", "  tags = [\"rack12\"]\n  rw = [\"alice\"]\n") +
@@ -27,7 +28,7 @@ func TestSelectNarrowsToVisible(t *testing.T) {
 		console("db01", "  tags = [\"rack12\"]\n")
 	g := start(t, src)
 	for _, tc := range []struct {
-		who  person
+		who  testharness.Person
 		set  string
 		want string
 	}{
@@ -39,25 +40,25 @@ func TestSelectNarrowsToVisible(t *testing.T) {
 		{bob, "web[01-03],web02", "web01 web02 web03"}, // named: kept, for "no such console"
 		{alice, "web01,nosuch", "nosuch web01"},
 	} {
-		got, err := g.core.Select(tc.who.id(), tc.set)
+		got, err := g.core.Select(tc.who.ID("test"), tc.set)
 		if err != nil || strings.Join(got, " ") != tc.want {
-			t.Errorf("%s: Select(%q) = %v, %v; want %s", tc.who.name, tc.set, got, err, tc.want)
+			t.Errorf("%s: Select(%q) = %v, %v; want %s", tc.who.Name, tc.set, got, err, tc.want)
 		}
 	}
-	if _, err := g.core.Select(bob.id(), "web02&@rack12"); !errors.Is(err, frontend.ErrNoMatch) {
+	if _, err := g.core.Select(bob.ID("test"), "web02&@rack12"); !errors.Is(err, frontend.ErrNoMatch) {
 		t.Errorf("a set of nothing bob may see: %v", err)
 	}
-	if _, err := g.core.Select(bob.id(), "web[2-1]"); !errors.Is(err, consoleset.ErrSyntax) {
+	if _, err := g.core.Select(bob.ID("test"), "web[2-1]"); !errors.Is(err, consoleset.ErrSyntax) {
 		t.Errorf("bad syntax: %v", err)
 	}
 	// Acting per console: a console bob may only watch is refused, one he
 	// cannot see does not exist.
-	names, _ := g.core.Select(bob.id(), "web*,web02")
+	names, _ := g.core.Select(bob.ID("test"), "web*,web02")
 	for _, n := range names {
 		g.waitUp(n)
 	}
 	res := frontend.Each(context.Background(), names, func(ctx context.Context, n string) (string, error) {
-		return "", g.core.Send(bob.id(), n, []byte("x"), false)
+		return "", g.core.Send(bob.ID("test"), n, []byte("x"), false)
 	})
 	if res[0].Err != nil || !errors.Is(res[1].Err, frontend.ErrNoConsole) || !errors.Is(res[2].Err, frontend.ErrDenied) {
 		t.Errorf("send as bob: %+v", res)
@@ -71,7 +72,7 @@ func TestSelectNarrowsToVisible(t *testing.T) {
 
 	// A reload retags.
 	g.reload(strings.Replace(src, `tags = ["rack13"]`, `tags = ["rack12"]`, 1))
-	if got, _ := g.core.Select(bob.id(), "@rack12"); strings.Join(got, " ") != "db01 web01 web03" {
+	if got, _ := g.core.Select(bob.ID("test"), "@rack12"); strings.Join(got, " ") != "db01 web01 web03" {
 		t.Errorf("after retagging: %v", got)
 	}
 }
@@ -111,18 +112,18 @@ func TestLineWriter(t *testing.T) {
 // logs --follow over a set: every console at once, each line prefixed
 // with its console's name, until the client goes.
 func TestLogsFollowSet(t *testing.T) {
-	alice := newPerson(t, "alice")
-	g := start(t, alice.block()+console("web1", "")+console("web2", "")+console("db1", ""))
+	alice := testharness.NewPerson(t, "alice")
+	g := start(t, alice.Block()+console("web1", "")+console("web2", "")+console("db1", ""))
 	for _, n := range []string{"web1", "web2"} {
 		g.waitUp(n)
 		waitLog(t, g, n, ":~# ")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &testharness.Buffer{}
 	done := make(chan error, 1)
-	go func() { done <- g.core.Logs(ctx, alice.id(), []string{"web*", "--follow"}, out) }()
+	go func() { done <- g.core.Logs(ctx, alice.ID("test"), []string{"web*", "--follow"}, out) }()
 	for _, n := range []string{"web1", "web2", "db1"} {
-		if err := g.core.Send(alice.id(), n, []byte("echo followed-"+n+"\r"), false); err != nil {
+		if err := g.core.Send(alice.ID("test"), n, []byte("echo followed-"+n+"\r"), false); err != nil {
 			t.Fatal(err)
 		}
 	}

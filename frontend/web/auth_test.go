@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -10,34 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	gossh "golang.org/x/crypto/ssh"
-
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/internal/testharness"
 	"consoled/registry"
 )
-
-// lockedBuffer is an audit log the test reads while the core writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // site is a web server on a core with demo console c1, on loopback.
 type site struct {
@@ -46,18 +24,17 @@ type site struct {
 	http  *httptest.Server
 	core  *frontend.Core
 	reg   *registry.Registry
-	audit *lockedBuffer
+	audit *testharness.Buffer
 	alice frontend.Identity
 	src   string // the config, less alice's keys
 }
 
 func newSite(t *testing.T, tls bool) *site {
 	t.Helper()
-	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	k, _ := gossh.NewPublicKey(pub)
-	s := &site{t: t, audit: &lockedBuffer{}, src: "log_dir = \"" + t.TempDir() + "\"\nconsole \"c1\" {\n  demo {}\n  rw = [\"alice\"]\n}\n"}
-	s.alice = frontend.Identity{User: "alice", Key: gossh.FingerprintSHA256(k), From: "192.0.2.1:22", Via: "ssh"}
-	cfg := s.parse(fmt.Sprintf("user \"alice\" {\n  keys = [%q]\n}\n", strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))))
+	alice := testharness.NewPerson(t, "alice")
+	s := &site{t: t, audit: &testharness.Buffer{}, src: "log_dir = \"" + t.TempDir() + "\"\nconsole \"c1\" {\n  demo {}\n  rw = [\"alice\"]\n}\n"}
+	s.alice = alice.ID("ssh")
+	cfg := s.parse(alice.Block())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.reg = registry.New(cfg, quiet)
 	if _, err := s.reg.Apply(cfg); err != nil {

@@ -2,10 +2,7 @@ package web
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,10 +13,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/internal/testharness"
 	"consoled/mux"
 	"consoled/registry"
 )
@@ -29,14 +26,8 @@ import (
 // writer is told "BREAK refused: ..."; a viewer with rw access, while
 // someone else writes, is told who writes and how to take write access.
 func TestWebBreakOutcomes(t *testing.T) {
-	users, ids := "", map[string]frontend.Identity{}
-	for _, name := range []string{"alice", "bob"} {
-		pub, _, _ := ed25519.GenerateKey(rand.Reader)
-		k, _ := gossh.NewPublicKey(pub)
-		users += fmt.Sprintf("user %q {\n  keys = [%q]\n}\n", name, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))))
-		ids[name] = frontend.Identity{User: name, Key: gossh.FingerprintSHA256(k), From: "192.0.2.1:22", Via: "ssh"}
-	}
-	src := users + "log_dir = \"" + t.TempDir() + "\"\nconsole \"cat\" {\n  exec { command = [\"/bin/cat\"] }\n}\n"
+	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	src := alice.Block() + bob.Block() + "log_dir = \"" + t.TempDir() + "\"\nconsole \"cat\" {\n  exec { command = [\"/bin/cat\"] }\n}\n"
 	cfg, diags := config.Parse([]byte(src), "test.hcl", t.TempDir())
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -55,15 +46,15 @@ func TestWebBreakOutcomes(t *testing.T) {
 	con, _ := reg.Console("cat")
 	waitUntil(t, "the console up", func() bool { return con.Status().State == mux.StateUp })
 
-	alice := openTerminal(t, core, hs, ids["alice"], "cat")
-	alice.expect(`attached to cat read-write`)
-	bob := openTerminal(t, core, hs, ids["bob"], "cat")
-	bob.expect(`attached to cat read-only: alice has write access`)
+	aliceTerm := openTerminal(t, core, hs, alice.ID("ssh"), "cat")
+	aliceTerm.expect(`attached to cat read-write`)
+	bobTerm := openTerminal(t, core, hs, bob.ID("ssh"), "cat")
+	bobTerm.expect(`attached to cat read-only: alice has write access`)
 
-	alice.send("\x05cl0")
-	alice.expect(`BREAK refused: this console has no way to send BREAK`)
-	bob.send("\x05cl0")
-	bob.expect(`BREAK not sent: read-only: another user has write access \(alice\); \^Eca takes write access when free, \^Ecf forces it`)
+	aliceTerm.send("\x05cl0")
+	aliceTerm.expect(`BREAK refused: this console has no way to send BREAK`)
+	bobTerm.send("\x05cl0")
+	bobTerm.expect(`BREAK not sent: read-only: another user has write access \(alice\); \^Eca takes write access when free, \^Ecf forces it`)
 }
 
 // browserTerm is a terminal WebSocket as the page opens it.
