@@ -49,8 +49,8 @@ console "db01" {
 	if code != 0 || out != "db01: boot device pxe for the next boot\n" {
 		t.Fatalf("bootdev: %d %q %q", code, out, errOut)
 	}
-	readFileUntil(t, powerLog, "set boot pxe", 10*time.Second)
-	readFileUntil(t, dbLog, "boot device pxe (next boot) by alice", 10*time.Second)
+	testharness.ReadFileUntil(t, powerLog, "set boot pxe", 10*time.Second)
+	testharness.ReadFileUntil(t, dbLog, "boot device pxe (next boot) by alice", 10*time.Second)
 	if _, errOut, code := d.ssh(bob, "", "bootdev", "db01", "disk"); code != 2 || !strings.Contains(errOut, "read-only access") {
 		t.Errorf("bootdev as bob (ro): %d %q", code, errOut)
 	}
@@ -61,7 +61,7 @@ console "db01" {
 	tm.Expect(`boot device for the next boot of db01: p pxe, d disk, b bios, c cdrom\?`, 10*time.Second)
 	tm.Send("c")
 	tm.Expect(`db01: boot device cdrom for the next boot`, 10*time.Second)
-	readFileUntil(t, powerLog, "set boot cdrom", 10*time.Second)
+	testharness.ReadFileUntil(t, powerLog, "set boot cdrom", 10*time.Second)
 	tm.Send("\x05c.")
 	tm.Wait(10 * time.Second)
 	// power cycle --pxe: PXE first, then the cycle.
@@ -70,7 +70,7 @@ console "db01" {
 	if code != 0 || !strings.Contains(out, "db01: boot device pxe for the next boot; power cycle: done") {
 		t.Fatalf("power cycle --pxe: %d %q %q", code, out, errOut)
 	}
-	chassis := readFileUntil(t, powerLog, "set power 1", 10*time.Second)
+	chassis := testharness.ReadFileUntil(t, powerLog, "set power 1", 10*time.Second)
 	if i, j := strings.Index(chassis, "set boot pxe"), strings.Index(chassis, "set power 0"); i < 0 || j < 0 || i > j {
 		t.Errorf("PXE not set before the cycle:\n%s", chassis)
 	}
@@ -78,15 +78,15 @@ console "db01" {
 	// The event log: consoled watches it, so an entry added now is new.
 	d.waitStderr(`msg="watching the BMC event log" console=db01`, 20*time.Second)
 	bmc.Cmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x30 0x6f 0x01 0xff 0xff")
-	readFileUntil(t, dbLog, "[-- consoled: BMC event: Temperature #0x30 asserted", 10*time.Second)
+	testharness.ReadFileUntil(t, dbLog, "[-- consoled: BMC event: Temperature #0x30 asserted", 10*time.Second)
 	out, _, code = d.ssh(bob, "", "sel", "db01") // reading needs only ro
 	if code != 0 || !strings.Contains(out, " | Temperature #0x30 | ") || !strings.Contains(out, "| Asserted\n") {
 		t.Errorf("sel db01: %d %q", code, out)
 	}
 	// A critical one runs on_bmc_event.
 	bmc.Cmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x10 0x6f 0x01 0xff 0xff")
-	readFileUntil(t, dbLog, "BMC event: Memory #0x10 asserted: Uncorrectable ECC / other uncorrectable memory error (critical)", 10*time.Second)
-	readFileUntil(t, hookOut, "db01|Memory #0x10|Memory #0x10 asserted: Uncorrectable ECC", 10*time.Second)
+	testharness.ReadFileUntil(t, dbLog, "BMC event: Memory #0x10 asserted: Uncorrectable ECC / other uncorrectable memory error (critical)", 10*time.Second)
+	testharness.ReadFileUntil(t, hookOut, "db01|Memory #0x10|Memory #0x10 asserted: Uncorrectable ECC", 10*time.Second)
 	if b, _ := os.ReadFile(hookOut); strings.Contains(string(b), "Temperature") {
 		t.Errorf("on_bmc_event ran for an event that is not critical:\n%s", b)
 	}
@@ -104,7 +104,7 @@ console "db01" {
 	if out, _, _ := d.ssh(alice, "", "sel", "db01"); out != "" {
 		t.Errorf("sel after clearing: %q", out)
 	}
-	readFileUntil(t, dbLog, "BMC event log cleared by alice", 10*time.Second)
+	testharness.ReadFileUntil(t, dbLog, "BMC event log cleared by alice", 10*time.Second)
 	audit := strings.Join(auditLines(t, d, `"console":"db01"`), "\n")
 	for _, want := range []string{`"action":"bootdev","detail":"pxe","result":"ok"`, `"console":"db01","action":"bootdev","detail":"disk","result":"refused: read-only access"`, `"action":"sel","detail":"clear","result":"ok"`} {
 		if !strings.Contains(audit, want) {

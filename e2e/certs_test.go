@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // cert is a user key with a certificate ssh-keygen signed for it.
@@ -85,7 +87,7 @@ console "secret" {
 	if _, errOut, code := d.sshCert(alice, "send", "lab", "echo", "cert-ok", "|", "tr", "a-z", "A-Z"); code != 0 {
 		t.Errorf("send as alice: %d %q", code, errOut)
 	}
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "lab.log"), "CERT-OK", 10*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "lab.log"), "CERT-OK", 10*time.Second)
 	if _, errOut, code := d.sshCert(carol, "send", "lab", "echo", "x"); code != 2 || !strings.Contains(errOut, "read-only access") {
 		t.Errorf("send as carol (ro): %d %q", code, errOut)
 	}

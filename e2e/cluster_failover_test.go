@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"consoled/internal/testharness"
 	"consoled/logstore"
 )
 
@@ -45,10 +46,10 @@ func TestClusterFailover(t *testing.T) {
 	if _, errOut, code := c.gws["gw3"].ssh(c.alice, "", "send", "vm1", "echo before-$((40+2))"); code != 0 {
 		t.Fatalf("send: %d %s", code, errOut)
 	}
-	readFileUntil(t, filepath.Join(c.dirs[where["vm1"]], "logs", "vm1.log"), "before-42", 20*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(c.dirs[where["vm1"]], "logs", "vm1.log"), "before-42", 20*time.Second)
 	host := c.bmc.HostSerial()
 	host.Write([]byte("\r\ndb01 before-failover\r\n"))
-	readFileUntil(t, filepath.Join(c.dirs[where["db01"]], "logs", "db01.log"), "db01 before-failover", 20*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(c.dirs[where["db01"]], "logs", "db01.log"), "db01 before-failover", 20*time.Second)
 
 	dead := map[string]bool{where["vm1"]: true, where["db01"]: true}
 	if len(dead) == 3 {
@@ -73,7 +74,7 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("failover took %v; want about 15 s at most", took)
 	}
 	for _, name := range []string{"vm1", "db01"} {
-		log := readFileUntil(t, filepath.Join(c.dirs[after[name]], "logs", name+".log"),
+		log := testharness.ReadFileUntil(t, filepath.Join(c.dirs[after[name]], "logs", name+".log"),
 			"held by gateway "+after[name]+": taken over from "+where[name]+", which left the cluster", 10*time.Second)
 		if !strings.Contains(log, "console up") {
 			t.Errorf("%s.log on %s lacks console up:\n%s", name, after[name], log)
@@ -82,7 +83,7 @@ func TestClusterFailover(t *testing.T) {
 	if _, errOut, code := c.gws[alive[0]].ssh(c.alice, "", "send", "vm1", "echo after-$((40+3))"); code != 0 {
 		t.Fatalf("send after failover: %d %s", code, errOut)
 	}
-	readFileUntil(t, filepath.Join(c.dirs[after["vm1"]], "logs", "vm1.log"), "after-43", 20*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(c.dirs[after["vm1"]], "logs", "vm1.log"), "after-43", 20*time.Second)
 	// Attaching again, through the same gateway, finds vm1 where it is now.
 	tm = c.gws[alive[0]].interactive(c.bob, "console", "vm1")
 	tm.Expect(`attached to vm1 read-only`, 20*time.Second)

@@ -283,7 +283,7 @@ func TestClusterForwarding(t *testing.T) {
 		t.Errorf("bob's raw session through %s: %d %q", entry, code, errOut)
 	}
 	auditPath := filepath.Join(c.gws[where["vm1"]].Dir, "logs", "audit.log")
-	audit := readFileUntil(t, auditPath, `"via":"ssh via `+entry+`"`, 10*time.Second)
+	audit := testharness.ReadFileUntil(t, auditPath, `"via":"ssh via `+entry+`"`, 10*time.Second)
 	for _, want := range []string{`"user":"bob"`, `"action":"send"`, `"action":"break"`} {
 		found := false
 		for _, line := range strings.Split(audit, "\n") {
@@ -295,7 +295,7 @@ func TestClusterForwarding(t *testing.T) {
 			t.Errorf("the holder's audit log has no %s record via %s:\n%s", want, entry, audit)
 		}
 	}
-	readFileUntil(t, filepath.Join(c.gws[entry].Dir, "logs", "audit.log"), `"console":"vm1","action":"forward","detail":"to gateway `+where["vm1"]+`"`, 10*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(c.gws[entry].Dir, "logs", "audit.log"), `"console":"vm1","action":"forward","detail":"to gateway `+where["vm1"]+`"`, 10*time.Second)
 	if strings.Contains(c.guest.SerialLog(), "typed-by-bob") {
 		t.Error("bob's typing reached the holder's console")
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // `consoled` with no config: the built-in demo console, reachable with the
@@ -38,7 +40,7 @@ func TestEmbeddedDefault(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("host key: %v %v", st, err)
 	}
-	readFileUntil(t, filepath.Join(data, "logs", "demo.log"), "hello demo", 5*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(data, "logs", "demo.log"), "hello demo", 5*time.Second)
 }
 
 // On a fresh machine with no ~/.ssh keys, the default makes a client key
@@ -108,7 +110,7 @@ console "nobreak" {
 	nb.Send("\x05c.")
 	nb.Wait(10 * time.Second)
 
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "console down: command /bin/sh exited", 5*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "console down: command /bin/sh exited", 5*time.Second)
 	if strings.Count(log, "console up") < 2 {
 		t.Errorf("restart not marked:\n%s", log)
 	}
@@ -143,7 +145,7 @@ console "sh1" {
 	b.Expect(`bob-now-6`, 5*time.Second)
 	b.Send("\x05cw")
 	b.Expect(`bob +rw`, 5*time.Second)
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "bob-now-6", 5*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "bob-now-6", 5*time.Second)
 	if strings.Contains(log, "from-bob-2") {
 		t.Errorf("a read-only client's keystrokes reached the machine")
 	}

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // smallDiskCommand returns a command that runs consoled (args) in a mount
@@ -49,7 +51,7 @@ metrics_listen = "127.0.0.1:0"
 	addr := regexp.MustCompile(`msg="metrics listening" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(d.stderr.String())[1]
 	tm := d.interactive(alice, "console", "sh1")
 	tm.Expect(`read-write`, 10*time.Second)
-	readFileUntil(t, filepath.Join(view, "sh1.log"), "alice attached", 10*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(view, "sh1.log"), "alice attached", 10*time.Second)
 
 	filler := filepath.Join(view, "filler")
 	full := time.Now().Truncate(time.Second)
@@ -72,7 +74,7 @@ metrics_listen = "127.0.0.1:0"
 	back := time.Now().Truncate(time.Second)
 	tm.Send("echo back-$((2+2))\r")
 	tm.Expect(`back-4`, 5*time.Second)
-	log := readFileUntil(t, filepath.Join(view, "sh1.log"), "back-4", 10*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(view, "sh1.log"), "back-4", 10*time.Second)
 	m := regexp.MustCompile(`\[-- consoled: log gap: (\d+) bytes not recorded: writing stopped at (\S+) and resumed at (\S+): [^\n]*no space left on device[^\n]* --\]\n`).FindStringSubmatch(log)
 	if m == nil {
 		t.Fatalf("the gap is not marked with its times and cause:\n%s", log)

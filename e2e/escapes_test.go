@@ -90,7 +90,7 @@ func TestOpenSSHBreakEscape(t *testing.T) {
 	tm.Expect(`sent BREAK`, 5*time.Second)
 	tm.Send("h")
 	tm.Expect(`sysrq: HELP`, 5*time.Second)
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "demo.log"), "alice sent BREAK", 5*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "demo.log"), "alice sent BREAK", 5*time.Second)
 	tm.Send("\r~.")
 	tm.Wait(10 * time.Second)
 }
@@ -107,7 +107,7 @@ func TestBreakSeqScript(t *testing.T) {
 	if _, errOut, code := d.ssh(alice, "", "break", "sh1", "--seq", "7"); code != 2 || !strings.Contains(errOut, "7") {
 		t.Errorf("break --seq 7 (not configured): exit %d, %q", code, errOut)
 	}
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "seq-42", 5*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "seq-42", 5*time.Second)
 }
 
 // logs --follow over SSH prints what the console prints next.
@@ -118,7 +118,7 @@ func TestLogsFollowOverSSH(t *testing.T) {
 	if _, errOut, code := d.ssh(alice, "", "send", "sh1", "echo before-$((1+1))"); code != 0 {
 		t.Fatalf("send: %d %q", code, errOut)
 	}
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "before-2", 5*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "before-2", 5*time.Second)
 	cmd := exec.Command("ssh", append(d.sshArgs(alice, "console"), "logs", "sh1", "--follow")...)
 	out := &testharness.Buffer{}
 	var errb bytes.Buffer

@@ -335,19 +335,3 @@ func (tm *term) Close() {
 	}
 	tm.ptmx.Close()
 }
-
-// readFileUntil polls a file until it contains want.
-func readFileUntil(t testing.TB, path, want string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		b, _ := os.ReadFile(path)
-		if strings.Contains(string(b), want) {
-			return string(b)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s does not contain %q:\n%s", path, want, b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

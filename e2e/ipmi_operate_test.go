@@ -31,7 +31,7 @@ func TestIPMIStealThroughConfig(t *testing.T) {
 	d = startConsoled(t, userBlock("alice", alice)+ipmiConsole("db01", bmc, "steal = true"))
 	d.waitState(alice, "db01", "up")
 	host.Write([]byte("now consoled's\r\n"))
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), "now consoled's", 10*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), "now consoled's", 10*time.Second)
 	if strings.Contains(log, "console down") {
 		t.Errorf("db01 went down after stealing:\n%s", log)
 	}
@@ -120,7 +120,7 @@ func TestIPMIPowerEscapes(t *testing.T) {
 	if b, _ := os.ReadFile(bmc.Env["POWER_STATE"]); strings.TrimSpace(string(b)) != "1" {
 		t.Errorf("power state after the cancelled off: %q, want 1 (on)", b)
 	}
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), "power reset by alice", 5*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), "power reset by alice", 5*time.Second)
 	if n := strings.Count(log, "power off by alice"); n != 1 {
 		t.Errorf("db01.log marks %d power offs by alice, want 1 (the confirmed one):\n%s", n, log)
 	}

@@ -28,6 +28,12 @@ func soakDuration(t *testing.T) time.Duration {
 	return d
 }
 
+// soakAsked reports whether the environment asks for the soak whatever
+// the flags: CONSOLED_E2E=1 (every test must run) with CONSOLED_SOAK set.
+func soakAsked() bool {
+	return os.Getenv("CONSOLED_E2E") == "1" && os.Getenv("CONSOLED_SOAK") != ""
+}
+
 // ipmiConsole is the config block of an ipmi console on bmc; extra goes
 // inside its ipmi block.
 func ipmiConsole(name string, bmc *testharness.BMC, extra string) string {
@@ -52,8 +58,8 @@ console %q {
 // packets not counted: consoled dropped every ~37 s and lost about 17 s of
 // output each time.
 func TestIPMISoak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak test; skipped with -short")
+	if testing.Short() && !soakAsked() {
+		t.Skip("soak test; skipped with -short unless CONSOLED_E2E=1 and CONSOLED_SOAK ask for it")
 	}
 	soak := soakDuration(t)
 	if dl, ok := t.Deadline(); ok && time.Until(dl) < soak+2*time.Minute {
@@ -91,7 +97,7 @@ func TestIPMISoak(t *testing.T) {
 	}
 	last := fmt.Sprintf("tick %d\r\n", ticks-1)
 	tm.Expect(regexp.QuoteMeta(last), 30*time.Second)
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), last, 30*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), last, 30*time.Second)
 	t.Logf("%d ticks over %v", ticks, time.Since(start).Round(time.Second))
 
 	if strings.Contains(log, "console down") {

@@ -94,7 +94,7 @@ func TestIPMITakeBackAfterKill9(t *testing.T) {
 
 	d := start()
 	d.waitState(alice, "db01", "up")
-	readFileUntil(t, logPath, fmt.Sprintf("tick %d\r\n", printed.Load()+1), 20*time.Second)
+	testharness.ReadFileUntil(t, logPath, fmt.Sprintf("tick %d\r\n", printed.Load()+1), 20*time.Second)
 	d.cmd.Process.Signal(syscall.SIGKILL)
 	<-d.exited
 
@@ -118,7 +118,7 @@ func TestIPMITakeBackAfterKill9(t *testing.T) {
 	t.Logf("db01 up again %v after the restart", time.Since(restart).Round(10*time.Millisecond))
 	from := printed.Load() // printed after the restart's connect
 	want := fmt.Sprintf("tick %d\r\n", from+8)
-	log := readFileUntil(t, logPath, want, 20*time.Second)
+	log := testharness.ReadFileUntil(t, logPath, want, 20*time.Second)
 
 	ups := up.FindAllStringIndex(log, -1)
 	second := log[ups[1][0]:]

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,17 +97,7 @@ console "badpw" {
 		t.Fatalf("power cycle: %d %q %q", code, out, errOut)
 	}
 	tm.Expect(`power cycle by alice: power cycle: done`, 5*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		log, _ := os.ReadFile(bmc.Env["POWER_LOG"])
-		if i := strings.Index(string(log), "set power 0"); i >= 0 && strings.Contains(string(log)[i:], "set power 1") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("power.log after cycle:\n%s", log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	bmc.WaitPowerCycle(t, 10*time.Second)
 	if out, _, code := d.ssh(alice, "", "power", "db01", "status"); code != 0 || out != "db01: power is on\n" {
 		t.Errorf("status: %d %q", code, out)
 	}
@@ -115,8 +106,38 @@ console "badpw" {
 	}
 
 	// A wrong password: a clear reason in list, marked once, no retry storm.
+	// Each retry (at about 1 s and 3 s) is seen as list's "since" of the
+	// down state moving on (down, connecting, down again): after two, the
+	// failure is still marked once.
 	d.waitList(alice, "badpw", "down", "logging in to BMC "+bmc.Addr+" as admin: wrong password")
-	time.Sleep(3500 * time.Millisecond) // retries at about 1 s and 3 s
+	since := func() time.Time {
+		out, _, _ := d.ssh(alice, "", "list", "--json", "badpw")
+		var rows []struct {
+			State string    `json:"state"`
+			Since time.Time `json:"since"`
+		}
+		if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+			t.Fatalf("list --json badpw: %v %q", err, out)
+		}
+		if rows[0].State != "down" {
+			return time.Time{} // connecting: the retry is seen when it is down again
+		}
+		return rows[0].Since
+	}
+	seen := since()
+	for retries, deadline := 0, time.Now().Add(30*time.Second); retries < 2; {
+		if now := since(); now.After(seen) {
+			if !seen.IsZero() {
+				retries++
+			}
+			seen = now
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("badpw: %d retries seen in 30 s, want 2", retries)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	badLog, _ := os.ReadFile(filepath.Join(d.Dir, "logs", "badpw.log"))
 	if n := strings.Count(string(badLog), "connect failed"); n != 1 {
 		t.Errorf("wrong password marked %d times:\n%s", n, badLog)
@@ -131,7 +152,7 @@ console "badpw" {
 	host.Write([]byte("back again\r\n"))
 	tm.Expect(`back again`, 10*time.Second)
 
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), "back again", 5*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "db01.log"), "back again", 5*time.Second)
 	for _, want := range []string{"db01 login: ", "power cycle by alice", "console down: ", "console up"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("db01.log lacks %q", want)

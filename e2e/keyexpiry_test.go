@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // Rights follow the configuration in force at the moment of each action,
@@ -82,7 +84,7 @@ func TestAccessEndsWithKey(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	audit := readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `expired at `+expiry.UTC().Format(time.RFC3339), 10*time.Second)
+	audit := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `expired at `+expiry.UTC().Format(time.RFC3339), 10*time.Second)
 	var bobOut, carolOut bool
 	for _, line := range strings.Split(audit, "\n") {
 		if !strings.Contains(line, `"action":"disconnect"`) {
@@ -117,7 +119,7 @@ func TestCertificateSessionEndsAtValidBefore(t *testing.T) {
 		t.Errorf("the certificate's session ended before its valid-before (%s)", until)
 	}
 	a.Wait(10 * time.Second)
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"disconnect"`, 10*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"disconnect"`, 10*time.Second)
 	for _, line := range auditLines(t, d, `"action":"disconnect"`) {
 		if strings.Contains(line, `"user":"alice"`) && strings.Contains(line, `"cert_id":"alice@corp","cert_serial":99`) &&
 			strings.Contains(line, "expired at") {

@@ -3,95 +3,16 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// lineSource is a machine on a raw TCP port that prints one numbered line
-// every 10 ms to whoever connects, and remembers when each line was printed
-// (handed to the kernel) and every byte it sent.
-type lineSource struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	sent bytes.Buffer
-	at   []time.Time // line i was printed at at[i]
-	ends []int       // line i ends at sent offset ends[i]
-	done chan struct{}
-}
-
-func newLineSource(t *testing.T) *lineSource {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &lineSource{ln: ln, done: make(chan struct{})}
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-s.done:
-				return
-			case <-tick.C:
-			}
-			line := fmt.Sprintf("line-%06d printed every 10 ms\r\n", i)
-			if _, err := c.Write([]byte(line)); err != nil {
-				return
-			}
-			now := time.Now()
-			s.mu.Lock()
-			s.sent.WriteString(line)
-			s.at = append(s.at, now)
-			s.ends = append(s.ends, s.sent.Len())
-			s.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { s.stop(); ln.Close() })
-	return s
-}
-
-func (s *lineSource) stop() {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-}
-
-// before returns how many bytes the source had sent by the end of the
-// last line printed before t, and that line's number (-1 if none).
-func (s *lineSource) before(t time.Time) (int, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, last := 0, -1
-	for i, at := range s.at {
-		if !at.Before(t) {
-			break
-		}
-		n, last = s.ends[i], i
-	}
-	return n, last
-}
-
-func (s *lineSource) bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.sent.Bytes()...)
-}
 
 // runDelay is the time the threads of process pid have spent runnable but
 // waiting for a CPU, in total (from the scheduler's statistics; 0 if the
@@ -119,7 +40,7 @@ func runDelay(pid int) time.Duration {
 // statistics say how long) is added to the 100 ms and the test says so.
 func TestKill9LosesAtMost100ms(t *testing.T) {
 	alice := newKey(t, "alice")
-	idle, watched := newLineSource(t), newLineSource(t)
+	idle, watched := newLineSource(t, 1), newLineSource(t, 1)
 	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf(`
 console "idle" {
   telnet { address = %q }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // ^Ecn: a note cannot forge a mark (it is quoted on one mark line of its
@@ -31,7 +33,7 @@ console "demo" {
 	b.Wait(10 * time.Second)
 
 	logPath := filepath.Join(d.Dir, "logs", "demo.log")
-	log := readFileUntil(t, logPath, "note by bob", 10*time.Second)
+	log := testharness.ReadFileUntil(t, logPath, "note by bob", 10*time.Second)
 	var note string
 	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, "note by bob") {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"consoled/internal/testharness"
 )
 
 func shConsole(name, prompt string) string {
@@ -155,7 +157,7 @@ func TestAbuse(t *testing.T) {
 	// connection before consoled sees the command; consoled says why.
 	t.Logf("1 MiB command line: exit %d, %q", code, strings.TrimSpace(errOut))
 	d.waitStderr("ssh connection dropped: the client sent an SSH packet over 256 KiB", 10*time.Second)
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), "SSH packet over 256 KiB", 10*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), "SSH packet over 256 KiB", 10*time.Second)
 	_, errOut, code = d.ssh(alice, "", strings.Repeat("y", 70000))
 	if code != 2 || !strings.Contains(errOut, "command line too long") {
 		t.Errorf("70 KB command line: %d %q", code, errOut)

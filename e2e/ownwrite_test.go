@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // A person's own scripts need no --force against their own interactive
@@ -29,7 +31,7 @@ console "sh1" {
 		t.Fatalf("alice's send while alice writes elsewhere: %d %q", code, errOut)
 	}
 	tm.Expect(`write access taken over by alice from 127\.0\.0\.1:\d+; you are now read-only until that session ends`, 5*time.Second)
-	readFileUntil(t, logPath, "own-2", 5*time.Second)
+	testharness.ReadFileUntil(t, logPath, "own-2", 5*time.Second)
 	tm.Expect(`write access is yours again \(alice's session from 127\.0\.0\.1:\d+ ended\)`, 5*time.Second)
 	if out, errOut, code := d.ssh(alice, "", "break", "sh1", "--wait", "1s"); code != 0 || !strings.Contains(out, "broke-8") {
 		t.Errorf("alice's break while alice writes elsewhere: %d %q %q", code, out, errOut)
@@ -47,7 +49,7 @@ console "sh1" {
 		t.Fatalf("bob's send --force: %d %q", code, errOut)
 	}
 	tm.Expect(`write access taken over by bob from 127\.0\.0\.1:\d+; you are now read-only until that session ends`, 5*time.Second)
-	readFileUntil(t, logPath, "bob-9", 5*time.Second)
+	testharness.ReadFileUntil(t, logPath, "bob-9", 5*time.Second)
 	tm.Expect(`write access is yours again \(bob's session from 127\.0\.0\.1:\d+ ended\)`, 5*time.Second)
 	tm.Send("echo after-$((4+4))x\r")
 	tm.Expect(`after-8x`, 5*time.Second)

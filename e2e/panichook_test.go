@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // on_panic is bounded: a console that crashes again (after 30 s of quiet,
@@ -25,8 +27,8 @@ console "crashy" {
 }
 `, hookOut))
 	logPath := filepath.Join(d.Dir, "logs", "crashy.log")
-	readFileUntil(t, logPath, "panic: second", 90*time.Second)
-	log := readFileUntil(t, logPath, "[-- consoled: panic detected: panic: second ", 10*time.Second)
+	testharness.ReadFileUntil(t, logPath, "panic: second", 90*time.Second)
+	log := testharness.ReadFileUntil(t, logPath, "[-- consoled: panic detected: panic: second ", 10*time.Second)
 	if n := strings.Count(log, "[-- consoled: panic detected: "); n != 2 {
 		t.Errorf("%d panic marks, want 2 (a thousand lines in a burst are one crash)", n)
 	}
@@ -60,11 +62,11 @@ console "app" {
 }
 `)
 	logPath := filepath.Join(d.Dir, "logs", "app.log")
-	readFileUntil(t, logPath, "bash-", 30*time.Second)
+	testharness.ReadFileUntil(t, logPath, "bash-", 30*time.Second)
 	if out, errOut, code := d.ssh(alice, "", "send", "app", "'echo panic: boom from bash'"); code != 0 {
 		t.Fatalf("send: exit %d\n%s%s", code, out, errOut)
 	}
-	log := readFileUntil(t, logPath, "[-- consoled: panic detected: panic: boom from bash", 30*time.Second)
+	log := testharness.ReadFileUntil(t, logPath, "[-- consoled: panic detected: panic: boom from bash", 30*time.Second)
 	if !strings.Contains(log, "\x1b[?2004l\rpanic: boom from bash") {
 		t.Fatalf("bash did not print ESC[?2004l CR before the output, so this test tries nothing; log:\n%q", log)
 	}

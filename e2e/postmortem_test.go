@@ -37,7 +37,7 @@ on_panic {
 		if _, errOut, code := d.ssh(alice, "", "send", "vm1", fmt.Sprintf("echo sysrq-done-$((%d+1))", i)); code != 0 {
 			t.Fatalf("send: exit %d %s", code, errOut)
 		}
-		readFileUntil(t, logPath, fmt.Sprintf("sysrq-done-%d\r\n", i+1), 60*time.Second)
+		testharness.ReadFileUntil(t, logPath, fmt.Sprintf("sysrq-done-%d\r\n", i+1), 60*time.Second)
 	}
 	if log, _ := os.ReadFile(logPath); !strings.Contains(string(log), "Call Trace:") {
 		t.Fatalf("the task dump printed no call trace:\n%s", log)
@@ -57,7 +57,7 @@ on_panic {
 		t.Fatalf("break vm1 c: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// the last line of the crash, then its mark after it
-	readFileUntil(t, logPath, "---[ end Kernel panic - not syncing: sysrq triggered crash ]---", 30*time.Second)
+	testharness.ReadFileUntil(t, logPath, "---[ end Kernel panic - not syncing: sysrq triggered crash ]---", 30*time.Second)
 
 	out, _, code = d.ssh(alice, "", "panics")
 	lines := trimLines(out)
@@ -95,7 +95,7 @@ on_panic {
 	if n == 0 {
 		t.Errorf("logs --since 1m --timestamps printed nothing")
 	}
-	hook := readFileUntil(t, hookOut, "vm1|", 10*time.Second)
+	hook := testharness.ReadFileUntil(t, hookOut, "vm1|", 10*time.Second)
 	if strings.TrimSpace(hook) != "vm1|Kernel panic - not syncing: sysrq triggered crash" {
 		t.Errorf("hook ran with %q", hook)
 	}
@@ -134,12 +134,12 @@ console "box" {
 }
 `, gate))
 	logPath := filepath.Join(d.Dir, "logs", "box.log")
-	readFileUntil(t, logPath, "prompt# ", 20*time.Second)
+	testharness.ReadFileUntil(t, logPath, "prompt# ", 20*time.Second)
 	// The reply comes in a later second than the prompt, two at least.
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(2 * time.Second)))
 	since := time.Now().Truncate(time.Second)
 	os.WriteFile(gate, nil, 0o600)
-	readFileUntil(t, logPath, "unended", 20*time.Second)
+	testharness.ReadFileUntil(t, logPath, "unended", 20*time.Second)
 	until := time.Now().Add(time.Second)
 	out, errOut, code := d.ssh(alice, "", "logs", "box", "--since", since.Format(time.RFC3339), "--until", until.UTC().Format(time.RFC3339), "--grep", "late reply", "--timestamps")
 	stamped := regexp.MustCompile(`^(\S+)Z\.\.(\S+)Z prompt# late reply$`)

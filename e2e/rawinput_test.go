@@ -56,7 +56,7 @@ console "box" {
 	if _, err := w.Write([]byte("from-alice\n")); err != nil {
 		t.Fatal(err)
 	}
-	got := readFileUntil(t, typed, "from-alice", 30*time.Second)
+	got := testharness.ReadFileUntil(t, typed, "from-alice", 30*time.Second)
 	if strings.Contains(got, "from-bob") {
 		t.Errorf("the discarded input reached the machine: %q", got)
 	}

@@ -109,7 +109,7 @@ func TestReloadAccessFollowsConfig(t *testing.T) {
 	if who, _, _ := d.ssh(alice, "", "who", "sh1"); strings.Contains(who, "dave") || strings.Contains(who, "carol") {
 		t.Errorf("removed users still in who:\n%s", who)
 	}
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "alice-after-6", 5*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "alice-after-6", 5*time.Second)
 	if strings.Contains(log, "bob-after-4") {
 		t.Error("a demoted user's keystrokes reached the machine")
 	}
@@ -117,7 +117,7 @@ func TestReloadAccessFollowsConfig(t *testing.T) {
 	if !strings.Contains(log, "[-- consoled: bob lost write access (configuration reloaded) ") || strings.Contains(log, "bob gave up") {
 		t.Errorf("the log does not say bob lost write access to the reload:\n%s", log)
 	}
-	audit := readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"disconnect"`, 5*time.Second)
+	audit := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"disconnect"`, 5*time.Second)
 	for _, want := range []string{`"user":"bob"`, `"action":"demote"`, `"user":"dave"`, `"action":"revoke"`,
 		`"user":"carol"`, `"result":"refused: read-only access"`} {
 		if !strings.Contains(audit, want) {

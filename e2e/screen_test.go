@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // Someone attaching to a console whose machine sits in a full-screen menu
@@ -32,7 +34,7 @@ func TestAttachShowsCurrentScreen(t *testing.T) {
 	os.WriteFile(menu, []byte("#!/bin/sh\nstty -echo\n"+draw.String()), 0o755)
 	d := startConsoled(t, userBlock("alice", alice)+fmt.Sprintf("console \"bios\" {\n  exec { command = [%q] }\n}\n", menu))
 	d.waitState(alice, "bios", "up")
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "bios.log"), "<selected>", 20*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "bios.log"), "<selected>", 20*time.Second)
 
 	session := fmt.Sprintf("consoled-screen-%d", os.Getpid())
 	sshCmd := "ssh " + strings.Join(d.sshArgs(alice, "console", "-t"), " ") + " bios"

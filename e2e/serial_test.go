@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // A serial console on the pty of a real guest: the kernel's 8250 UART on the
@@ -38,7 +40,7 @@ console "web07" {
 	tm.Expect(`sent BREAK`, 5*time.Second)
 	tm.Send("\x05c.")
 	tm.Wait(10 * time.Second)
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "web07.log"), "serial-42", 5*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "web07.log"), "serial-42", 5*time.Second)
 }
 
 // socatPair runs socat with a pty pair under two stable links, like a USB
@@ -107,7 +109,7 @@ console "notatty" {
 		}
 		msg := "cycle-" + strconv.Itoa(i) + "\r\n"
 		m.Write([]byte(msg))
-		readFileUntil(t, logPath, msg, 10*time.Second)
+		testharness.ReadFileUntil(t, logPath, msg, 10*time.Second)
 		m.Close()
 		s.unplug()
 		d.waitList(alice, "web07", "down", s.dev+" does not exist (unplugged?)")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // conserver's session niceties: motd on attach; initcmd sent each time a
@@ -36,7 +38,7 @@ console "quiet" {
 		d.waitState(alice, n, "up")
 	}
 	// initcmd: typed into the console as it came up, and marked.
-	sw1 := readFileUntil(t, filepath.Join(d.Dir, "logs", "sw1.log"), "woken-42", 10*time.Second)
+	sw1 := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sw1.log"), "woken-42", 10*time.Second)
 	if !strings.Contains(sw1, "initcmd sent") {
 		t.Errorf("initcmd not marked:\n%s", sw1)
 	}

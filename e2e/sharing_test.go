@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // Per-console access: rw through a group, ro by name, and no access at all.
@@ -57,11 +59,11 @@ console "sh1" {
 		t.Errorf("carol attach: %d %q", code, errOut)
 	}
 
-	log := readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "alice-typed-6", 5*time.Second)
+	log := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "alice-typed-6", 5*time.Second)
 	if strings.Contains(log, "bob-typed-4") {
 		t.Error("a read-only user's keystrokes reached the machine")
 	}
-	audit := readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"power"`, 5*time.Second)
+	audit := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"power"`, 5*time.Second)
 	var sawBreakRefusal bool
 	for _, line := range strings.Split(strings.TrimSpace(audit), "\n") {
 		var ev struct{ User, Key, From, Console, Action, Detail, Result string }
@@ -168,7 +170,7 @@ console "sh1" {
 }
 `)
 	d.waitState(alice, "sh1", "up")
-	readFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "history-6", 5*time.Second)
+	testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "sh1.log"), "history-6", 5*time.Second)
 	tm := d.interactive(alice, "console", "sh1")
 	tm.Expect("\x1b\\[2m", 10*time.Second)
 	got := tm.Expect(`(?s).*\x1b\[0m`, 5*time.Second)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // agent is a running ssh-agent holding some keys, in that order.
@@ -122,7 +124,7 @@ func TestRefusedLoginAuditedOnce(t *testing.T) {
 	if _, errOut, code := d.sshVia(a, "127.0.0.1", "list"); code != 255 || !strings.Contains(errOut, "Permission denied") {
 		t.Fatalf("unknown keys: exit %d %q", code, errOut)
 	}
-	audit := readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"login"`, 10*time.Second)
+	audit := testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), `"action":"login"`, 10*time.Second)
 	time.Sleep(200 * time.Millisecond) // a second record, were there one, is written at once after the first
 	lines := auditLines(t, d, `"action":"login"`)
 	if len(lines) != 1 || !strings.Contains(lines[0], "3 key(s) refused") || !strings.Contains(lines[0], "SHA256:") ||

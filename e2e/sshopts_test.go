@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // sshFrom runs ssh with key k from loopback source address src, with extra
@@ -72,7 +74,7 @@ user "carol" {
 			t.Errorf("%s from %s (%s): exit %d %q %q", c.k.Path, c.src, c.note, code, out, errOut)
 		}
 		if !c.ok {
-			readFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), c.note, 10*time.Second)
+			testharness.ReadFileUntil(t, filepath.Join(d.Dir, "logs", "audit.log"), c.note, 10*time.Second)
 		}
 	}
 	if audit, _ := os.ReadFile(filepath.Join(d.Dir, "logs", "audit.log")); !strings.Contains(string(audit), "bob.keys:2") {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consoled/internal/testharness"
 )
 
 // The core scenario against a real Linux kernel on an 8250 UART, reached
@@ -40,7 +42,7 @@ func TestGuestOverTelnet(t *testing.T) {
 	}
 
 	logPath := filepath.Join(d.Dir, "logs", "vm1.log")
-	log := readFileUntil(t, logPath, "unattended-42", 15*time.Second)
+	log := testharness.ReadFileUntil(t, logPath, "unattended-42", 15*time.Second)
 	for _, want := range []string{"[-- consoled: console up ", "hi-42", "sysrq: HELP", "alice attached rw from 127.0.0.1:", "alice sent BREAK", "alice detached"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("vm1.log lacks %q", want)

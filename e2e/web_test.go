@@ -101,7 +101,7 @@ func TestWebConsole(t *testing.T) {
 		other.waitText("#message", `not valid`, 10*time.Second)
 		other.open(base + "/")
 		other.waitText("#message", `Not logged in`, 10*time.Second)
-		audit := readFileUntil(t, d.Dir+"/logs/audit.log", `"action":"login","result":"refused`, 10*time.Second)
+		audit := testharness.ReadFileUntil(t, d.Dir+"/logs/audit.log", `"action":"login","result":"refused`, 10*time.Second)
 		if !strings.Contains(audit, `"user":"alice","key":"SHA256:`) || !strings.Contains(audit, `"via":"web","action":"login","result":"ok"`) {
 			t.Errorf("audit log lacks alice's web login:\n%s", audit)
 		}
@@ -124,7 +124,7 @@ func TestWebConsole(t *testing.T) {
 	a.screenshot("web-terminal")
 	for _, want := range []string{`"via":"web","console":"vm1","action":"takeover","detail":"from bob","result":"ok"`,
 		`"via":"web","console":"vm1","action":"break","detail":"BREAK","result":"ok"`} {
-		readFileUntil(t, d.Dir+"/logs/audit.log", want, 10*time.Second) // audited as over SSH, via web
+		testharness.ReadFileUntil(t, d.Dir+"/logs/audit.log", want, 10*time.Second) // audited as over SSH, via web
 	}
 	a.click("#who")
 	a.waitScreen(`on vm1:\s+alice\s+rw since \S+ from 127\.0\.0\.1:\d+\s+bob\s+ro since`, 20*time.Second)
@@ -191,8 +191,8 @@ func TestWebConsole(t *testing.T) {
 		if strings.Contains(a.screen(), "ro-25") {
 			t.Errorf("rita's keystrokes reached the console:\n%s", a.screen())
 		}
-		readFileUntil(t, d.Dir+"/logs/audit.log", `"user":"rita","key":"SHA256:`, 10*time.Second)
-		readFileUntil(t, d.Dir+"/logs/audit.log", `"via":"web","console":"vm1","action":"type","result":"refused: read-only access"`, 10*time.Second)
+		testharness.ReadFileUntil(t, d.Dir+"/logs/audit.log", `"user":"rita","key":"SHA256:`, 10*time.Second)
+		testharness.ReadFileUntil(t, d.Dir+"/logs/audit.log", `"via":"web","console":"vm1","action":"type","result":"refused: read-only access"`, 10*time.Second)
 	})
 
 	t.Run("csrf and origin", func(t *testing.T) {
@@ -210,8 +210,8 @@ func TestWebConsole(t *testing.T) {
 		cookie, csrf := a.cookie("consoled_session"), eval[string](a, `document.querySelector('meta[name=csrf]').content`)
 		dialTerm(t, base, cookie, csrf, "http://evil.example", http.StatusForbidden)
 		dialTerm(t, base, cookie, "", base, http.StatusForbidden)
-		readFileUntil(t, d.Dir+"/logs/audit.log", `"result":"refused: WebSocket from another origin (http://evil.example)"`, 10*time.Second)
-		readFileUntil(t, d.Dir+"/logs/audit.log", `"action":"web","detail":"POST /logout","result":"refused: missing or wrong CSRF token"`, 10*time.Second)
+		testharness.ReadFileUntil(t, d.Dir+"/logs/audit.log", `"result":"refused: WebSocket from another origin (http://evil.example)"`, 10*time.Second)
+		testharness.ReadFileUntil(t, d.Dir+"/logs/audit.log", `"action":"web","detail":"POST /logout","result":"refused: missing or wrong CSRF token"`, 10*time.Second)
 	})
 
 	t.Run("logout", func(t *testing.T) {
@@ -382,9 +382,9 @@ func TestWebPower(t *testing.T) {
 	if q := asked(); len(q) != 1 || q[0] != "power cycle db01?" {
 		t.Errorf("the page asked %q, want power cycle db01?", q)
 	}
-	log := readFileUntil(t, bmc.Env["POWER_LOG"], "set power 1", 20*time.Second)
+	log := testharness.ReadFileUntil(t, bmc.Env["POWER_LOG"], "set power 1", 20*time.Second)
 	if !regexp.MustCompile(`(?s)set power 0.*set power 1`).MatchString(log) {
 		t.Errorf("the BMC was not cycled:\n%s", log)
 	}
-	readFileUntil(t, d.Dir+"/logs/audit.log", `"via":"web","console":"db01","action":"power","detail":"cycle","result":"ok"`, 10*time.Second)
+	testharness.ReadFileUntil(t, d.Dir+"/logs/audit.log", `"via":"web","console":"db01","action":"power","detail":"cycle","result":"ok"`, 10*time.Second)
 }

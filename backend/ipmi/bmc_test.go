@@ -174,18 +174,7 @@ func TestPower(t *testing.T) {
 	if _, err := p.Do(ctx, "cycle"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		log, _ := os.ReadFile(b.Env["POWER_LOG"])
-		s := string(log)
-		if i := strings.Index(s, "set power 0"); i >= 0 && strings.Contains(s[i:], "set power 1") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("power log after cycle:\n%s", s)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	b.WaitPowerCycle(t, 10*time.Second)
 	if _, err := p.Do(ctx, "explode"); err == nil {
 		t.Error("unknown action accepted")
 	}

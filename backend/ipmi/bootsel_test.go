@@ -2,7 +2,6 @@ package ipmi
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,17 +20,7 @@ func TestBootDeviceAndEvents(t *testing.T) {
 	if err := p.BootDevice(ctx, "pxe", false, false); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		log, _ := os.ReadFile(bmc.Env["POWER_LOG"])
-		if strings.Contains(string(log), "set boot pxe") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no 'set boot pxe' in the chassis log:\n%s", log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testharness.ReadFileUntil(t, bmc.Env["POWER_LOG"], "set boot pxe", 10*time.Second)
 	if err := p.BootDevice(ctx, "floppy", false, false); err == nil || !strings.Contains(err.Error(), "unknown boot device") {
 		t.Errorf("an unknown device: %v", err)
 	}

@@ -228,3 +228,13 @@ func (b *BMC) Cmd(command string) {
 		b.t.Fatalf("bmc-cmd.sh %s: %v: %s", command, err, out)
 	}
 }
+
+// WaitPowerCycle waits until the simulator's chassis log (POWER_LOG) shows
+// a power cycle, power set off then on, and returns the log.
+func (b *BMC) WaitPowerCycle(t testing.TB, timeout time.Duration) string {
+	t.Helper()
+	return WaitFile(t, b.Env["POWER_LOG"], "a power cycle (set power 0, then set power 1)", func(log string) bool {
+		i := strings.Index(log, "set power 0")
+		return i >= 0 && strings.Contains(log[i:], "set power 1")
+	}, timeout)
+}
