@@ -46,7 +46,7 @@ func TestWaitingConsolesHoldNoGoroutine(t *testing.T) {
 			m.Close()
 		}
 	})
-	waitFor(t, "goroutines of earlier tests to end", func() bool { return runtime.NumGoroutine() < 20 })
+	settle(t, func() int64 { return int64(runtime.NumGoroutine()) }, 20) // earlier tests' goroutines end
 	before := runtime.NumGoroutine()
 
 	down := startTunedFleet(t, 200, refusedAddr, 30*time.Millisecond, func(c *Config) { c.MinBackoff, c.MaxBackoff = time.Hour, time.Hour })
