@@ -80,6 +80,16 @@ type Harvester interface {
 	Harvest()
 }
 
+// Yielder is implemented by connections whose Read, waiting for data, can
+// be asked to return with nothing read (0, nil): the mux asks when the last
+// client detaches, so that a console that stays silent goes back to its
+// idle clock at once rather than holding a goroutine in Read until it
+// prints. A Yield while no Read waits makes the next Read that finds
+// nothing return so. Yield must not wait.
+type Yielder interface {
+	Yield()
+}
+
 // BMCEvent is one entry of a BMC's System Event Log (IPMI SEL).
 type BMCEvent struct {
 	ID       uint16    // record ID (a handle; not necessarily in order)

@@ -92,6 +92,9 @@ func (c *Console) removeLocked(cl *Client, cause error) {
 		return
 	}
 	delete(c.clients, cl)
+	if y, ok := c.conn.(backend.Yielder); ok && len(c.clients) == 0 {
+		y.Yield() // a reader waiting in Read gives the console back to its clock
+	}
 	if c.writer == cl {
 		c.giveBackLocked(cl, "ended")
 	}

@@ -32,6 +32,8 @@
 // that blocks in Read again, or takes the connection down on an error.
 // So a quiet console holds no goroutine and costs nothing until it prints.
 // Attach stops a sweep at once (sweep.stop, which waits for a read in
-// progress under sweep.mu), so an attached client never waits for a tick.
+// progress under sweep.mu), so an attached client never waits for a tick;
+// the last client's detach asks a reader waiting in Read to return
+// (backend.Yielder), so a console that stays silent goes back to its clock.
 // Console.sweeping is the sweep in progress.
 package mux

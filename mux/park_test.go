@@ -132,3 +132,30 @@ func TestSilentConsoleParkedFromStart(t *testing.T) {
 		return strings.Contains(string(got), "first words\r\n")
 	})
 }
+
+// When its last client detaches, a console that stays silent goes back to
+// its idle clock, parked, at once: its reader does not wait in Read,
+// holding a goroutine and a buffer, until the machine next prints.
+func TestDetachParksSilentConsole(t *testing.T) {
+	c, machine, path := telnetConsole(t, 20*time.Millisecond)
+	parked := func() bool {
+		s := c.sweeping.Load()
+		if s == nil {
+			return false
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.parked
+	}
+	waitFor(t, "the console parked", parked)
+	cl := c.Attach("alice", "test", false)
+	waitFor(t, "its reader to take it back", func() bool { return c.sweeping.Load() == nil })
+	time.Sleep(50 * time.Millisecond) // its reader waits in Read by now
+	cl.Close()
+	waitFor(t, "the console parked again without printing", parked)
+	machine.Write([]byte("still recorded\r\n"))
+	waitFor(t, "the output in the log", func() bool {
+		got, _ := os.ReadFile(path)
+		return strings.Contains(string(got), "still recorded\r\n")
+	})
+}

@@ -173,9 +173,11 @@ func (c *Console) read(conn backend.Conn) {
 		buf := *bp
 		var n int
 		n, err = conn.Read(buf)
-		watched := true
+		var watched bool
 		if n > 0 {
 			watched = c.output(buf[:n])
+		} else {
+			watched = c.watched() // Read yielded: the last client left
 		}
 		if err != nil {
 			break

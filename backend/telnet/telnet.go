@@ -89,8 +89,8 @@ func (c *conn) read(p []byte, read func([]byte) (int, error)) (int, error) {
 				err = fmt.Errorf("answering telnet negotiation: %w", werr)
 			}
 		}
-		if len(data) > 0 || err != nil {
-			return len(data), err
+		if len(data) > 0 || err != nil || n == 0 {
+			return len(data), err // n == 0: Read yielded (Yield)
 		}
 	}
 }
@@ -157,6 +157,9 @@ func (c *conn) Break() error {
 }
 
 func (c *conn) Close() error { return c.nc.Close() }
+
+// Yield implements backend.Yielder.
+func (c *conn) Yield() { c.nc.Yield() }
 
 // Park implements backend.Parker: the socket is armed in fdconn's set of
 // parked sockets. (The codec holds no data between reads: it decodes in

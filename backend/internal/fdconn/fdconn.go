@@ -39,6 +39,7 @@ type Conn struct {
 	p      *poller
 	ready  chan struct{} // cap 1: the poller saw the socket readable, or Close came
 	closed atomic.Bool
+	yield  atomic.Bool  // Yield came: Read returns if it finds nothing
 	use    sync.RWMutex // read-held around system calls on fd; Close takes it to close fd
 	wake   func()       // Park's, until harvested (guarded by p.mu)
 	parked atomic.Bool  // in the parked set (added at the first Park)
@@ -78,12 +79,16 @@ func FromTCP(c *net.TCPConn) (*Conn, error) {
 }
 
 // Read reads what has arrived, or waits for something to arrive. It returns
-// io.EOF when the peer closed its side and net.ErrClosed after Close.
+// io.EOF when the peer closed its side, net.ErrClosed after Close, and 0,
+// nil after Yield.
 func (c *Conn) Read(b []byte) (int, error) {
 	for {
 		n, err := c.TryRead(b)
 		if err != backend.ErrNothingYet {
 			return n, err
+		}
+		if c.yield.Swap(false) {
+			return 0, nil
 		}
 		// Nothing yet. Arming reports readiness that is already there too,
 		// so data (or a FIN) that arrived since the read is not missed.
@@ -186,6 +191,17 @@ func (c *Conn) sys(call func(fd int) (int, error)) (int, error) {
 		if err != unix.EINTR {
 			return n, err
 		}
+	}
+}
+
+// Yield implements backend.Yielder: a Read waiting returns 0, nil if
+// nothing has arrived (else what has), and so does the next Read that
+// finds nothing if none waits now.
+func (c *Conn) Yield() {
+	c.yield.Store(true)
+	select {
+	case c.ready <- struct{}{}:
+	default:
 	}
 }
 
