@@ -262,10 +262,18 @@ func (c *Console) idle(conn backend.Conn) bool {
 	s.wake = s.woken
 	c.sweeping.Store(s)
 	// A client that attached, or a stop that came, before the sweep was
-	// visible did not stop it: the caller reads on.
+	// visible did not stop it: the caller reads on. One that came just
+	// after did stop it, and the sweep's end resumes the console on a
+	// goroutine of its own: then the caller must not read on too.
 	if c.watched() || c.stopping() {
-		c.sweeping.Store(nil)
-		return false
+		s.mu.Lock()
+		stopped := s.over
+		s.over = true // a stop that finds it now does nothing
+		s.mu.Unlock()
+		if !stopped {
+			c.sweeping.CompareAndSwap(s, nil)
+		}
+		return stopped
 	}
 	k.mu.Lock()
 	k.sweeps = append(k.sweeps, s)
