@@ -46,9 +46,9 @@ func TestWebBreakOutcomes(t *testing.T) {
 	con, _ := reg.Console("cat")
 	waitUntil(t, "the console up", func() bool { return con.Status().State == mux.StateUp })
 
-	aliceTerm := openTerminal(t, core, hs, alice.ID("ssh"), "cat")
+	aliceTerm := openTerminal(t, core, hs, alice.ID("ssh"), "cat", time.Time{})
 	aliceTerm.expect(`attached to cat read-write`)
-	bobTerm := openTerminal(t, core, hs, bob.ID("ssh"), "cat")
+	bobTerm := openTerminal(t, core, hs, bob.ID("ssh"), "cat", time.Time{})
 	bobTerm.expect(`attached to cat read-only: alice has write access`)
 
 	aliceTerm.send("\x05cl0")
@@ -64,11 +64,11 @@ type browserTerm struct {
 	seen strings.Builder
 }
 
-// openTerminal logs id in with a login link and opens console name's
-// terminal (write mode).
-func openTerminal(t *testing.T, core *frontend.Core, hs *httptest.Server, id frontend.Identity, name string) *browserTerm {
+// openTerminal logs id in with a login link (for a key that expires at
+// until; zero: never) and opens console name's terminal (write mode).
+func openTerminal(t *testing.T, core *frontend.Core, hs *httptest.Server, id frontend.Identity, name string, until time.Time) *browserTerm {
 	t.Helper()
-	link, err := core.WebLink(id, time.Time{})
+	link, err := core.WebLink(id, until)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,6 +77,14 @@ func (s *Server) terminal(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	defer s.gate.Bind(cancel)()
+	if !b.until.IsZero() { // the key's expiry-time (a certificate's valid-before) ends the terminal, as over SSH
+		expiry := time.AfterFunc(time.Until(b.until), func() {
+			why := fmt.Errorf("the key this web session was opened with expired at %s", b.until.UTC().Format(time.RFC3339))
+			s.core.Record(id, name, "disconnect", why.Error(), "ok")
+			cancel(why)
+		})
+		defer expiry.Stop()
+	}
 	t := &term{s: s, c: c, cs: cs, ctx: ctx, user: id.User, esc: s.core.Policy().Escape}
 	t.run(cancel)
 }
