@@ -70,7 +70,8 @@ func ticks(s string) map[int]time.Time {
 // are found by `consoled logs -data DIR --since` on the directory the
 // killed run left, and by `logs --since` over ssh once consoled runs
 // again (it merges the journal at start): every line printed since then
-// and in the log, and nothing printed well before.
+// and in the log, and nothing printed well before. `consoled logs -data`
+// on the directory of the consoled running reads its journal.
 func TestKill9LastSecondsFoundBySince(t *testing.T) {
 	alice := newKey(t, "alice")
 	src := tickSource(t)
@@ -157,4 +158,20 @@ console "ticker" {
 		t.Fatalf("logs --since exited %d: %s", code, se)
 	}
 	check("ssh logs after kill -9 and restart", so, since, kill)
+
+	// On the directory of the consoled that runs (it holds the journal),
+	// the offline reader reads the journal: the last seconds, after what
+	// the ssh query consolidated, are there too.
+	time.Sleep(5 * time.Second)
+	upTo := time.Now().Add(-time.Second) // printed before then: in the log by now
+	since = upTo.Add(-2 * time.Second).Truncate(time.Second)
+	before = idxSeconds()
+	out, err = exec.Command(binary, "logs", "-data", logs, "ticker", "--since", since.UTC().Format(time.RFC3339)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("consoled logs -data on a running consoled's directory: %v\n%s", err, out)
+	}
+	check("offline while consoled runs", string(out), since, upTo)
+	if after := idxSeconds(); after != before {
+		t.Errorf("the offline reader changed the index of a running consoled (%d entries, then %d)", before, after)
+	}
 }

@@ -346,15 +346,16 @@ func (j *journal) replaceLocked(mark int64) error {
 // syncIndex consolidates the journaled entries of console name's log in
 // dir, for a reader about to read its index: in this process, through
 // the live journal; else (`consoled logs -data DIR`, a run killed) by
-// merging a journal nobody holds.
-func syncIndex(dir, name string) {
+// merging a journal nobody holds. When it cannot (another process holds
+// the journal, or the directory cannot be written), it returns the
+// journal's entries for the log, for the reader to add (see overlay).
+func syncIndex(dir, name string) []journaled {
 	key := journalKey(dir)
 	journals.Lock()
 	j := journals.m[key]
 	journals.Unlock()
 	if j == nil {
-		recoverDir(key)
-		return
+		return recoverDir(key, name)
 	}
 	j.mu.Lock()
 	logs := append([]*Log(nil), j.names[name]...)
@@ -364,4 +365,5 @@ func syncIndex(dir, name string) {
 		l.consolidate()
 		l.mu.Unlock()
 	}
+	return nil
 }

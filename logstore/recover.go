@@ -173,26 +173,71 @@ func mergeEntries(dir, name string, ents []journaled) (int, error) {
 
 // recoverDir merges the journal of dir, when no process holds it (no
 // consoled runs there): for `consoled logs -data DIR` on a directory left
-// by a run that was killed. One that is held is left to its owner, and a
-// directory that cannot be written is read as it is.
-func recoverDir(dir string) {
+// by a run that was killed. A journal that is held (a consoled runs
+// there), or that cannot be merged (a copy that cannot be written), is
+// read instead: it returns the entries it holds for console name.
+func recoverDir(dir, name string) []journaled {
 	path := filepath.Join(dir, JournalName)
 	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
-		return
+		return nil
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		defer f.Close()
+		// A journal that the live run replaced after we opened it is not
+		// the one it holds.
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			if st, err := os.Stat(path); err == nil && sameFile(f, st) {
+				if _, err := recoverFile(dir, f); err == nil {
+					return nil
+				}
+			}
+		}
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return
+		return nil
 	}
-	defer f.Close()
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-		return
+	return parseJournal(data)[name]
+}
+
+// overlay is the index of the current log file base (its index file f,
+// or nil) followed by the journaled entries that belong to it (its inode,
+// within it, past the file's last entry): what a merge would make of it,
+// read only. Nil when none belong.
+func overlay(base string, f *os.File, ents []journaled) *index {
+	st, err := os.Stat(base)
+	if err != nil {
+		return nil
 	}
-	// A journal that the live run replaced after we opened it is not ours.
-	if st, err := os.Stat(path); err != nil || !sameFile(f, st) {
-		return
+	ino := inodeOf(st)
+	var n int64
+	lastSec, lastOff := int64(-1<<62), int64(-1)
+	if f != nil {
+		if xs, err := f.Stat(); err == nil {
+			n = xs.Size() / entrySize
+		}
+		var b [entrySize]byte
+		if n > 0 {
+			if _, err := f.ReadAt(b[:], (n-1)*entrySize); err == nil {
+				lastSec = int64(binary.LittleEndian.Uint64(b[:]))
+				lastOff = int64(binary.LittleEndian.Uint64(b[8:]))
+			}
+		}
 	}
-	recoverFile(dir, f)
+	var extra []byte
+	for _, e := range ents {
+		sec, off := int64(e.sec), int64(e.off)
+		if e.ino != ino || off >= st.Size() || sec <= lastSec || off < lastOff {
+			continue
+		}
+		extra = append(extra, indexEntry(sec, off)...)
+		lastSec, lastOff = sec, off
+	}
+	if extra == nil {
+		return nil
+	}
+	return &index{f: f, extra: extra, n: n}
 }
 
 func sameFile(f *os.File, st os.FileInfo) bool {

@@ -24,6 +24,8 @@ type segment struct {
 	base string      // DIR/NAME.log
 	k    int         // 0: the current file NAME.log; k: NAME.log.k(.gz)
 	idx  os.FileInfo // its index when listed: follows the file through renames
+
+	journaled []journaled // entries of NAME.log in a journal that could not be merged (read only)
 }
 
 // pos is a place in a record: byte off of segment seg.
@@ -37,7 +39,7 @@ func (p pos) before(o pos) bool { return p.seg < o.seg || p.seg == o.seg && p.of
 // openRecord lists the files of console name in dir, its index entries
 // still in the journal consolidated first.
 func openRecord(dir, name string) (*record, error) {
-	syncIndex(dir, name)
+	pending := syncIndex(dir, name)
 	base := filepath.Join(dir, name+".log")
 	matches, _ := filepath.Glob(base + ".*")
 	seen := map[int]bool{}
@@ -57,7 +59,9 @@ func openRecord(dir, name string) (*record, error) {
 		r.segs = append(r.segs, newSegment(base, k))
 	}
 	if _, err := os.Stat(base); err == nil {
-		r.segs = append(r.segs, newSegment(base, 0))
+		s := newSegment(base, 0)
+		s.journaled = pending
+		r.segs = append(r.segs, s)
 	}
 	if len(r.segs) == 0 {
 		return nil, fmt.Errorf("no log for console %q in %s", name, dir)
@@ -96,10 +100,20 @@ func (s *segment) locate() (k int) {
 	return s.k
 }
 
-// index opens the segment's time index (nil if it has none).
+// index opens the segment's time index (nil if it has none), with the
+// entries of a journal that could not be merged after its own.
 func (s *segment) index() *index {
-	f, err := os.Open(s.name(s.locate()) + ".idx")
+	k := s.locate()
+	f, err := os.Open(s.name(k) + ".idx")
 	if err != nil {
+		f = nil
+	}
+	if len(s.journaled) > 0 && k == 0 {
+		if x := overlay(s.base, f, s.journaled); x != nil {
+			return x
+		}
+	}
+	if f == nil {
 		return nil
 	}
 	return &index{f: f}
@@ -108,15 +122,20 @@ func (s *segment) index() *index {
 // index is a log file's time index, read in place: an entry (Unix second,
 // byte offset) for each second in which the console printed, 16 bytes each.
 type index struct {
-	f     *os.File
-	buf   []byte // entries first .. first+len(buf)/16-1
+	f     *os.File // nil: extra only
+	buf   []byte   // entries first .. first+len(buf)/16-1
 	first int64
+
+	// With entries from a journal (read only, see overlay), the index is
+	// a snapshot: the file's first n entries, then extra.
+	extra []byte
+	n     int64
 }
 
 const entrySize = 16
 
 func (x *index) close() {
-	if x != nil {
+	if x != nil && x.f != nil {
 		x.f.Close()
 	}
 }
@@ -125,6 +144,9 @@ func (x *index) close() {
 func (x *index) entries() int64 {
 	if x == nil {
 		return 0
+	}
+	if x.extra != nil {
+		return x.n + int64(len(x.extra)/entrySize)
 	}
 	st, err := x.f.Stat()
 	if err != nil {
@@ -136,6 +158,16 @@ func (x *index) entries() int64 {
 // entry reads entry k; ok is false past the end.
 func (x *index) entry(k int64) (sec, off int64, ok bool) {
 	if x == nil || k < 0 {
+		return 0, 0, false
+	}
+	if x.extra != nil && k >= x.n {
+		b := x.extra[min((k-x.n)*entrySize, int64(len(x.extra))):]
+		if len(b) < entrySize {
+			return 0, 0, false
+		}
+		return int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:])), true
+	}
+	if x.f == nil {
 		return 0, 0, false
 	}
 	if k < x.first || k >= x.first+int64(len(x.buf)/entrySize) {
@@ -176,8 +208,9 @@ type clock struct {
 	sec  int64
 	have bool
 
-	seg    *segment // to consolidate its log's journaled entries (nil: never)
-	synced int64    // bytes up to here were read before the last consolidation
+	seg    *segment  // to consolidate its log's journaled entries (nil: never)
+	synced int64     // bytes up to here were read before the last consolidation
+	reread time.Time // when a journal held elsewhere may be read again (see sync)
 }
 
 func newClock(seg *segment) clock { return clock{x: seg.index(), seg: seg} }
@@ -210,13 +243,23 @@ func (c *clock) at(off int64) time.Time {
 // what the last consolidation covered (a follow, at the live end), so that
 // the entry of a byte it has read is in the index; it reports whether it
 // did. The byte at off was read, so written, so journaled before this.
+// A journal that another process holds is read (the whole file) at most
+// once a second.
 func (c *clock) sync(off int64) bool {
-	if c.seg == nil || off < c.synced {
+	if c.seg == nil || off < c.synced || time.Now().Before(c.reread) {
 		return false
 	}
 	c.synced = off + 1
-	syncIndex(filepath.Dir(c.seg.base), strings.TrimSuffix(filepath.Base(c.seg.base), ".log"))
-	if c.x == nil {
+	pending := syncIndex(filepath.Dir(c.seg.base), strings.TrimSuffix(filepath.Base(c.seg.base), ".log"))
+	if pending != nil || c.seg.journaled != nil {
+		// A snapshot of the index and the journal: take a new one. Its
+		// first entries are the old one's (the journal's go to the index
+		// file in order), so c.k stays.
+		c.reread = time.Now().Add(time.Second)
+		c.seg.journaled = pending
+		c.x.close()
+		c.x = c.seg.index()
+	} else if c.x == nil {
 		c.x = c.seg.index()
 	}
 	return c.x != nil
