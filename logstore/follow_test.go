@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"consoled/internal/testharness"
 )
 
 // --follow loses nothing at a rotation: lines that rotation cut come out
@@ -32,7 +30,7 @@ func TestFollowAcrossRotations(t *testing.T) {
 			l.Write([]byte("start\r\n"))
 			l.Flush()
 			ctx, cancel := context.WithCancel(context.Background())
-			out := &testharness.Buffer{}
+			out := &syncBuffer{}
 			done := make(chan error, 1)
 			go func() { done <- (&Query{Follow: true, Poll: c.poll}).Run(ctx, dir, "vm1", out) }()
 			waitFor(t, out, "start\n")
@@ -63,7 +61,7 @@ func TestFollowAcrossRotations(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, out *testharness.Buffer, s string) {
+func waitFor(t *testing.T, out *syncBuffer, s string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(out.String(), s) {
@@ -105,7 +103,7 @@ func TestFollowLineCutByRotation(t *testing.T) {
 	sec := at(3, 0, 0).Unix()
 	write(base, "first\r\n", sec)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &testharness.Buffer{}
+	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- (&Query{Follow: true, Timestamps: true, Poll: 20 * time.Millisecond}).Run(ctx, dir, "vm1", out)
@@ -141,7 +139,7 @@ func TestFollowFinish(t *testing.T) {
 	l.Write([]byte("first\r\n"))
 	l.Flush()
 	finish := make(chan struct{})
-	out := &testharness.Buffer{}
+	out := &syncBuffer{}
 	done := make(chan error, 1)
 	q := &Query{Follow: true, Poll: time.Hour, Finish: finish} // no poll comes: only Finish wakes it
 	go func() { done <- q.Run(context.Background(), dir, "gone", out) }()

@@ -12,8 +12,6 @@ import (
 	"time"
 	"unsafe"
 
-	"consoled/internal/testharness"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -212,7 +210,7 @@ func TestFollowTimestampsOfJournaledEntries(t *testing.T) {
 	l.Flush()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &testharness.Buffer{}
+	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- (&Query{Follow: true, Timestamps: true, Poll: 20 * time.Millisecond}).Run(ctx, dir, "vm1", out)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"consoled/internal/testharness"
 )
 
 func read(t *testing.T, path string) string {
@@ -235,7 +233,7 @@ func TestFollow(t *testing.T) {
 	l.Write([]byte("before\r\n"))
 	l.Flush()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &testharness.Buffer{}
+	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- (&Query{Follow: true, Poll: 300 * time.Millisecond}).Run(ctx, dir, "m", out) }()
 	waitOut := func(s string) {
