@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -153,18 +152,14 @@ func (l *Log) reopen() error {
 // writeIndex appends entries to NAME.log.idx through a handle of its own,
 // closed at once; called with mu held. Plain system calls, not
 // os.OpenFile, which adds half a dozen (file kind, non-blocking mode, the
-// poller) to the three an append needs, and no allocation.
+// poller) to the three an append needs. (The path is made each time: a
+// log consolidates its entries every 30 s at most, and a quiet one never,
+// so keeping it would cost every console its bytes.)
 func (l *Log) writeIndex(entries []byte) {
-	if l.idxPath == nil {
-		l.idxPath = append([]byte(l.path+".idx"), 0) // NUL-terminated, made once
-	}
-	atCWD := unix.AT_FDCWD // (a variable: the constant is negative)
-	r, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(atCWD), uintptr(unsafe.Pointer(&l.idxPath[0])),
-		uintptr(unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC), 0o640, 0, 0)
-	if errno != 0 {
+	fd, err := unix.Open(l.path+".idx", unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC, 0o640)
+	if err != nil {
 		return // best effort: the log matters more
 	}
-	fd := int(r)
 	c := l.opts.Budget.charge(l, int64(len(entries)))
 	n, _ := unix.Write(fd, entries)
 	l.opts.Budget.wrote(c, int64(max(n, 0)))

@@ -50,16 +50,15 @@ type Log struct {
 	pendIdx     []byte  // index entries of the bytes in pend
 	queued      bool    // on the flusher's list
 
-	idxSec  int64    // second of the last index entry
-	idxPath []byte   // NAME.log.idx, NUL-terminated (writeIndex)
-	ino     uint64   // the current file's inode (journal records name it)
-	jr      *journal // the directory's index journal (nil: none)
-	jidx    []byte   // entries journaled, not yet in NAME.log.idx
-	jdirty  bool     // on jr's list of logs to consolidate (jr.mu)
-	idxNow  bool     // the file's first entries go to its index at once (readers know a file by its index's inode)
+	idxSec int64    // second of the last index entry
+	ino    uint64   // the current file's inode (journal records name it)
+	jr     *journal // the directory's index journal (nil: none)
+	jidx   []byte   // entries journaled, not yet in NAME.log.idx
 
 	known   bool         // the file's state (size, mid-line) is known: reopen, not open
 	closed  bool         // Close was called (the budget no longer counts it)
+	jdirty  bool         // on jr's list of logs to consolidate (jr.mu)
+	idxNow  bool         // the file's first entries go to its index at once (readers know a file by its index's inode)
 	hslot   int          // its place in handles.open while f is open
 	lastUse atomic.Int64 // UnixNano of the last write to f (see DefaultIdleClose)
 	gzip    sync.WaitGroup
