@@ -103,24 +103,16 @@ func (s *Server) attach(ss *session) int {
 	a.lastOut.Store(time.Now().UnixNano())
 	a.replayOnAttach()
 
-	breaks := make(chan bool, 1) // "break" requests, e.g. OpenSSH's ~B
-	ss.Break(breaks)
-	defer ss.Break(nil)
-
+	l, stop := ss.startLoop(a.input, a.idleWatch)
+	defer stop()
 	pumpDone := make(chan error, 1)
 	go func() { pumpDone <- a.pump(ss.ctx) }()
-	inDone := make(chan inputEnd, 1)
-	go func() { inDone <- a.input() }()
-	idle, stopIdle := a.idleWatch()
-	defer stopIdle()
 
 	for {
 		select {
-		case d := <-idle:
-			a.farewell(fmt.Sprintf("disconnected: idle for %v (idle_timeout)", d))
-			ss.told = true
-			return 1
-		case <-breaks:
+		case d := <-l.idle:
+			return ss.idled(a.farewell, d)
+		case <-l.breaks:
 			a.sendBreak(0)
 		case <-cs.Done(): // cut off by the mux or the policy: too slow, console gone, access removed, shutdown
 			a.farewell("disconnected: " + cs.Cause().Error())
@@ -130,13 +122,9 @@ func (s *Server) attach(ss *session) int {
 			a.farewell("disconnected: " + err.Error())
 			return a.inputEnded(true)
 		case <-ss.ctx.Done():
-			cause := context.Cause(ss.ctx)
-			if errors.Is(cause, ErrShutdown) || errors.Is(cause, frontend.ErrRevoked) {
-				a.notice("disconnected: " + cause.Error())
-				ss.told = true
-			}
+			ss.ended(a.notice)
 			return a.inputEnded(true)
-		case end := <-inDone:
+		case end := <-l.input:
 			if end == inputDetach {
 				a.notice("detached from " + name)
 				return 0

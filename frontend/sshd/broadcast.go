@@ -83,25 +83,18 @@ func (s *Server) broadcast(ss *session) int {
 	s.log.Info("attached to a set", "user", ss.id.User, "set", set, "consoles", len(g.Sessions), "from", ss.id.From, "pty", pty)
 	b.greet()
 
-	breaks := make(chan bool, 1) // OpenSSH's ~B: BREAK to all
-	ss.Break(breaks)
-	defer ss.Break(nil)
 	ctx, cancel := context.WithCancel(ss.ctx)
 	defer cancel()
 	b.lastOut.Store(time.Now().UnixNano())
 	linesDone := make(chan struct{})
 	go func() { g.Lines(ctx, partialAfter, b.show); close(linesDone) }()
-	inDone := make(chan inputEnd, 1)
-	go func() { inDone <- b.input() }()
-	idle, stopIdle := b.idleWatch()
-	defer stopIdle()
+	l, stop := ss.startLoop(b.input, b.idleWatch)
+	defer stop()
 	for {
 		select {
-		case d := <-idle:
-			b.notice(fmt.Sprintf("disconnected: idle for %v (idle_timeout)", d))
-			ss.told = true
-			return 1
-		case <-breaks:
+		case d := <-l.idle:
+			return ss.idled(b.notice, d)
+		case <-l.breaks: // OpenSSH's ~B: BREAK to all
 			b.results(g.Break(ss.ctx, 0))
 		case <-linesDone:
 			if ss.ctx.Err() == nil {
@@ -110,13 +103,9 @@ func (s *Server) broadcast(ss *session) int {
 			ss.told = true
 			return 1
 		case <-ss.ctx.Done():
-			cause := context.Cause(ss.ctx)
-			if errors.Is(cause, ErrShutdown) || errors.Is(cause, frontend.ErrRevoked) {
-				b.notice("disconnected: " + cause.Error())
-				ss.told = true
-			}
+			ss.ended(b.notice)
 			return 1
-		case end := <-inDone:
+		case end := <-l.input:
 			if end == inputDetach {
 				b.notice("detached from " + set)
 				return 0

@@ -129,11 +129,7 @@ func (s *Server) splice(ss *session, gw, addr string) int {
 			fmt.Fprintf(ss.Stderr(), "consoled: lost gateway %s, which held the console (%v); attach again\n", gw, err)
 			return 1
 		case <-ss.ctx.Done():
-			cause := context.Cause(ss.ctx)
-			if errors.Is(cause, ErrShutdown) || errors.Is(cause, frontend.ErrRevoked) {
-				fmt.Fprintf(ss.Stderr(), "consoled: disconnected: %v\n", cause)
-				ss.told = true
-			}
+			ss.ended(func(text string) { fmt.Fprintf(ss.Stderr(), "consoled: %s\n", text) })
 			return 1
 		}
 	}
