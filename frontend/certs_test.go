@@ -10,14 +10,14 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"consoled/frontend"
-	"consoled/internal/testharness"
+	"consoled/frontend/frontendtest"
 )
 
 // A certificate user's access: by name, by the groups their principals
 // make them a member of, "*" and open consoles; they stand while their CA
 // is trusted and their certificate has not ended.
 func TestCertificateIdentity(t *testing.T) {
-	admin, ca := testharness.NewPerson(t, "admin"), testharness.NewPerson(t, "ca")
+	admin, ca := frontendtest.NewPerson(t, "admin"), frontendtest.NewPerson(t, "ca")
 	caLine := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(ca.Pub)))
 	src := admin.Block() + fmt.Sprintf("trusted_user_ca_keys = [%q]\n", caLine) +
 		"group \"ops\" {\n  principals = [\"sre\"]\n}\n" +

@@ -13,6 +13,7 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/frontend/frontendtest"
 	"consoled/internal/testharness"
 	"consoled/mux"
 	"consoled/registry"
@@ -111,7 +112,7 @@ func mustDeny(t *testing.T, what string, err error) {
 // then on typing, BREAK, takeover, power and send are refused, and the
 // audit log says so.
 func TestReloadDemotesWriter(t *testing.T) {
-	alice := testharness.NewPerson(t, "alice")
+	alice := frontendtest.NewPerson(t, "alice")
 	g := start(t, alice.Block()+console("m", `  rw = ["alice"]`+"\n"))
 	g.waitUp("m")
 	s, err := g.core.Attach(alice.ID("test"), "m", frontend.Write)
@@ -169,7 +170,7 @@ func TestReloadDemotesWriter(t *testing.T) {
 // A writer displaced by a takeover and then demoted by a reload is not
 // handed write access back when the taker's session ends: nobody writes.
 func TestReloadDemotedLenderGetsNothingBack(t *testing.T) {
-	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
 	g := start(t, alice.Block()+bob.Block()+console("m", `  rw = ["alice", "bob"]`+"\n"))
 	g.waitUp("m")
 	a, err := g.core.Attach(alice.ID("test"), "m", frontend.Write)
@@ -201,7 +202,7 @@ func TestReloadDemotedLenderGetsNothingBack(t *testing.T) {
 // cause that says why, and is no longer in who; the console is then gone
 // for them.
 func TestReloadRemovesViewer(t *testing.T) {
-	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
 	users := alice.Block() + bob.Block()
 	g := start(t, users+console("m", `  rw = ["alice"]`+"\n"+`  ro = ["bob"]`+"\n"))
 	s, err := g.core.Attach(bob.ID("test"), "m", frontend.Watch)
@@ -241,7 +242,7 @@ func TestReloadRemovesViewer(t *testing.T) {
 // nothing at all on a session opened before: cut off, and every action
 // refused, even on a console open to every user.
 func TestReloadRemovesUserAndKey(t *testing.T) {
-	alice, bob, spare := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob"), testharness.NewPerson(t, "spare")
+	alice, bob, spare := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob"), frontendtest.NewPerson(t, "spare")
 	g := start(t, alice.Block(spare.Pub)+bob.Block()+console("open", ""))
 	g.waitUp("open")
 	aliceSpare := alice.ID("test")
@@ -293,7 +294,7 @@ func TestReloadRemovesUserAndKey(t *testing.T) {
 
 // A log follow ends when a reload takes the console away from its reader.
 func TestReloadEndsLogFollow(t *testing.T) {
-	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
 	users := alice.Block() + bob.Block()
 	g := start(t, users+console("m", `  rw = ["alice"]`+"\n"+`  ro = ["bob"]`+"\n"))
 	g.waitUp("m")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"consoled/frontend"
+	"consoled/frontend/frontendtest"
 	"consoled/internal/testharness"
 	"consoled/panics"
 	"consoled/registry"
@@ -16,7 +17,7 @@ import (
 // Crashes and Activity show only consoles the user may see; Activity adds
 // up the day's output, its ups and downs, and its crashes.
 func TestCrashesAndActivity(t *testing.T) {
-	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
 	g := &gateway{t: t, dir: t.TempDir(), audit: &testharness.Buffer{}}
 	cfg := g.parse(alice.Block() + bob.Block() + console("c1", "  rw = [\"alice\", \"bob\"]\n") + console("c2", "  rw = [\"bob\"]\n"))
 	g.reg = registry.New(cfg, quiet())

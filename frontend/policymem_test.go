@@ -8,7 +8,7 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
-	"consoled/internal/testharness"
+	"consoled/frontend/frontendtest"
 )
 
 // liveHeap is the heap still reachable after a collection.
@@ -26,7 +26,7 @@ func liveHeap() uint64 {
 // still answers for every console.
 func TestPolicyFromHoldsLittlePerConsole(t *testing.T) {
 	const n = 2000
-	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
 	var b strings.Builder
 	b.WriteString(alice.Block() + bob.Block())
 	for i := range n {

@@ -12,6 +12,7 @@ import (
 
 	"consoled/consoleset"
 	"consoled/frontend"
+	"consoled/frontend/frontendtest"
 	"consoled/internal/testharness"
 )
 
@@ -19,7 +20,7 @@ import (
 // the config and change with a reload; plain names the user cannot see are
 // kept, and acting on them answers "no such console".
 func TestSelectNarrowsToVisible(t *testing.T) {
-	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
 	users := alice.Block() + bob.Block()
 	src := users +
 		console("web01", "  tags = [\"rack12\"]\n") +
@@ -28,7 +29,7 @@ func TestSelectNarrowsToVisible(t *testing.T) {
 		console("db01", "  tags = [\"rack12\"]\n")
 	g := start(t, src)
 	for _, tc := range []struct {
-		who  testharness.Person
+		who  frontendtest.Person
 		set  string
 		want string
 	}{
@@ -112,7 +113,7 @@ func TestLineWriter(t *testing.T) {
 // logs --follow over a set: every console at once, each line prefixed
 // with its console's name, until the client goes.
 func TestLogsFollowSet(t *testing.T) {
-	alice := testharness.NewPerson(t, "alice")
+	alice := frontendtest.NewPerson(t, "alice")
 	g := start(t, alice.Block()+console("web1", "")+console("web2", "")+console("db1", ""))
 	for _, n := range []string{"web1", "web2"} {
 		g.waitUp(n)

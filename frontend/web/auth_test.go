@@ -13,6 +13,7 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/frontend/frontendtest"
 	"consoled/internal/testharness"
 	"consoled/registry"
 )
@@ -31,7 +32,7 @@ type site struct {
 
 func newSite(t *testing.T, tls bool) *site {
 	t.Helper()
-	alice := testharness.NewPerson(t, "alice")
+	alice := frontendtest.NewPerson(t, "alice")
 	s := &site{t: t, audit: &testharness.Buffer{}, src: "log_dir = \"" + t.TempDir() + "\"\nconsole \"c1\" {\n  demo {}\n  rw = [\"alice\"]\n}\n"}
 	s.alice = alice.ID("ssh")
 	cfg := s.parse(alice.Block())

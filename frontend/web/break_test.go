@@ -16,7 +16,7 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
-	"consoled/internal/testharness"
+	"consoled/frontend/frontendtest"
 	"consoled/mux"
 	"consoled/registry"
 )
@@ -26,7 +26,7 @@ import (
 // writer is told "BREAK refused: ..."; a viewer with rw access, while
 // someone else writes, is told who writes and how to take write access.
 func TestWebBreakOutcomes(t *testing.T) {
-	alice, bob := testharness.NewPerson(t, "alice"), testharness.NewPerson(t, "bob")
+	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
 	src := alice.Block() + bob.Block() + "log_dir = \"" + t.TempDir() + "\"\nconsole \"cat\" {\n  exec { command = [\"/bin/cat\"] }\n}\n"
 	cfg, diags := config.Parse([]byte(src), "test.hcl", t.TempDir())
 	if diags.HasErrors() {

@@ -11,6 +11,7 @@ import (
 
 	"consoled/config"
 	"consoled/frontend"
+	"consoled/frontend/frontendtest"
 	"consoled/internal/testharness"
 	"consoled/mux"
 	"consoled/registry"
@@ -20,7 +21,7 @@ import (
 // (or a certificate's valid-before) ends when the key expires, saying why,
 // and the audit log has the disconnect, as an SSH session does.
 func TestWebTerminalEndsAtKeyExpiry(t *testing.T) {
-	alice := testharness.NewPerson(t, "alice")
+	alice := frontendtest.NewPerson(t, "alice")
 	cfg, diags := config.Parse([]byte(alice.Block()+"log_dir = \""+t.TempDir()+"\"\nconsole \"c1\" {\n  demo {}\n}\n"), "test.hcl", t.TempDir())
 	if diags.HasErrors() {
 		t.Fatal(diags)

@@ -1,4 +1,6 @@
-package testharness
+// Package frontendtest helps tests of the frontend and its transports:
+// people with keys of their own, their config blocks and identities.
+package frontendtest
 
 import (
 	"crypto/ed25519"
