@@ -242,7 +242,7 @@ func (r *Registry) run(cc *config.Console, cfg *config.Config, lg *logstore.Log)
 	if el, ok := mc.Power.(mux.EventLog); ok {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		e.cancel = cancel
-		go r.watchEvents(ctx, e.con, el)
+		r.watchEvents(ctx, e.con, el)
 	}
 	return e
 }
