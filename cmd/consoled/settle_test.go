@@ -79,3 +79,33 @@ func TestSettleWaitsForFirstConnections(t *testing.T) {
 		t.Fatal("not released after maxWait with a console still connecting")
 	}
 }
+
+// Nor before the goroutines of start-up have ended: a release while
+// consoles' goroutines are still ending would leave their stacks.
+func TestSettleWaitsForGoroutinesToEnd(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const n = 20
+	var wg sync.WaitGroup
+	ended := make(chan time.Time, 1)
+	for i := range n {
+		wg.Go(func() { time.Sleep(time.Duration(i+1) * 100 * time.Millisecond) })
+	}
+	go func() { wg.Wait(); ended <- time.Now() }()
+	released := make(chan time.Time, 1)
+	go settle(ctx, func() []*mux.Console { return nil }, time.Hour, func() { released <- time.Now() })
+	var last time.Time
+	select {
+	case last = <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the goroutines did not end")
+	}
+	select {
+	case at := <-released:
+		if at.Before(last) {
+			t.Errorf("released at %v, before the last goroutine ended at %v", at, last)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("not released after the goroutines ended")
+	}
+}
