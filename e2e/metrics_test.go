@@ -81,6 +81,22 @@ console "p1" {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The idle clock that reads the consoles nobody is attached to (p1,
+	// big) exports how long its sweeps take and how late its ticks are.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		body, _ := httpGet("http://" + addr + "/metrics")
+		sweeps := regexp.MustCompile(`(?m)^consoled_idle_sweep_seconds_count ([1-9]\d*)$`).MatchString(body)
+		delays := regexp.MustCompile(`(?m)^consoled_idle_tick_delay_seconds_bucket\{le="0\.1"\} \d+$`).MatchString(body)
+		late := regexp.MustCompile(`(?m)^consoled_idle_ticks_late_total \d+$`).MatchString(body)
+		if sweeps && delays && late {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("idle clock metrics: sweeps counted %v, delay histogram %v, late counter %v; want all\n%s", sweeps, delays, late, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	// bob leaves, alice gives up write access: the gauges follow.
 	b.Send("\x05c.")

@@ -97,7 +97,7 @@ func Handler(src Source, auth func() (ok, failed uint64), panics func(string) ui
 		f(&o)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(src, auth, panics),
+	reg.MustRegister(newCollector(src, auth, panics), newIdleCollector(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if o.cluster != nil {
 		reg.MustRegister(newClusterCollector(o.cluster, src))

@@ -39,6 +39,10 @@ type idleClock struct {
 	parked     int      // sweeps parked (backend.Parker): it ticks for them too
 	harvesters []backend.Harvester
 	buf        []byte // what its reads go into
+	// due is when the scheduled tick is due: one interval after the tick
+	// before it, however long that one took (zero while it does not tick).
+	due   time.Time
+	stats tickStats
 }
 
 var (
@@ -65,13 +69,21 @@ func (k *idleClock) schedule() {
 	k.pending = true
 	now := time.Now()
 	at := now.Truncate(k.every).Add(k.every)
+	if k.due.IsZero() || k.due.After(at) {
+		k.due = at // else a sweep overran: this tick is late
+	}
 	time.AfterFunc(at.Sub(now), k.fire)
 }
 
 func (k *idleClock) fire() {
+	start := time.Now()
 	k.mu.Lock()
 	hs := k.harvesters
+	due := k.due
 	k.mu.Unlock()
+	if due.IsZero() { // fired by hand (tests)
+		due = start
+	}
 	for _, h := range hs { // parked consoles with something to read join the list
 		h.Harvest()
 	}
@@ -97,7 +109,10 @@ func (k *idleClock) fire() {
 	defer k.mu.Unlock()
 	k.sweeps = append(kept, k.sweeps...) // and those handed over meanwhile
 	k.pending = false
+	k.stats.record(start.Sub(due), time.Since(start), k.every)
+	k.due = time.Time{}
 	if len(k.sweeps) > 0 || k.parked > 0 {
+		k.due = due.Add(k.every)
 		k.schedule()
 	}
 	if len(k.sweeps) == 0 {
