@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -198,6 +199,9 @@ func parse(src []byte, filename, dir, file string, needUsers bool) (*Config, hcl
 	if p.diags.HasErrors() {
 		return nil, p.diags
 	}
+	// The consoles were appended one by one: keep them in an array of
+	// their number, not of the last growth's (a quarter more, 232 bytes each).
+	cfg.Consoles = slices.Clone(cfg.Consoles)
 	return cfg, p.diags
 }
 
