@@ -6,7 +6,9 @@
 // into a read-write client that the machine echoes. Each run also reads a source straight
 // through socat in a terminal, under the same load: the floor of what the
 // machine and the measurement cost with no server at all, so that "added
-// p99" (p99 minus that floor's p99) is what the server adds.
+// p99" (p99 minus that floor's p99) is what the server adds. The record lag
+// is how long after a machine prints a line it is in the console's log
+// file, on a sample of the consoles (lag.go).
 //
 //	go run ./bench -consoles 1000 -rate 11520 -duration 60s [-viewers 100]
 //
@@ -64,9 +66,13 @@ type result struct {
 	// With more than one viewer: the reading viewers' spread, and what the
 	// stalled one did to them.
 	viewerSpread string
-	err          error
-	ratio        float64
-	cpuPerUp     float64
+	// record lag: how long after a sampled console's LAG probe was sent it
+	// was in the console's log file (see lag.go)
+	lag      lagResult
+	lagNames string // the sampled consoles
+	err      error
+	ratio    float64
+	cpuPerUp float64
 }
 
 func main() {
@@ -121,14 +127,15 @@ func main() {
 func run(s server, dir string, n, rate int, warmup, duration time.Duration, viewers int) *result {
 	r := &result{server: s.name(), consoles: n}
 	srcs := make([]*source, n)
+	sampled := lagSample(n)
 	for i := range srcs {
 		var err error
-		if srcs[i], err = newSource(i, rate, i == 0); err != nil {
+		if srcs[i], err = newSource(i, rate, i == 0, sampled[i] && rate > 0); err != nil {
 			r.err = err
 			return r
 		}
 	}
-	direct, err := newSource(n, rate, true) // read by socat, not by the server
+	direct, err := newSource(n, rate, true, false) // read by socat, not by the server
 	if err != nil {
 		r.err = err
 		return r
@@ -147,6 +154,13 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	}
 	pid := cmd.Process.Pid
 	defer stop(cmd)
+	lw, err := watchLags(s, dir, srcs)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	defer lw.stop()
+	r.lagNames = lw.names()
 	start := time.Now()
 	upBy := func() int {
 		k := 0
@@ -236,6 +250,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	go typist(dt, dready, stopTyping)
 
 	time.Sleep(warmup)
+	lagFrom := time.Now().UnixNano()
 	cpu0 := cpuTicks(pid)
 	r0, w0 := ioCalls(pid)
 	arrivals0 := arrivals(srcs)
@@ -248,6 +263,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		l.reset()
 	}
 	time.Sleep(duration)
+	lagTo := time.Now().UnixNano()
 	cpu1 := cpuTicks(pid)
 	if r1, w1 := ioCalls(pid); arrivals(srcs) > arrivals0 {
 		a := float64(arrivals(srcs) - arrivals0)
@@ -262,7 +278,8 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 		exec.Command("curl", "-s", "-o", "/tmp/consoled.heap", "http://"+m+"/debug/pprof/heap").Run()
 		if out, err := exec.Command("curl", "-s", "http://"+m+"/metrics").Output(); err == nil {
 			for _, l := range strings.Split(string(out), "\n") {
-				if strings.HasPrefix(l, "go_memstats_") && !strings.Contains(l, "_total") || strings.HasPrefix(l, "go_goroutines") {
+				idle := strings.HasPrefix(l, "consoled_idle_") && !strings.Contains(l, "_bucket") // the idle clock's sweeps and late ticks
+				if strings.HasPrefix(l, "go_memstats_") && !strings.Contains(l, "_total") || strings.HasPrefix(l, "go_goroutines") || idle {
 					fmt.Fprintln(os.Stderr, "  ", l)
 				}
 			}
@@ -279,7 +296,8 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	for _, src := range srcs {
 		src.stop()
 	}
-	time.Sleep(2 * time.Second) // let the server write what is in flight
+	time.Sleep(2 * time.Second)       // let the server write what is in flight
+	r.lag = lw.result(lagFrom, lagTo) // probes not in the logs by now are unseen
 	for _, c := range clients {
 		stop(c)
 	}
@@ -502,6 +520,7 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 			us(r.keyFloor50), us(r.keyFloor99), us(r.key50-r.keyFloor50), us(r.key99-r.keyFloor99))
 	}
 	w.Flush()
+	reportLag(rs, rate)
 	for _, r := range rs {
 		if r.err == nil && r.viewerSpread != "" {
 			fmt.Printf("%s: %s\n", r.server, r.viewerSpread)

@@ -27,8 +27,13 @@ type source struct {
 	writes atomic.Int64
 	// probes written, on every connection (one for each server's console)
 	probesSent atomic.Int64
-	stopOnce   sync.Once
-	stopped    chan struct{}
+	// lag: a sampled console that prints a LAG probe every lagEvery (see
+	// lag.go); the stamps of those it wrote.
+	lag      bool
+	lagMu    sync.Mutex
+	lagSent  []int64
+	stopOnce sync.Once
+	stopped  chan struct{}
 }
 
 var templates = []string{
@@ -44,15 +49,25 @@ var templates = []string{
 // checked against it. It ends with a unique tag "#<id>:<seq>".
 func line(id int, seq int64) string {
 	t := templates[seq%int64(len(templates))]
-	return fmt.Sprintf(t, seq/1000, seq%1000000, id) + fmt.Sprintf(" #%d:%d\r\n", id, seq)
+	return fmt.Sprintf(t, seq/1000, seq%1000000, id) + tagOf(id, seq)
 }
 
-func newSource(id, rate int, probe bool) (*source, error) {
+// tagOf is the end of a line, its tag.
+func tagOf(id int, seq int64) string { return fmt.Sprintf(" #%d:%d\r\n", id, seq) }
+
+// lagStamps is the stamps of the LAG probes s wrote.
+func (s *source) lagStamps() []int64 {
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	return append([]int64(nil), s.lagSent...)
+}
+
+func newSource(id, rate int, probe, lag bool) (*source, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &source{id: id, ln: ln, rate: rate, probe: probe, stopped: make(chan struct{})}
+	s := &source{id: id, ln: ln, rate: rate, probe: probe, lag: lag, stopped: make(chan struct{})}
 	go s.serve()
 	return s, nil
 }
@@ -135,7 +150,11 @@ const tick = 50 * time.Millisecond
 // every 200 ms: a small arrival each), lines cut wherever the tick falls,
 // as on a serial line (but for the probing source, whose probes go
 // between whole lines). The first write comes at a random point of the
-// first interval, so that sources do not print in lockstep.
+// first interval, so that sources do not print in lockstep. A lag source
+// puts a LAG probe at the start of its first write after each lagEvery,
+// where the rest of the line being written still holds its whole tag (the
+// bytes-lost count finds every tag whole): lagLen bytes every lagEvery
+// more than the rate, in writes it makes anyway.
 func (s *source) emit(c net.Conn) {
 	defer c.Close()
 	if s.rate <= 0 { // silent: connected, printing nothing
@@ -155,9 +174,16 @@ func (s *source) emit(c net.Conn) {
 	perTick := float64(s.rate) * every.Seconds()
 	var cur []byte // the line being written, from its unwritten part
 	var buf []byte
+	var lastLag time.Time
 	s.every(every, func() error {
 		budget += perTick
 		buf = buf[:0]
+		var stamp int64
+		if s.lag && time.Since(lastLag) >= lagEvery && (len(cur) == 0 || len(cur) >= len(tagOf(s.id, s.next-1))) {
+			lastLag = time.Now()
+			stamp = lastLag.UnixNano()
+			buf = fmt.Appendf(buf, "LAG %d;\r\n", stamp)
+		}
 		for budget >= 1 {
 			if len(cur) == 0 {
 				cur = append(cur[:0], line(s.id, s.next)...)
@@ -179,6 +205,11 @@ func (s *source) emit(c net.Conn) {
 		}
 		if _, err := c.Write(buf); err != nil {
 			return err
+		}
+		if stamp != 0 {
+			s.lagMu.Lock()
+			s.lagSent = append(s.lagSent, stamp)
+			s.lagMu.Unlock()
 		}
 		s.sentB.Add(int64(len(buf)))
 		s.writes.Add(1)
