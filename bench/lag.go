@@ -52,8 +52,8 @@ func lagSample(n int) map[int]bool {
 type lagFile struct {
 	src  *source
 	path string
-	f    *os.File // nil until the server creates it
-	tail []byte   // the end of what was read, a probe maybe cut short
+	f    *os.File        // nil until the server creates it
+	tail []byte          // the end of what was read, a probe maybe cut short
 	seen map[int64]int64 // a probe's stamp -> when it was seen (UnixNano)
 }
 
