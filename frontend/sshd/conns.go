@@ -29,6 +29,7 @@ type conn struct {
 	id     frontend.Identity // who logged in (set with the first session)
 	active int               // sessions running on it
 	expiry *time.Timer       // re-decides the connection when its key expires
+	ending bool              // decide is closing it (once, if a reload and the expiry meet)
 }
 
 // begin counts a session on c; end uncounts it.
@@ -143,6 +144,13 @@ func (s *Server) decide(c *conn, reload bool) {
 		why = s.keyStands(c.sshCtx) // re-arms the expiry if the key stands
 	}
 	if why == nil {
+		return
+	}
+	c.mu.Lock()
+	again := c.ending
+	c.ending = true
+	c.mu.Unlock()
+	if again {
 		return
 	}
 	var cause error = accessEnded{why}
