@@ -36,11 +36,12 @@ type ClockStats struct {
 	// consoles, the reads and the log writes.
 	Sweeps ClockHistogram
 	// Delays is how long after it was due each tick started. A tick is due
-	// one interval after the one before it: a sweep that overran makes the
-	// next tick late by as much.
+	// at its boundary, or one interval after the tick before it started if
+	// that is earlier: a sweep that overran makes the next tick late by as
+	// much (a timer that fired late makes its own tick late).
 	Delays ClockHistogram
 	// Late counts the ticks that started more than one interval after they
-	// were due: output waited at least two intervals for them.
+	// were due: output may have waited more than two intervals for them.
 	Late uint64
 }
 

@@ -98,6 +98,14 @@ func TestIdleClockCountsSlowSweepAndLateTick(t *testing.T) {
 		t.Errorf("IdleClockStats (what metrics exports) missed the clock's ticks: late %d -> %d, sweeps %d -> %d",
 			all.Late, sum.Late, all.Sweeps.Count, sum.Sweeps.Count)
 	}
+
+	// The clock is back on time: the ticks after the late one are not
+	// late for it (the console stays parked, so the clock keeps ticking).
+	const more = 10
+	waitFor(t, "more ticks", func() bool { return clockStats(k).Sweeps.Count >= after.Sweeps.Count+more })
+	if then := clockStats(k); then.Late-after.Late >= more {
+		t.Errorf("all %d ticks after the late one counted late (%d): one overrun sweep keeps the clock late", then.Sweeps.Count-after.Sweeps.Count, then.Late-after.Late)
+	}
 }
 
 // clockStats is one clock's statistics.

@@ -39,8 +39,10 @@ type idleClock struct {
 	parked     int      // sweeps parked (backend.Parker): it ticks for them too
 	harvesters []backend.Harvester
 	buf        []byte // what its reads go into
-	// due is when the scheduled tick is due: one interval after the tick
-	// before it, however long that one took (zero while it does not tick).
+	// due is when the scheduled tick is due: at its boundary, or one
+	// interval after the tick before it started if that is earlier (a
+	// sweep that overran: output waited longer); zero while it does not
+	// tick.
 	due   time.Time
 	stats tickStats
 }
@@ -112,7 +114,7 @@ func (k *idleClock) fire() {
 	k.stats.record(start.Sub(due), time.Since(start), k.every)
 	k.due = time.Time{}
 	if len(k.sweeps) > 0 || k.parked > 0 {
-		k.due = due.Add(k.every)
+		k.due = start.Add(k.every)
 		k.schedule()
 	}
 	if len(k.sweeps) == 0 {
