@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -11,7 +12,8 @@ import (
 // TestSmoke runs the comparison in its quick mode (a smoke test: no timing
 // assertions): every server starts, takes every console, logs what the
 // sources sent, a viewer sees the probes and a writer's keystrokes come back;
-// every record-lag probe consoled was sent is found in its log.
+// every record-lag probe consoled was sent is found in its log, and its
+// idle clock's metrics are read.
 func TestSmoke(t *testing.T) {
 	for _, c := range []string{"conserver", "console", "conmand", "conman", "ssh-keygen", "socat"} {
 		if _, err := exec.LookPath(c); err != nil {
@@ -58,6 +60,9 @@ func TestSmoke(t *testing.T) {
 		}
 		if s.name() == "consoled" && (r.lag.samples == 0 || r.lag.samples != r.lag.sent) {
 			t.Errorf("consoled: the record lag has %d samples of the %d probes sent; want every one in the logs", r.lag.samples, r.lag.sent)
+		}
+		if s.name() == "consoled" && !strings.Contains(r.idle, " ticks") {
+			t.Errorf("consoled: no summary of its idle clock's metrics (%q)", r.idle)
 		}
 		if r.keys == 0 || r.keyFloor99 == 0 {
 			t.Errorf("%s: %d keystrokes came back through the writer (no-server p99 %v)", s.name(), r.keys, r.keyFloor99)

@@ -70,6 +70,7 @@ type result struct {
 	// was in the console's log file (see lag.go)
 	lag      lagResult
 	lagNames string // the sampled consoles
+	idle     string // consoled's idle clock over the measurement
 	err      error
 	ratio    float64
 	cpuPerUp float64
@@ -274,6 +275,9 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	r.curRSSKiB = curRSSKiB(pid)
 	r.anonKiB, r.fileKiB = statusSum(pid, "RssAnon:"), statusSum(pid, "RssFile:")
 	r.fds = openFiles(pid)
+	if ms, ok := s.(metricsServer); ok { // after the RSS: a scrape allocates
+		r.idle = idleSummary(scrapeIdle(ms.metricsAddr(dir)))
+	}
 	if m := os.Getenv("BENCH_METRICS"); m != "" && s.name() == "consoled" {
 		exec.Command("curl", "-s", "-o", "/tmp/consoled.heap", "http://"+m+"/debug/pprof/heap").Run()
 		if out, err := exec.Command("curl", "-s", "http://"+m+"/metrics").Output(); err == nil {
@@ -521,6 +525,11 @@ func report(rs []*result, n, rate int, duration time.Duration) {
 	}
 	w.Flush()
 	reportLag(rs, rate)
+	for _, r := range rs {
+		if r.err == nil && r.idle != "" {
+			fmt.Printf("%s: %s\n", r.server, r.idle)
+		}
+	}
 	for _, r := range rs {
 		if r.err == nil && r.viewerSpread != "" {
 			fmt.Printf("%s: %s\n", r.server, r.viewerSpread)

@@ -55,8 +55,13 @@ func (s consoledServer) start(dir string, port int, srcs []*source) (*exec.Cmd, 
 	pub, _ := os.ReadFile(key + ".pub")
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen = \"127.0.0.1:%d\"\nlog_dir = \"logs\"\nuser \"bench\" {\n  keys = [%q]\n}\n", port, strings.TrimSpace(string(pub)))
-	if m := os.Getenv("BENCH_METRICS"); m != "" {
-		fmt.Fprintf(&b, "metrics_listen = %q\n", m)
+	m := os.Getenv("BENCH_METRICS")
+	if m == "" {
+		m = fmt.Sprintf("127.0.0.1:%d", freePort())
+	}
+	fmt.Fprintf(&b, "metrics_listen = %q\n", m)
+	if err := os.WriteFile(filepath.Join(dir, "metrics.addr"), []byte(m), 0o600); err != nil {
+		return nil, err
 	}
 	for i, src := range srcs {
 		fmt.Fprintf(&b, "console %q {\n  telnet { address = \"127.0.0.1:%d\" }\n  log {\n    max_size = \"1GiB\"\n  }\n}\n", consoleName(i), src.port())
