@@ -242,7 +242,7 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	go typist(wt, wready, stopTyping)
 	// The floor: a source read and typed into through socat, no server.
 	floor, keyFloor := &latencies{re: probeRE}, &latencies{re: echoRE}
-	dt := inTerminal("direct viewer", exec.Command("socat", "STDIO,rawer", fmt.Sprintf("TCP:127.0.0.1:%d", direct.port())))
+	dt := inTerminal("direct viewer", exec.Command("socat", "STDIO,rawer", "TCP:"+direct.addr()))
 	if dt == nil {
 		return r
 	}

@@ -64,7 +64,7 @@ func (s consoledServer) start(dir string, port int, srcs []*source) (*exec.Cmd, 
 		return nil, err
 	}
 	for i, src := range srcs {
-		fmt.Fprintf(&b, "console %q {\n  telnet { address = \"127.0.0.1:%d\" }\n  log {\n    max_size = \"1GiB\"\n  }\n}\n", consoleName(i), src.port())
+		fmt.Fprintf(&b, "console %q {\n  telnet { address = %q }\n  log {\n    max_size = \"1GiB\"\n  }\n}\n", consoleName(i), src.addr())
 	}
 	cfg := filepath.Join(dir, "consoled.hcl")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
@@ -103,7 +103,7 @@ func (conserverServer) start(dir string, port int, srcs []*source) (*exec.Cmd, e
 	fmt.Fprintf(&b, "config * {\n}\ndefault * {\n  logfile %s/&.log;\n  timestamp \"\";\n  rw *;\n  master 127.0.0.1;\n}\n", logs)
 	fmt.Fprintf(&b, "access * {\n  trusted 127.0.0.1;\n}\n")
 	for i, src := range srcs {
-		fmt.Fprintf(&b, "console %s {\n  type host;\n  host 127.0.0.1;\n  port %d;\n}\n", consoleName(i), src.port())
+		fmt.Fprintf(&b, "console %s {\n  type host;\n  host %s;\n  port %d;\n}\n", consoleName(i), sourceHost, src.port())
 	}
 	cf := filepath.Join(dir, "conserver.cf")
 	os.WriteFile(cf, []byte(b.String()), 0o644)
@@ -136,7 +136,7 @@ func (conmanServer) start(dir string, port int, srcs []*source) (*exec.Cmd, erro
 	fmt.Fprintf(&b, "server logdir=%q\nserver logfile=%q\nserver loopback=ON\nserver port=%d\nserver keepalive=ON\nglobal log=\"%%N.log\"\n",
 		logs, filepath.Join(dir, "conmand.log"), port)
 	for i, src := range srcs {
-		fmt.Fprintf(&b, "console name=%q dev=\"127.0.0.1:%d\"\n", consoleName(i), src.port())
+		fmt.Fprintf(&b, "console name=%q dev=\"%s\"\n", consoleName(i), src.addr())
 	}
 	cf := filepath.Join(dir, "conman.conf")
 	os.WriteFile(cf, []byte(b.String()), 0o644)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,8 +64,17 @@ func (s *source) lagStamps() []int64 {
 	return append([]int64(nil), s.lagSent...)
 }
 
+// sourceHost is the loopback address every source of this run listens
+// on: one of 127.0.0.0/8 picked per run, not 127.0.0.1. A source takes one
+// connection and closes its listener, so anything else on the machine
+// dialing 127.0.0.1 ports (tests of other work, which free a port and dial
+// it later) could take a source's one connection before the server does,
+// and the server would then record nothing of that console: lost bytes
+// that were no server's doing.
+var sourceHost = fmt.Sprintf("127.%d.%d.1", 100+os.Getpid()%100, 1+rand.IntN(250))
+
 func newSource(id, rate int, probe, lag bool) (*source, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(sourceHost, "0"))
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +84,9 @@ func newSource(id, rate int, probe, lag bool) (*source, error) {
 }
 
 func (s *source) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// addr is where the source listens, host:port.
+func (s *source) addr() string { return net.JoinHostPort(sourceHost, strconv.Itoa(s.port())) }
 
 // serve takes the server's one connection to this machine, then closes
 // its listener: ten thousand sources hold ten thousand descriptors, not
