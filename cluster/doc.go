@@ -14,12 +14,19 @@
 // consoles that must move.
 //
 // Fencing is about time. A gateway cannot know when etcd expires its lease,
-// only when its last keep-alive succeeded: once half the TTL has passed
-// without one, it stops holding its movable consoles (RunsHere turns false),
-// well before etcd can expire the lease and the others take them over. A
-// console that moves to this gateway from a gateway still alive (a join, a
-// gateway coming back) starts only after Grace: the old holder sees the
-// change and lets go at once, and even one cut off from etcd has fenced
-// itself by then. A console whose holder left the cluster (its lease is
-// gone, so it fenced itself at least TTL/2 earlier) starts at once.
+// but it knows a bound: etcd renews a lease to a full TTL from the moment it
+// receives a keep-alive, so a lease renewed by a request sent at T cannot
+// expire before T + TTL. The gateway renews its lease itself every TTL/6
+// (besides the session's own keep-alives) and stays live until a third of
+// the TTL before that bound for the latest request etcd answered, however
+// late the answer: then it stops holding its movable consoles (RunsHere
+// turns false), before etcd can expire the lease and the others take them
+// over. Answers late by a few seconds fence nothing. A gateway that fenced
+// and is answered again under the same lease takes its consoles back at
+// once: its key never left etcd, so nobody else held them. A console that
+// moves to this gateway from a gateway still alive (a join, a gateway
+// coming back) starts only after Grace (two thirds of the TTL + 1 s): the
+// old holder sees the change and lets go at once, and even one cut off from
+// etcd has fenced itself by then. A console whose holder left the cluster
+// (its lease is gone, so it fenced itself earlier) starts at once.
 package cluster

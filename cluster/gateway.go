@@ -45,18 +45,23 @@ type Gateway struct {
 	log   *slog.Logger
 	grace time.Duration
 
-	mu        sync.Mutex
-	consoles  map[string]string // name -> pinned gateway, "" if movable
-	members   map[string]entry  // the view: live gateways, from the watch
-	lease     clientv3.LeaseID  // the current session's lease, 0 while there is none
-	lastOK    time.Time         // last keep-alive (or grant) of lease
-	live      bool              // lease fresh and our key in the view: may hold movable consoles
-	assigned  map[string]bool   // movable consoles this gateway holds or waits to hold
-	lastView  []string          // the member names at the last computation
-	notBefore map[string]time.Time
-	from      map[string]handOver // where each assigned console came from
-	timer     *time.Timer         // ends the next grace period
-	fences    int
+	mu       sync.Mutex
+	consoles map[string]string // name -> pinned gateway, "" if movable
+	members  map[string]entry  // the view: live gateways, from the watch
+	lease    clientv3.LeaseID  // the current session's lease, 0 while there is none
+	renewed  time.Time         // when the latest renewal etcd answered (or the grant) was sent
+	fenceAt  time.Time         // renewed + the TTL granted - fenceMargin: live until then
+	fenced   clientv3.LeaseID  // the lease this gateway last fenced itself under
+	// heldAtFence is the movable consoles this gateway held (or waited to
+	// hold, until when) when it last fenced itself.
+	heldAtFence map[string]held
+	live        bool            // lease fresh and our key in the view: may hold movable consoles
+	assigned    map[string]bool // movable consoles this gateway holds or waits to hold
+	lastView    []string        // the member names at the last computation
+	notBefore   map[string]time.Time
+	from        map[string]handOver // where each assigned console came from
+	timer       *time.Timer         // ends the next grace period
+	fences      int
 }
 
 type entry struct {
@@ -68,6 +73,7 @@ type entry struct {
 type handOver struct {
 	prev string // its holder before, "" if none
 	left bool   // prev left the cluster (its lease is gone)
+	back bool   // this gateway held it before its fence and takes it back
 }
 
 // New returns a gateway; Run joins the cluster.
@@ -84,7 +90,7 @@ func New(opts Options) *Gateway {
 	if opts.Changed == nil {
 		opts.Changed = func() {}
 	}
-	return &Gateway{opts: opts, log: opts.Logger.With("gateway", opts.Name), grace: opts.TTL/2 + time.Second,
+	return &Gateway{opts: opts, log: opts.Logger.With("gateway", opts.Name), grace: opts.TTL - fenceMargin(opts.TTL) + time.Second,
 		consoles: map[string]string{}, members: map[string]entry{}, assigned: map[string]bool{},
 		notBefore: map[string]time.Time{}, from: map[string]handOver{}}
 }
@@ -130,12 +136,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 func (g *Gateway) session(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s, err := concurrency.NewSession(g.opts.Client, concurrency.WithTTL(int(g.opts.TTL/time.Second)), concurrency.WithContext(sctx))
+	ttl := int(g.opts.TTL / time.Second) // etcd's TTLs are whole seconds
+	asked := time.Now()                  // the lease cannot expire before asked + ttl
+	s, err := concurrency.NewSession(g.opts.Client, concurrency.WithTTL(ttl), concurrency.WithContext(sctx))
 	if err != nil {
 		return fmt.Errorf("starting an etcd session: %w", err)
 	}
-	granted := time.Now()
-	m := Member{Name: g.opts.Name, Advertise: g.opts.Advertise, HostKey: g.opts.HostKey, Started: granted.UTC()}
+	m := Member{Name: g.opts.Name, Advertise: g.opts.Advertise, HostKey: g.opts.HostKey, Started: time.Now().UTC()}
 	val, _ := json.Marshal(m)
 	pctx, pcancel := context.WithTimeout(sctx, g.opts.TTL/2)
 	_, err = g.opts.Client.Put(pctx, memberKey(g.opts.Prefix, g.opts.Name), string(val), clientv3.WithLease(s.Lease()))
@@ -144,20 +151,17 @@ func (g *Gateway) session(ctx context.Context) error {
 		s.Orphan()
 		return fmt.Errorf("publishing gateway %s: %w", g.opts.Name, err)
 	}
-	ka, err := g.opts.Client.KeepAlive(sctx, s.Lease())
-	if err != nil {
-		s.Orphan()
-		return fmt.Errorf("watching the keep-alives: %w", err)
-	}
+	renewals := make(chan renewal)
+	go g.renew(sctx, s.Lease(), renewals)
 	g.mu.Lock()
-	g.lease, g.lastOK = s.Lease(), granted
+	g.lease, g.renewed, g.fenceAt = s.Lease(), asked, asked.Add(time.Duration(ttl)*time.Second-fenceMargin(g.opts.TTL))
 	g.updateLiveLocked()
+	fence := time.NewTimer(time.Until(g.fenceAt))
 	g.mu.Unlock()
+	defer fence.Stop()
 	g.log.Info("joined the cluster", "lease", fmt.Sprintf("%x", int64(s.Lease())), "ttl", g.opts.TTL)
 	g.opts.Changed()
 
-	tick := time.NewTicker(g.opts.TTL / 20)
-	defer tick.Stop()
 	defer func() {
 		g.mu.Lock()
 		g.lease = 0
@@ -168,6 +172,7 @@ func (g *Gateway) session(ctx context.Context) error {
 		}
 	}()
 	for {
+		var changed bool
 		select {
 		case <-ctx.Done():
 			rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -176,24 +181,24 @@ func (g *Gateway) session(ctx context.Context) error {
 			return nil
 		case <-s.Done():
 			return errors.New("lease lost (etcd expired it or the client closed)")
-		case resp, ok := <-ka:
-			if !ok || resp == nil {
-				return errors.New("lease keep-alive ended")
-			}
+		case r := <-renewals:
 			g.mu.Lock()
-			g.lastOK = time.Now()
-			changed := g.updateLiveLocked()
-			g.mu.Unlock()
-			if changed {
-				g.opts.Changed()
+			if r.until.After(g.fenceAt) {
+				g.renewed, g.fenceAt = r.sent, r.until
+				fence.Reset(time.Until(r.until))
 			}
-		case <-tick.C:
+			changed = g.updateLiveLocked()
+			g.mu.Unlock()
+		case <-fence.C:
 			g.mu.Lock()
-			changed := g.updateLiveLocked()
-			g.mu.Unlock()
-			if changed {
-				g.opts.Changed()
+			if wait := time.Until(g.fenceAt); wait > 0 {
+				fence.Reset(wait)
 			}
+			changed = g.updateLiveLocked()
+			g.mu.Unlock()
+		}
+		if changed {
+			g.opts.Changed()
 		}
 	}
 }
@@ -269,10 +274,11 @@ func (g *Gateway) setView(view map[string]entry) {
 }
 
 // liveLocked: this gateway may hold movable consoles: its lease is fresh
-// (a keep-alive succeeded within TTL/2) and the view has its key under it.
+// (fenceAt, fenceMargin before it can expire, is still ahead) and the view
+// has its key under it.
 func (g *Gateway) liveLocked() bool {
 	e, ok := g.members[g.opts.Name]
-	return g.lease != 0 && time.Since(g.lastOK) < g.opts.TTL/2 && ok && e.lease == g.lease
+	return g.lease != 0 && time.Now().Before(g.fenceAt) && ok && e.lease == g.lease
 }
 
 // updateLiveLocked re-evaluates liveness (fencing) and says whether it
@@ -286,8 +292,9 @@ func (g *Gateway) updateLiveLocked() bool {
 	switch {
 	case !g.live && g.lease != 0:
 		g.fences++
-		g.log.Warn("fenced: no etcd keep-alive for half the lease TTL; letting go of the movable consoles",
-			"last_keepalive", g.lastOK.UTC().Format(time.RFC3339Nano), "ttl", g.opts.TTL)
+		g.fenced = g.lease
+		g.log.Warn("fenced: no etcd keep-alive answered in time, the lease could expire soon; letting go of the movable consoles",
+			"last_renewal_sent", g.renewed.UTC().Format(time.RFC3339Nano), "ttl", g.opts.TTL, "margin", fenceMargin(g.opts.TTL))
 	case !g.live:
 		g.log.Info("left the cluster: letting go of the movable consoles")
 	default:

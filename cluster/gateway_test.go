@@ -222,8 +222,9 @@ func TestCutGatewayFencesBeforeTakeover(t *testing.T) {
 	fencesBefore := map[string]int{gws[1].Name(): gws[1].Fences(), gws[2].Name(): gws[2].Fences()}
 	cut := time.Now()
 	gws[0].proxy.Cut()
-	// gw1 lets go within TTL/2 (and a tick), well before the lease can expire.
-	deadline := cut.Add(testTTL/2 + testTTL/4)
+	// gw1 lets go fenceMargin before its lease can expire: the last renewal
+	// it sent before the cut was sent at most renewEvery before it.
+	deadline := cut.Add(testTTL - renewEvery(testTTL))
 	for _, c := range mine {
 		for gws[0].RunsHere(c) {
 			if time.Now().After(deadline) {
@@ -240,8 +241,8 @@ func TestCutGatewayFencesBeforeTakeover(t *testing.T) {
 	where = waitAll(t, gws[1:], consoles[:30], 3*testTTL+10*time.Second)
 	took := time.Since(cut)
 	t.Logf("gw1 fenced after %v; its consoles moved after %v", fenced, took)
-	if took < testTTL/2 {
-		t.Errorf("consoles moved %v after the cut, before gw1 could have fenced", took)
+	if took < fenced {
+		t.Errorf("consoles moved %v after the cut, before gw1 fenced (%v)", took, fenced)
 	}
 	for _, c := range mine {
 		for _, g := range gws[1:] {

@@ -21,6 +21,17 @@ func (g *Gateway) recomputeLocked(wasLive bool) {
 			others = append(others, n)
 		}
 	}
+	// Back from a fence under the same lease, with its key in the view all
+	// along: etcd never expired the lease, so no other gateway took the
+	// consoles it held (they do only when its key is deleted); it takes
+	// them back as they were (a grace period still running keeps running).
+	back := !wasLive && g.lease != 0 && g.lease == g.fenced && slices.Contains(g.lastView, g.opts.Name)
+	if !back && wasLive && !g.live {
+		g.heldAtFence = make(map[string]held, len(g.assigned))
+		for c := range g.assigned {
+			g.heldAtFence[c] = held{g.notBefore[c], g.from[c]}
+		}
+	}
 	now := time.Now()
 	next := map[string]bool{}
 	for c, pinned := range g.consoles {
@@ -29,6 +40,13 @@ func (g *Gateway) recomputeLocked(wasLive bool) {
 		}
 		next[c] = true
 		if g.assigned[c] && wasLive {
+			continue
+		}
+		if was, ok := g.heldAtFence[c]; ok && back {
+			g.from[c], g.notBefore[c] = was.from, was.notBefore
+			if !was.notBefore.After(now) { // it had started here: taken back
+				g.from[c], g.notBefore[c] = handOver{back: true}, now
+			}
 			continue
 		}
 		prev := Owner(c, others)
@@ -52,6 +70,9 @@ func (g *Gateway) recomputeLocked(wasLive bool) {
 			delete(g.notBefore, c)
 			delete(g.from, c)
 		}
+	}
+	if g.live {
+		g.heldAtFence = nil
 	}
 	g.assigned = next
 	g.lastView = all
@@ -158,6 +179,8 @@ func (g *Gateway) Arrival(name string) string {
 	switch {
 	case g.consoles[name] != "":
 		return fmt.Sprintf("held by gateway %s (pinned)", g.opts.Name)
+	case h.back:
+		return fmt.Sprintf("held by gateway %s: taken back after this gateway was cut off from etcd (fenced); no other gateway held it meanwhile", g.opts.Name)
 	case h.prev == "":
 		return fmt.Sprintf("held by gateway %s", g.opts.Name)
 	case h.left:
@@ -179,4 +202,11 @@ func (g *Gateway) Departure(name string) string {
 		return fmt.Sprintf("gateway %s handed the console over to %s", g.opts.Name, m.Name)
 	}
 	return fmt.Sprintf("gateway %s let go of the console", g.opts.Name)
+}
+
+// held is a movable console this gateway held, or waited to hold, when it
+// fenced itself.
+type held struct {
+	notBefore time.Time
+	from      handOver
 }

@@ -148,7 +148,7 @@ func TestClusterFencing(t *testing.T) {
 	cut := where["vm1"]
 	cutAt := time.Now()
 	c.etcdPx[cut].Cut()
-	c.gws[cut].waitStderr("fenced: no etcd keep-alive for half the lease TTL", 15*time.Second)
+	c.gws[cut].waitStderr("fenced: no etcd keep-alive answered in time", 15*time.Second)
 	fenced := time.Since(cutAt)
 	if m, h, code := c.metrics(cut); code != 503 || !strings.Contains(h, "etcd unreachable") || !strings.Contains(m, "consoled_cluster_etcd_reachable 0\n") || !strings.Contains(m, "consoled_cluster_fences_total 1\n") {
 		t.Errorf("the cut gateway's healthz %d %q, metrics:\n%s", code, h, grepLines(m, "consoled_cluster_"))
@@ -167,8 +167,8 @@ func TestClusterFencing(t *testing.T) {
 	alive := survivors(map[string]bool{cut: true})
 	after := c.waitUp(alive[0], 60*time.Second, alive...)
 	t.Logf("%s cut; fenced after %v; vm1 now on %s, db01 on %s after %v", cut, fenced, after["vm1"], after["db01"], time.Since(cutAt))
-	if fenced > 10*time.Second/2+2*time.Second {
-		t.Errorf("fenced %v after the cut; want within TTL/2 (5 s) and a tick", fenced)
+	if fenced > 10*time.Second*2/3+2*time.Second {
+		t.Errorf("fenced %v after the cut; want within 2/3 of the TTL (6.7 s) and a little", fenced)
 	}
 	// The old holder let go (its mark) no later than the new one started.
 	for _, name := range []string{"vm1", "db01"} {

@@ -116,6 +116,7 @@ type Proxy struct {
 	total   int
 	conns   []net.Conn
 	resume  chan struct{} // closed when a cut ends
+	delay   time.Duration // added to every reply's way back (DelayReplies)
 }
 
 // StartProxy relays 127.0.0.1:random to target until the test ends.
@@ -164,6 +165,20 @@ func (p *Proxy) Restore() {
 		p.cut = false
 		close(p.resume)
 	}
+}
+
+// DelayReplies makes every byte from the peer arrive d later than it
+// would (a slow way back: latency, not a cut; order kept); 0 ends it.
+func (p *Proxy) DelayReplies(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
+}
+
+func (p *Proxy) replyDelay() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.delay
 }
 
 // Counts is how many connections are open now, the most ever open at
@@ -223,7 +238,37 @@ func (p *Proxy) relay(c net.Conn) {
 		done <- struct{}{}
 	}
 	go pipe(up, c)
-	go pipe(c, up)
+	go func() { // from the peer: through a queue, each chunk held until it is due
+		type chunk struct {
+			b   []byte
+			due time.Time
+		}
+		q := make(chan chunk, 1024)
+		go func() {
+			defer close(q)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := up.Read(buf)
+				if n > 0 {
+					q <- chunk{append([]byte(nil), buf[:n]...), time.Now().Add(p.replyDelay())}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		for ch := range q {
+			time.Sleep(time.Until(ch.due))
+			p.gate()
+			if _, err := c.Write(ch.b); err != nil {
+				up.Close()
+				for range q {
+				}
+				break
+			}
+		}
+		done <- struct{}{}
+	}()
 	<-done
 	c.Close()
 	up.Close()
