@@ -309,7 +309,12 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	for i, src := range srcs {
 		sent := src.seq.Load()
 		r.linesSent += sent
-		r.bytesLost += lost(s.logPath(dir, consoleName(i)), i, sent)
+		l, first, last := lost(s.logPath(dir, consoleName(i)), i, sent)
+		if l > 0 { // which console, and which of its lines: a hunt starts here
+			fmt.Fprintf(os.Stderr, "%s: %s lost %d bytes: lines %d to %d of %d (seq) missing, or some of them\n",
+				s.name(), consoleName(i), l, first, last, sent)
+		}
+		r.bytesLost += l
 	}
 	return r
 }
@@ -323,8 +328,9 @@ func arrivals(srcs []*source) int64 {
 	return n
 }
 
-// lost is how many bytes of the lines source id sent are not in the log.
-func lost(path string, id int, sent int64) int64 {
+// lost is how many bytes of the lines source id sent are not in the log,
+// and the first and last of the lines missing (-1 when none is).
+func lost(path string, id int, sent int64) (missing, first, last int64) {
 	data, _ := os.ReadFile(path)
 	found := map[int64]bool{}
 	tag := []byte(fmt.Sprintf(" #%d:", id))
@@ -343,13 +349,17 @@ func lost(path string, id int, sent int64) int64 {
 			found[seq] = true
 		}
 	}
-	var missing int64
+	first, last = -1, -1
 	for seq := int64(0); seq < sent; seq++ {
 		if !found[seq] {
 			missing += int64(len(line(id, seq)))
+			if first < 0 {
+				first = seq
+			}
+			last = seq
 		}
 	}
-	return missing
+	return missing, first, last
 }
 
 // latencies collects, for each line matching re on a screen, how long ago
