@@ -30,7 +30,7 @@ type stressMachine struct {
 
 	mu    sync.Mutex
 	sent  []byte
-	cur   net.Conn // the connection it prints on
+	cur   net.Conn           // the connection it prints on
 	pause chan chan struct{} // a request to stop printing: closed when it has
 
 	resume chan struct{}
