@@ -109,3 +109,65 @@ func sameHolders(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// Coming back from a fence keeps what a console's placement was: one that
+// had started here is taken back at once, one still in its grace period
+// (moving here from a live holder) waits out the rest of it and keeps
+// naming that holder. The gateway's view and lease are set by hand here:
+// the order of events is the point, not etcd's timing.
+func TestBackFromFenceKeepsGrace(t *testing.T) {
+	g := New(Options{Name: "gw3", TTL: testTTL})
+	g.SetConsoles(movable(30))
+	const own = clientv3.LeaseID(3)
+	view := map[string]entry{"gw1": {Member{Name: "gw1"}, 1}, "gw2": {Member{Name: "gw2"}, 2}}
+	g.mu.Lock()
+	g.lease, g.fenceAt = own, time.Now().Add(time.Hour)
+	g.mu.Unlock()
+	g.setView(view)
+	// gw3 joins: its share moves from gw1 and gw2 after the grace period.
+	joined := map[string]entry{"gw3": {Member{Name: "gw3"}, own}}
+	for k, v := range view {
+		joined[k] = v
+	}
+	g.setView(joined)
+	mine := []string{}
+	for _, c := range movable(30) {
+		if Owner(c.Name, []string{"gw1", "gw2", "gw3"}) == "gw3" {
+			mine = append(mine, c.Name)
+		}
+	}
+	if len(mine) < 2 {
+		t.Fatalf("gw3 owns %v", mine)
+	}
+	started, waiting := mine[0], mine[1]
+	g.mu.Lock()
+	g.notBefore[started] = time.Now().Add(-time.Second) // its grace is over
+	g.mu.Unlock()
+	if !g.RunsHere(started) || g.RunsHere(waiting) {
+		t.Fatalf("before the fence: %s runs %v, %s runs %v", started, g.RunsHere(started), waiting, g.RunsHere(waiting))
+	}
+	wasFrom := g.Arrival(waiting)
+	fence := func(at time.Time) {
+		g.mu.Lock()
+		g.fenceAt = at
+		g.updateLiveLocked()
+		g.mu.Unlock()
+	}
+	fence(time.Now().Add(-time.Millisecond))
+	if g.Live() || g.RunsHere(started) {
+		t.Fatal("fenced, gw3 still holds its consoles")
+	}
+	fence(time.Now().Add(time.Hour)) // a renewal answered: back under the same lease
+	if !g.RunsHere(started) {
+		t.Errorf("%s, started before the fence, is not taken back at once", started)
+	}
+	if a, want := g.Arrival(started), "held by gateway gw3: taken back after this gateway was cut off from etcd (fenced)"; !strings.HasPrefix(a, want) {
+		t.Errorf("%s's mark: %q, want %q...", started, a, want)
+	}
+	if g.RunsHere(waiting) {
+		t.Errorf("%s starts before its grace period ends", waiting)
+	}
+	if a := g.Arrival(waiting); a != wasFrom || !strings.Contains(a, "handed over by gw") {
+		t.Errorf("%s's mark: %q, was %q before the fence", waiting, a, wasFrom)
+	}
+}
