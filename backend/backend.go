@@ -52,7 +52,10 @@ var ErrBreakUnsupported = errors.New("this console has no way to send BREAK")
 // waking a goroutine per console (see mux.Config.IdleRead). So TryRead must
 // never block, not even to find out why a read failed: one that blocks holds
 // up every idle console. (Answering ErrNothingYet leaves it to Read.) It is
-// never called while Read runs.
+// never called while Read runs. A TryRead that returns less than len(p)
+// has left nothing that had arrived before it (a backend that decodes,
+// like telnet, reads on while commands decoded away leave room): the mux
+// parks a quiet console after such a read.
 type TryReader interface {
 	TryRead(p []byte) (int, error)
 }

@@ -79,18 +79,35 @@ func (c *conn) Read(p []byte) (int, error) { return c.read(p, c.nc.Read) }
 // TryRead implements backend.TryReader: Read without waiting.
 func (c *conn) TryRead(p []byte) (int, error) { return c.read(p, c.nc.TryRead) }
 
+// read reads with read until it has data (or an error), and reads on,
+// without waiting, while the bytes read fill the room left: commands
+// decoded away leave room for more, and a read that returns less than
+// len(p) must have left nothing in the socket (the mux's idle clock parks
+// a console after such a read, and what is left would wait, unlogged,
+// until the machine prints again).
 func (c *conn) read(p []byte, read func([]byte) (int, error)) (int, error) {
+	got := 0 // data decoded into p[:got]
 	for {
-		n, err := read(p)
+		room := p[got:]
+		n, err := read(room)
 		var data []byte
-		data, c.reply = c.codec.Decode(p[:n], p[:0], c.reply[:0])
+		data, c.reply = c.codec.Decode(room[:n], room[:0], c.reply[:0])
 		if len(c.reply) > 0 {
 			if werr := c.answer(c.reply); werr != nil && err == nil {
 				err = fmt.Errorf("answering telnet negotiation: %w", werr)
 			}
 		}
-		if len(data) > 0 || err != nil || n == 0 {
-			return len(data), err // n == 0: Read yielded (Yield)
+		got += len(data)
+		switch {
+		case err == backend.ErrNothingYet && got > 0:
+			return got, nil
+		case err != nil || n == 0: // n == 0: Read yielded (Yield)
+			return got, err
+		case got == len(p) || got > 0 && n < len(room):
+			return got, nil
+		}
+		if got > 0 {
+			read = c.nc.TryRead // data waits to be returned: no waiting now
 		}
 	}
 }
