@@ -309,10 +309,16 @@ func run(s server, dir string, n, rate int, warmup, duration time.Duration, view
 	for i, src := range srcs {
 		sent := src.seq.Load()
 		r.linesSent += sent
-		l, first, last := lost(s.logPath(dir, consoleName(i)), i, sent)
+		path := s.logPath(dir, consoleName(i))
+		l, first, last := lost(path, i, sent)
 		if l > 0 { // which console, and which of its lines: a hunt starts here
-			fmt.Fprintf(os.Stderr, "%s: %s lost %d bytes: lines %d to %d of %d (seq) missing, or some of them\n",
-				s.name(), consoleName(i), l, first, last, sent)
+			// The log's first line tells a server that never connected
+			// (another dial took the source's one connection) from one
+			// that stopped reading.
+			head, _ := os.ReadFile(path)
+			head, _, _ = bytes.Cut(head, []byte("\n"))
+			fmt.Fprintf(os.Stderr, "%s: %s lost %d bytes: lines %d to %d of %d (seq) missing, or some of them; its log begins %q\n",
+				s.name(), consoleName(i), l, first, last, sent, head[:min(len(head), 160)])
 		}
 		r.bytesLost += l
 	}

@@ -143,7 +143,7 @@ func logged(lg *logstore.Log) []byte {
 // typing; half the consoles only, so that a console of the other half
 // that stops being read stays so), machines hanging up and consoles
 // reconnecting, consoles stopped and started again. MUX_STRESS=30s runs
-// it longer.
+// it longer, MUX_STRESS_CONSOLES=400 with more consoles.
 func TestNoByteLostUnderChurn(t *testing.T) {
 	length := 3 * time.Second
 	if v := os.Getenv("MUX_STRESS"); v != "" {
@@ -153,7 +153,12 @@ func TestNoByteLostUnderChurn(t *testing.T) {
 		}
 		length = d
 	}
-	const n = 40
+	n := 40
+	if v := os.Getenv("MUX_STRESS_CONSOLES"); v != "" {
+		if _, err := fmt.Sscan(v, &n); err != nil || n < 2 {
+			t.Fatalf("MUX_STRESS_CONSOLES=%q: want a number of consoles, at least 2", v)
+		}
+	}
 	dir := t.TempDir()
 	machines := make([]*stressMachine, n)
 	logs := make([]*logstore.Log, n)
@@ -302,7 +307,10 @@ func TestNoByteLostUnderChurn(t *testing.T) {
 	wg.Wait()
 	for _, m := range machines {
 		close(m.stop)
-		m.ln.Close() // one waiting for its console to come back stops too
+		// One waiting for its console to come back stops too. Its port
+		// stays bound until the consoles stop: a console dialing it again
+		// must not reach another test's listener that took it.
+		m.ln.(*net.TCPListener).SetDeadline(time.Now())
 	}
 	deadline := time.After(30 * time.Second)
 	for i, m := range machines {
