@@ -165,11 +165,11 @@ func TestNoByteLostUnderChurn(t *testing.T) {
 	cons := make([]atomic.Pointer[Console], n)
 	dones := make([]chan struct{}, n)
 	start := func(i int) {
-		// Two clocks (consoles of two intervals share the one poller whose
-		// parked set either clock harvests).
-		idle := []time.Duration{3 * time.Millisecond, 7 * time.Millisecond}[i%2]
+		// One interval for all, as consoled has: one clock. (Clocks of two
+		// intervals would share the poller's parked set, and one's harvest
+		// could take an arrival on a console the other is about to park.)
 		c := New(Config{Name: machines[i].name, Dialer: &telnet.Dialer{Address: machines[i].ln.Addr().String()},
-			Log: logs[i], Logger: quiet, IdleRead: idle, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+			Log: logs[i], Logger: quiet, IdleRead: 5 * time.Millisecond, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
 		done := make(chan struct{})
 		dones[i] = done
 		cons[i].Store(c)
