@@ -36,7 +36,8 @@ type stressMachine struct {
 	resume chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
-	hangup bool // it may hang up on its own
+	hangup bool        // it may hang up on its own
+	unseen atomic.Bool // it hung up, and its console never closed the connection
 }
 
 // stressKinds is how the machines print: a byte or a few now and then, a
@@ -113,7 +114,12 @@ func (m *stressMachine) run(seed uint64) {
 				tc.CloseWrite()
 				select {
 				case <-gone:
-				case <-m.stop: // its console stopped reading: the test says so
+				case <-m.stop:
+					select {
+					case <-gone:
+					case <-time.After(10 * time.Second):
+						m.unseen.Store(true) // its console never saw the hang-up
+					}
 				}
 				quit = true
 			}
@@ -141,8 +147,8 @@ func logged(lg *logstore.Log) []byte {
 // and then, a trickle, bursts of kilobytes), clients attaching and
 // detaching all the time on random consoles (reading, or not reading, or
 // typing; half the consoles only, so that a console of the other half
-// that stops being read stays so), machines hanging up and consoles
-// reconnecting, consoles stopped and started again. MUX_STRESS=30s runs
+// that stops being read stays so), machines hanging up (each noticed) and
+// consoles reconnecting, consoles stopped and started again. MUX_STRESS=30s runs
 // it longer, MUX_STRESS_CONSOLES=400 with more consoles.
 func TestNoByteLostUnderChurn(t *testing.T) {
 	length := 3 * time.Second
@@ -325,6 +331,11 @@ func TestNoByteLostUnderChurn(t *testing.T) {
 		m.cur.Close()
 		m.mu.Unlock()
 		<-m.done
+	}
+	for i, m := range machines {
+		if m.unseen.Load() {
+			t.Errorf("a machine hung up and its console did not notice: %s", describeBehind(cons[i].Load(), m.name, m.printed(), logged(logs[i])))
+		}
 	}
 	all := make([]int, n)
 	for i := range all {

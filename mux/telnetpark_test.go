@@ -2,6 +2,7 @@ package mux
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -44,5 +45,41 @@ func TestTelnetCommandsDoNotStrandOutput(t *testing.T) {
 			t.Fatalf("the end of the machine's output is not in the log 5 s after it was sent (the machine is silent since); log:\n%q", got)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A parked console whose machine prints its last words and hangs up at
+// once goes down (and so reconnects): the harvest that finds the words
+// also finds the end of the stream after them, which the read of the
+// words does not take; parking the console again would leave it up,
+// unread and never reconnecting, whatever the machine prints when it
+// comes back.
+func TestParkedConsoleSeesHangupAfterLastWords(t *testing.T) {
+	every := time.Hour + time.Duration(sweepRuns.Add(1)) // its ticks are fired by hand
+	c, machine, path := telnetConsole(t, every)
+	waitFor(t, "console up", func() bool { return c.Status().State == StateUp })
+	k := clockFor(every)
+	waitFor(t, "the clock to take the console", func() bool {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		return len(k.sweeps) == 1
+	})
+	k.fire() // nothing yet: parked
+	s := c.sweeping.Load()
+	s.mu.Lock()
+	parked := s.parked
+	s.mu.Unlock()
+	if !parked {
+		t.Fatal("a console that has printed nothing is not parked")
+	}
+	machine.Write([]byte("last words\r\n"))
+	machine.(*net.TCPConn).CloseWrite()
+	time.Sleep(100 * time.Millisecond) // both are in consoled's socket before the next tick
+	waitFor(t, "the console to go down", func() bool {
+		k.fire()
+		return c.Status().State != StateUp
+	})
+	if got, _ := os.ReadFile(path); !strings.Contains(string(got), "last words\r\n") {
+		t.Errorf("the last words are not in the log: %q", got)
 	}
 }

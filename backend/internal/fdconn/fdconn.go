@@ -43,6 +43,7 @@ type Conn struct {
 	use    sync.RWMutex // read-held around system calls on fd; Close takes it to close fd
 	wake   func()       // Park's, until harvested (guarded by p.mu)
 	parked atomic.Bool  // in the parked set (added at the first Park)
+	ended  atomic.Bool  // a harvest saw the peer close or the socket fail
 
 	laddr, raddr net.Addr
 }

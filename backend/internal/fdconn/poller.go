@@ -4,6 +4,7 @@ package fdconn
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -178,9 +179,16 @@ func (p *poller) pollForever() {
 // so parking again is no system call. Data that arrived before Park and
 // was not read was queued after the last harvest (the clock, which parks,
 // harvests before it reads), so the next harvest reports it too. Between
-// Park and that harvest, arrivals on c wake nothing.
+// Park and that harvest, arrivals on c wake nothing. The end of the
+// stream is the exception: a read that took the last data does not take
+// the end after it, and no later arrival would report it, so Park refuses
+// (io.EOF) once a harvest saw the peer close (or the socket fail): the
+// caller reads on and finds the end.
 func (c *Conn) Park(wake func()) (backend.Harvester, error) {
 	p := c.p
+	if c.ended.Load() {
+		return nil, c.opError("park", io.EOF)
+	}
 	if !c.parked.Load() {
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: c.id}
 		_, err := c.sys(func(fd int) (int, error) { return 0, unix.EpollCtl(p.parkfd, unix.EPOLL_CTL_ADD, fd, &ev) })
@@ -214,7 +222,11 @@ func (p *poller) Harvest() {
 		}
 		p.mu.Lock()
 		for _, ev := range p.harvested[:n] {
-			if c := p.conns[ev.Fd]; c != nil && c.wake != nil {
+			c := p.conns[ev.Fd]
+			if c != nil && ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				c.ended.Store(true) // see Park
+			}
+			if c != nil && c.wake != nil {
 				p.wakes = append(p.wakes, c.wake)
 				c.wake = nil
 			}
