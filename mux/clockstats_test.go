@@ -51,15 +51,7 @@ func TestIdleClockCountsSlowSweepAndLateTick(t *testing.T) {
 	defer machine.Close()
 	go io.Copy(io.Discard, machine) // the negotiation
 
-	waitFor(t, "the console parked with its clock", func() bool {
-		s := c.sweeping.Load()
-		if s == nil {
-			return false
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.parked
-	})
+	waitFor(t, "the console parked with its clock", func() bool { return isParked(c) })
 	k := clockFor(every)
 	before := clockStats(k)
 	all := IdleClockStats()

@@ -117,15 +117,7 @@ func TestAttachWakesParkedConsole(t *testing.T) {
 // buffer, nothing woken until it prints.
 func TestSilentConsoleParkedFromStart(t *testing.T) {
 	c, machine, path := telnetConsole(t, 20*time.Millisecond)
-	waitFor(t, "the console parked", func() bool {
-		s := c.sweeping.Load()
-		if s == nil {
-			return false
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.parked
-	})
+	waitFor(t, "the console parked", func() bool { return isParked(c) })
 	machine.Write([]byte("first words\r\n"))
 	waitFor(t, "the first words in the log", func() bool {
 		got, _ := os.ReadFile(path)
@@ -138,21 +130,12 @@ func TestSilentConsoleParkedFromStart(t *testing.T) {
 // holding a goroutine and a buffer, until the machine next prints.
 func TestDetachParksSilentConsole(t *testing.T) {
 	c, machine, path := telnetConsole(t, 20*time.Millisecond)
-	parked := func() bool {
-		s := c.sweeping.Load()
-		if s == nil {
-			return false
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.parked
-	}
-	waitFor(t, "the console parked", parked)
+	waitFor(t, "the console parked", func() bool { return isParked(c) })
 	cl := c.Attach("alice", "test", false)
 	waitFor(t, "its reader to take it back", func() bool { return c.sweeping.Load() == nil })
 	time.Sleep(50 * time.Millisecond) // its reader waits in Read by now
 	cl.Close()
-	waitFor(t, "the console parked again without printing", parked)
+	waitFor(t, "the console parked again without printing", func() bool { return isParked(c) })
 	machine.Write([]byte("still recorded\r\n"))
 	waitFor(t, "the output in the log", func() bool {
 		got, _ := os.ReadFile(path)

@@ -110,12 +110,8 @@ func (f *fleet) parked() int {
 		if c.Status().State != StateUp {
 			continue
 		}
-		if s := c.sweeping.Load(); s != nil {
-			s.mu.Lock()
-			if s.parked {
-				n++
-			}
-			s.mu.Unlock()
+		if isParked(c) {
+			n++
 		}
 	}
 	return n
@@ -140,31 +136,7 @@ func waitLong(t *testing.T, what string, cond func() bool) {
 // attached client gets output at once.
 func TestSilentConsolesHoldNoGoroutine(t *testing.T) {
 	const n = 500
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var mu sync.Mutex
-	var machines []net.Conn // in order of acceptance
-	go func() {
-		for {
-			m, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			machines = append(machines, m)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, m := range machines {
-			m.Close()
-		}
-	})
+	ln := listenMachines(t)
 	settle(t, func() int64 { return int64(runtime.NumGoroutine()) }, 20) // earlier tests' goroutines end
 	before := runtime.NumGoroutine()
 	f := startFleet(t, n, ln.Addr().String(), 30*time.Millisecond)
@@ -176,9 +148,7 @@ func TestSilentConsolesHoldNoGoroutine(t *testing.T) {
 	}
 
 	// Which console a machine is: what it says appears in that console's log.
-	mu.Lock()
-	m := machines[0]
-	mu.Unlock()
+	m := ln.machine(0)
 	time.Sleep(300 * time.Millisecond) // ten ticks of silence: parked through them
 	m.Write([]byte("after the silence\r\n"))
 	var quiet *Console
@@ -205,9 +175,7 @@ func TestSilentConsolesHoldNoGoroutine(t *testing.T) {
 	waitLong(t, "it parked again", func() bool { return f.parked() == n })
 
 	// A client attaches to a parked console: output reaches it at once.
-	mu.Lock()
-	m = machines[len(machines)-1] // the reconnected console's machine
-	mu.Unlock()
+	m = ln.machine(-1) // the reconnected console's machine
 	cl := quiet.Attach("alice", "test", false)
 	defer cl.Close()
 	m.Write([]byte("login: "))

@@ -20,15 +20,7 @@ import (
 // again, maybe never: a panic's last lines).
 func TestTelnetCommandsDoNotStrandOutput(t *testing.T) {
 	c, machine, path := telnetConsole(t, 20*time.Millisecond)
-	waitFor(t, "the console parked", func() bool {
-		s := c.sweeping.Load()
-		if s == nil {
-			return false
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.parked
-	})
+	waitFor(t, "the console parked", func() bool { return isParked(c) })
 	buf := bytes.Repeat([]byte{telnet.IAC, telnet.NOP}, 1000) // 2,000 bytes, no data
 	buf = append(buf, bytes.Repeat([]byte("x"), 2<<10-len(buf))...)
 	buf = append(buf, "the last line\r\n"...)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 )
@@ -21,31 +20,7 @@ func TestWaitingConsolesHoldNoGoroutine(t *testing.T) {
 	refusedAddr := refused.Addr().String()
 	refused.Close() // nothing listens there now
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var mu sync.Mutex
-	var machines []net.Conn
-	go func() {
-		for {
-			m, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			machines = append(machines, m)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, m := range machines {
-			m.Close()
-		}
-	})
+	ln := listenMachines(t)
 	settle(t, func() int64 { return int64(runtime.NumGoroutine()) }, 20) // earlier tests' goroutines end
 	before := runtime.NumGoroutine()
 
@@ -70,9 +45,7 @@ func TestWaitingConsolesHoldNoGoroutine(t *testing.T) {
 	}
 
 	// The idle string reaches the machine after its silence.
-	mu.Lock()
-	m := machines[0]
-	mu.Unlock()
+	m := ln.machine(0)
 	m.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var got []byte
 	buf := make([]byte, 512)
