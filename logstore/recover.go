@@ -129,31 +129,17 @@ func mergeEntries(dir, name string, ents []journaled) (int, error) {
 		return 0, nil // gone: nothing to index
 	}
 	ino := inodeOf(st)
-	var lastSec, lastOff int64 = -1 << 62, -1
 	idxPath := path + ".idx"
 	var have int64
+	lastSec, lastOff := int64(-1<<62), int64(-1)
 	if x, err := os.Open(idxPath); err == nil {
 		if xs, err := x.Stat(); err == nil {
 			have = xs.Size() - xs.Size()%entrySize
-			var b [entrySize]byte
-			if have > 0 {
-				if _, err := x.ReadAt(b[:], have-entrySize); err == nil {
-					lastSec = int64(binary.LittleEndian.Uint64(b[:]))
-					lastOff = int64(binary.LittleEndian.Uint64(b[8:]))
-				}
-			}
+			lastSec, lastOff = lastEntry(x, have/entrySize)
 		}
 		x.Close()
 	}
-	var add []byte
-	for _, e := range ents {
-		sec, off := int64(e.sec), int64(e.off)
-		if e.ino != ino || off >= st.Size() || sec <= lastSec || off < lastOff {
-			continue
-		}
-		add = append(add, indexEntry(sec, off)...)
-		lastSec, lastOff = sec, off
-	}
+	add := entriesPast(ents, ino, st.Size(), lastSec, lastOff)
 	if len(add) == 0 {
 		return 0, nil
 	}
@@ -217,27 +203,42 @@ func overlay(base string, f *os.File, ents []journaled) *index {
 		if xs, err := f.Stat(); err == nil {
 			n = xs.Size() / entrySize
 		}
-		var b [entrySize]byte
-		if n > 0 {
-			if _, err := f.ReadAt(b[:], (n-1)*entrySize); err == nil {
-				lastSec = int64(binary.LittleEndian.Uint64(b[:]))
-				lastOff = int64(binary.LittleEndian.Uint64(b[8:]))
-			}
-		}
+		lastSec, lastOff = lastEntry(f, n)
 	}
-	var extra []byte
-	for _, e := range ents {
-		sec, off := int64(e.sec), int64(e.off)
-		if e.ino != ino || off >= st.Size() || sec <= lastSec || off < lastOff {
-			continue
-		}
-		extra = append(extra, indexEntry(sec, off)...)
-		lastSec, lastOff = sec, off
-	}
+	extra := entriesPast(ents, ino, st.Size(), lastSec, lastOff)
 	if extra == nil {
 		return nil
 	}
 	return &index{f: f, extra: extra, n: n}
+}
+
+// lastEntry is the second and offset of the last of an index file's n
+// entries; with none (or unreadable), a second and an offset before any.
+func lastEntry(x *os.File, n int64) (sec, off int64) {
+	var b [entrySize]byte
+	if n <= 0 {
+		return -1 << 62, -1
+	}
+	if _, err := x.ReadAt(b[:], (n-1)*entrySize); err != nil {
+		return -1 << 62, -1
+	}
+	return int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
+}
+
+// entriesPast is the index entries of ents that belong to the file of
+// inode ino and size size, past an index whose last entry is (lastSec,
+// lastOff): what merging them adds. Nil when none do.
+func entriesPast(ents []journaled, ino uint64, size, lastSec, lastOff int64) []byte {
+	var add []byte
+	for _, e := range ents {
+		sec, off := int64(e.sec), int64(e.off)
+		if e.ino != ino || off >= size || sec <= lastSec || off < lastOff {
+			continue
+		}
+		add = append(add, indexEntry(sec, off)...)
+		lastSec, lastOff = sec, off
+	}
+	return add
 }
 
 func sameFile(f *os.File, st os.FileInfo) bool {
