@@ -106,8 +106,8 @@ func (b *Budget) register(l *Log, open bool) {
 // rotated logs if needed, and counts them; it returns what it counted (0
 // with no bound), for wrote once the write returns.
 func (b *Budget) charge(l *Log, n int64) int64 {
-	if b == nil {
-		return 0
+	if b == nil || b.max.Load() <= 0 {
+		return 0 // no max_total: not even the directory's name to work out
 	}
 	return b.chargeIn(filepath.Dir(l.path), n)
 }
