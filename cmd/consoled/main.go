@@ -28,6 +28,7 @@ import (
 	"consoled/frontend"
 	"consoled/frontend/sshd"
 	"consoled/frontend/web"
+	"consoled/internal/selfimage"
 	"consoled/metrics"
 	"consoled/registry"
 )
@@ -108,10 +109,10 @@ func run() int {
 
 // releaseStartPages gives back what start-up (or a reload) used and a
 // running server does not: the program's pages that package init and the
-// config parse brought in (see releaseImage), and the heap garbage the
+// config parse brought in (see selfimage.Release), and the heap garbage the
 // parse left behind.
 func releaseStartPages(logger *slog.Logger) {
-	kib, err := releaseImage()
+	kib, err := selfimage.Release()
 	if err != nil {
 		logger.Debug("releasing the program's start-up pages", "err", err)
 	}

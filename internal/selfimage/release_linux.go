@@ -1,4 +1,6 @@
-package main
+// Package selfimage gives back the pages of the running program's own
+// executable that start-up brought in and a running server does not use.
+package selfimage
 
 import (
 	"bufio"
@@ -10,7 +12,7 @@ import (
 	"syscall"
 )
 
-// releaseImage lets go of the pages of consoled's own program that
+// Release lets go of the pages of consoled's own program that
 // start-up brought in. Every linked package runs its init at start, and
 // the kernel maps the 64 KiB around each page a fault touches, so start-up
 // leaves nearly all of the executable's code and read-only data mapped
@@ -19,7 +21,7 @@ import (
 // no written (anonymous) page are released: their contents are the file's,
 // which stays in the page cache, so a page used again is mapped back from
 // there. It returns the resident KiB it released.
-func releaseImage() (int64, error) {
+func Release() (int64, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
 		return 0, fmt.Errorf("finding the executable: %w", err)
@@ -43,7 +45,7 @@ func releaseImage() (int64, error) {
 	return released, nil
 }
 
-// span is a mapping of the executable that releaseImage may release.
+// span is a mapping of the executable that Release may release.
 type span struct {
 	lo, hi uintptr
 	rssKiB int64
