@@ -75,8 +75,9 @@ type Config struct {
 	// clients lag. 64 MiB when zero.
 	ClientBuffer int
 	// Observers see every byte of output right after it is logged, on the
-	// goroutine that read it (the console's, or its idle clock's, which
-	// reads many consoles in turn; e.g. panic detection): they must be quick.
+	// goroutine that read it (one resumed to read the console, or its idle
+	// clock's, which reads many consoles in turn; e.g. panic detection),
+	// never two at once for a console: they must be quick.
 	Observers []func([]byte)
 	// IdleRead is how long output may wait in the backend (the kernel's
 	// socket or tty buffer) while nobody is attached: it only goes to the

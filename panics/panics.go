@@ -60,9 +60,10 @@ type Event struct {
 // the same crash (a panic prints a headline, a register dump, a call trace).
 const quiet = 30 * time.Second
 
-// Detector watches one console's output. Observe is called from the
-// console's reader goroutine only. The built-in patterns are shared by
-// every Detector, not held by each.
+// Detector watches one console's output. Observe is called for one
+// console at a time, never concurrently: from whichever goroutine read the
+// output (one resumed to read the console, or its idle clock's). The
+// built-in patterns are shared by every Detector, not held by each.
 type Detector struct {
 	console string
 	regexps []*regexp.Regexp
