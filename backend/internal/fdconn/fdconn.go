@@ -37,7 +37,7 @@ type Conn struct {
 	fd     int
 	id     int32
 	p      *poller
-	ready  chan struct{} // cap 1: the poller saw the socket readable, or Close came
+	ready  chan struct{} // cap 1: the poller saw the socket readable, or Close or Yield came
 	closed atomic.Bool
 	yield  atomic.Bool  // Yield came: Read returns if it finds nothing
 	use    sync.RWMutex // read-held around system calls on fd; Close takes it to close fd
