@@ -40,10 +40,9 @@ type eventWatch struct {
 // (one run at a time per console, each killed after 60 s).
 func (r *Registry) watchEvents(ctx context.Context, con *mux.Console, el mux.EventLog) {
 	w := &eventWatch{r: r, ctx: ctx, con: con, el: el}
-	w.mu.Lock()
-	w.timer = time.AfterFunc(time.Hour, w.read)
+	w.mu.Lock() // the first read waits for w.timer
+	w.timer = time.AfterFunc(0, w.read)
 	w.mu.Unlock()
-	w.timer.Reset(0)
 	context.AfterFunc(ctx, func() { w.timer.Stop() })
 }
 
