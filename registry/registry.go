@@ -55,7 +55,7 @@ type entry struct {
 	con    *mux.Console
 	log    *logstore.Log
 	det    atomic.Pointer[panics.Detector] // replaced when panic_patterns change
-	cancel context.CancelCauseFunc         // ends watchEvents; nil without a BMC event log
+	cancel context.CancelFunc              // ends watchEvents; nil without a BMC event log
 	done   sync.WaitGroup                  // until the console has stopped
 }
 
@@ -240,7 +240,7 @@ func (r *Registry) run(cc *config.Console, cfg *config.Config, lg *logstore.Log)
 		e.con.Start(e.done.Done)
 	}()
 	if el, ok := mc.Power.(mux.EventLog); ok {
-		ctx, cancel := context.WithCancelCause(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
 		e.cancel = cancel
 		r.watchEvents(ctx, e.con, el)
 	}
@@ -277,7 +277,7 @@ func samePatterns(a, b []*regexp.Regexp) bool {
 // stop ends a console: its clients are told cause, its log is closed.
 func (e *entry) stop(cause error) {
 	if e.cancel != nil {
-		e.cancel(cause)
+		e.cancel()
 	}
 	e.con.Stop(cause)
 	e.done.Wait()
