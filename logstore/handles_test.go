@@ -20,6 +20,22 @@ func journalsOpenIn(t *testing.T, dir string) int {
 	return countOpen(t, dir, func(name string) bool { return name == JournalName })
 }
 
+// openLogs opens n logs c00, c01, ... in dir, each closed when the test
+// ends.
+func openLogs(t *testing.T, dir string, n int) []*Log {
+	t.Helper()
+	var logs []*Log
+	for i := range n {
+		l, err := Open(dir, fmt.Sprintf("c%02d", i), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		logs = append(logs, l)
+	}
+	return logs
+}
+
 func countOpen(t *testing.T, dir string, match func(name string) bool) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
@@ -106,16 +122,7 @@ func TestMaxOpenBound(t *testing.T) {
 	SetMaxOpen(5)
 	defer SetMaxOpen(0)
 	dir := t.TempDir()
-	const n = 30
-	var logs []*Log
-	for i := range n {
-		l, err := Open(dir, fmt.Sprintf("c%02d", i), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		logs = append(logs, l)
-	}
+	logs := openLogs(t, dir, 30)
 	for round := range 3 {
 		for i, l := range logs {
 			fmt.Fprintf(l, "round %d console %d\n", round, i)

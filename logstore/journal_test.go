@@ -68,14 +68,8 @@ func (w *idxOpens) count(t *testing.T) int {
 func TestTrickleOpensNoIndex(t *testing.T) {
 	dir := t.TempDir()
 	const n = 50
-	var logs []*Log
-	for i := range n {
-		l, err := Open(dir, fmt.Sprintf("c%02d", i), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		logs = append(logs, l)
+	logs := openLogs(t, dir, n)
+	for _, l := range logs {
 		l.Write([]byte("boot\n")) // a file's first entry is indexed at once
 		l.Flush()
 	}
