@@ -31,13 +31,12 @@ type journal struct {
 	sweepMu sync.Mutex // one sweep at a time: each empties what the ones before consolidated
 
 	mu       sync.Mutex
-	f        *os.File // open and locked (flock) while refs > 0
-	size     int64    // bytes in the file
-	buf      []byte   // records not written yet
-	dirty    []*Log   // logs whose entries are not all consolidated (each once: Log.jdirty)
-	names    map[string][]*Log
-	refs     int
-	queued   bool // on the flusher's list
+	f        *os.File          // open and locked (flock) while names holds a log
+	size     int64             // bytes in the file
+	buf      []byte            // records not written yet
+	dirty    []*Log            // logs whose entries are not all consolidated (each once: Log.jdirty)
+	names    map[string][]*Log // the attached logs by console name (no empty list)
+	queued   bool              // on the flusher's list
 	next     time.Time
 	sweeping bool
 	warned   bool // a failed write was logged
@@ -91,7 +90,6 @@ func attachJournal(l *Log, dir string) {
 	if j.budget == nil && l.opts.Budget != nil {
 		j.budget, j.budgetDir = l.opts.Budget, filepath.Dir(l.path)
 	}
-	j.refs++
 	j.names[l.name] = append(j.names[l.name], l)
 	j.mu.Unlock()
 	l.jr = j
@@ -139,8 +137,7 @@ func (l *Log) detachJournal() {
 	} else {
 		j.names[l.name] = list
 	}
-	j.refs--
-	last := j.refs == 0
+	last := len(j.names) == 0
 	j.mu.Unlock()
 	if !last {
 		return
