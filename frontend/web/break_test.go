@@ -17,6 +17,7 @@ import (
 	"consoled/config"
 	"consoled/frontend"
 	"consoled/frontend/frontendtest"
+	"consoled/internal/testharness"
 	"consoled/mux"
 	"consoled/registry"
 )
@@ -27,24 +28,7 @@ import (
 // someone else writes, is told who writes and how to take write access.
 func TestWebBreakOutcomes(t *testing.T) {
 	alice, bob := frontendtest.NewPerson(t, "alice"), frontendtest.NewPerson(t, "bob")
-	src := alice.Block() + bob.Block() + "log_dir = \"" + t.TempDir() + "\"\nconsole \"cat\" {\n  exec { command = [\"/bin/cat\"] }\n}\n"
-	cfg, diags := config.Parse([]byte(src), "test.hcl", t.TempDir())
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := registry.New(cfg, quiet)
-	if _, err := reg.Apply(cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.StopAll(errors.New("test over")) })
-	core := frontend.New(frontend.Options{Consoles: reg, Logger: quiet, LogDir: cfg.LogDir, Policy: frontend.PolicyFrom(cfg)})
-	srv := New(Options{Core: core, Logger: quiet})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	srv.base = hs.URL
-	con, _ := reg.Console("cat")
-	waitUntil(t, "the console up", func() bool { return con.Status().State == mux.StateUp })
+	core, hs, _ := serveConsoles(t, alice.Block()+bob.Block()+"console \"cat\" {\n  exec { command = [\"/bin/cat\"] }\n}\n", "cat")
 
 	aliceTerm := openTerminal(t, core, hs, alice.ID("ssh"), "cat", time.Time{})
 	aliceTerm.expect(`attached to cat read-write`)
@@ -55,6 +39,33 @@ func TestWebBreakOutcomes(t *testing.T) {
 	aliceTerm.expect(`BREAK refused: this console has no way to send BREAK`)
 	bobTerm.send("\x05cl0")
 	bobTerm.expect(`BREAK not sent: read-only: another user has write access \(alice\); \^Eca takes write access when free, \^Ecf forces it`)
+}
+
+// serveConsoles starts a web server on a core over the consoles of config
+// src (log_dir is added), with its audit log, and waits until console up
+// is up.
+func serveConsoles(t *testing.T, src, up string) (*frontend.Core, *httptest.Server, *testharness.Buffer) {
+	t.Helper()
+	cfg, diags := config.Parse([]byte(src+"log_dir = \""+t.TempDir()+"\"\n"), "test.hcl", t.TempDir())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := registry.New(cfg, quiet)
+	if _, err := reg.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.StopAll(errors.New("test over")) })
+	audit := &testharness.Buffer{}
+	core := frontend.New(frontend.Options{Consoles: reg, Audit: frontend.NewAuditor(audit, nil), Logger: quiet,
+		LogDir: cfg.LogDir, Policy: frontend.PolicyFrom(cfg)})
+	srv := New(Options{Core: core, Logger: quiet})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	srv.base = hs.URL
+	con, _ := reg.Console(up)
+	waitUntil(t, "the console up", func() bool { return con.Status().State == mux.StateUp })
+	return core, hs, audit
 }
 
 // browserTerm is a terminal WebSocket as the page opens it.
