@@ -79,6 +79,17 @@ type browserTerm struct {
 // until; zero: never) and opens console name's terminal (write mode).
 func openTerminal(t *testing.T, core *frontend.Core, hs *httptest.Server, id frontend.Identity, name string, until time.Time) *browserTerm {
 	t.Helper()
+	cookie, csrf := logIn(t, core, hs, id, until)
+	c := dialTerminal(t, hs, cookie, csrf, name, "")
+	t.Cleanup(func() { c.CloseNow() })
+	return &browserTerm{t: t, c: c}
+}
+
+// logIn opens a login link for id (for a key that expires at until; zero:
+// never) and the page; it returns the session cookie and the page's CSRF
+// token.
+func logIn(t *testing.T, core *frontend.Core, hs *httptest.Server, id frontend.Identity, until time.Time) (cookie, csrf string) {
+	t.Helper()
 	link, err := core.WebLink(id, until)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +102,7 @@ func openTerminal(t *testing.T, core *frontend.Core, hs *httptest.Server, id fro
 	if len(resp.Cookies()) != 1 {
 		t.Fatalf("login link: %d, cookies %v", resp.StatusCode, resp.Cookies())
 	}
-	cookie := resp.Cookies()[0].Value
+	cookie = resp.Cookies()[0].Value
 	req, _ := http.NewRequest("GET", hs.URL+"/", nil)
 	req.AddCookie(&http.Cookie{Name: cookieName, Value: cookie})
 	resp, err = http.DefaultClient.Do(req)
@@ -104,15 +115,21 @@ func openTerminal(t *testing.T, core *frontend.Core, hs *httptest.Server, id fro
 	if m == nil {
 		t.Fatalf("no CSRF token in the page:\n%s", page)
 	}
+	return cookie, string(m[1])
+}
+
+// dialTerminal opens console name's terminal WebSocket with the session
+// cookie and CSRF token; query ("" or "spy=1&", say) goes before csrf=.
+func dialTerminal(t *testing.T, hs *httptest.Server, cookie, csrf, name, query string) *websocket.Conn {
+	t.Helper()
 	h := http.Header{"Cookie": {cookieName + "=" + cookie}, "Origin": {hs.URL}}
-	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/ws/console/"+name+"?csrf="+string(m[1]),
+	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/ws/console/"+name+"?"+query+"csrf="+csrf,
 		&websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.SetReadLimit(-1)
-	t.Cleanup(func() { c.CloseNow() })
-	return &browserTerm{t: t, c: c}
+	return c
 }
 
 // send types s in the terminal.

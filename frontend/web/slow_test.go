@@ -5,10 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -74,35 +72,8 @@ func TestStalledBrowserIsCutOff(t *testing.T) {
 	t.Cleanup(hs.Close)
 	srv.base = hs.URL
 
-	link, err := core.WebLink(frontend.Identity{User: "alice", Via: "test"}, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	cookie := resp.Cookies()[0].Value
-	req, _ := http.NewRequest("GET", hs.URL+"/", nil)
-	req.AddCookie(&http.Cookie{Name: cookieName, Value: cookie})
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	csrf := regexp.MustCompile(`name="csrf" content="([^"]+)"`).FindSubmatch(page)[1]
-	dial := func() *websocket.Conn {
-		h := http.Header{"Cookie": {cookieName + "=" + cookie}, "Origin": {hs.URL}}
-		c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/ws/console/f1?spy=1&csrf="+string(csrf),
-			&websocket.DialOptions{HTTPHeader: h})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadLimit(-1)
-		return c
-	}
+	cookie, csrf := logIn(t, core, hs, frontend.Identity{User: "alice", Via: "test"}, time.Time{})
+	dial := func() *websocket.Conn { return dialTerminal(t, hs, cookie, csrf, "f1", "spy=1&") }
 	stalled, reader := dial(), dial()
 	defer stalled.CloseNow()
 	defer reader.CloseNow()
