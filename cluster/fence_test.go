@@ -10,16 +10,24 @@ import (
 	"consoled/internal/testharness"
 )
 
+// twoGateways starts gw1 and gw2 on one etcd over n movable consoles,
+// checks till the test ends that no console runs on both at once, and waits
+// until each sees both live.
+func twoGateways(t *testing.T, n int) ([]*testGateway, []Console) {
+	t.Helper()
+	etcd := testharness.StartEtcd(t, 1)
+	consoles := movable(n)
+	gws := []*testGateway{startGateway(t, etcd, "gw1", consoles), startGateway(t, etcd, "gw2", consoles)}
+	t.Cleanup(watchHolders(t, gws, consoles))
+	waitMembers(t, gws)
+	return gws, consoles
+}
+
 // Keep-alive answers that come late (by more than TTL/6, the slack of a
 // fence at TTL/2 after the last answer, but well under the lease) do not
 // fence a healthy gateway: it counts a renewal from when it was sent.
 func TestLateKeepAliveRepliesDoNotFence(t *testing.T) {
-	etcd := testharness.StartEtcd(t, 1)
-	consoles := movable(10)
-	gws := []*testGateway{startGateway(t, etcd, "gw1", consoles), startGateway(t, etcd, "gw2", consoles)}
-	stop := watchHolders(t, gws, consoles)
-	defer stop()
-	waitMembers(t, gws)
+	gws, consoles := twoGateways(t, 10)
 	before := waitAll(t, gws, consoles, 30*time.Second)
 	late := testTTL * 7 / 30 // 0.7 s at 3 s: more than TTL/6 (0.5 s)
 	gws[0].proxy.DelayReplies(late)
@@ -40,12 +48,7 @@ func TestLateKeepAliveRepliesDoNotFence(t *testing.T) {
 // consoles back when etcd answers again, at once (nobody else held them),
 // and its mark says so rather than naming a gateway that never held them.
 func TestFencedGatewayTakesItsConsolesBack(t *testing.T) {
-	etcd := testharness.StartEtcd(t, 1)
-	consoles := movable(20)
-	gws := []*testGateway{startGateway(t, etcd, "gw1", consoles), startGateway(t, etcd, "gw2", consoles)}
-	stop := watchHolders(t, gws, consoles)
-	defer stop()
-	waitMembers(t, gws)
+	gws, consoles := twoGateways(t, 20)
 	where := waitAll(t, gws, consoles, 30*time.Second)
 	mine := firstOn(where, "gw1")
 	if mine == "" {
