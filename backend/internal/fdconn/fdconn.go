@@ -200,6 +200,12 @@ func (c *Conn) sys(call func(fd int) (int, error)) (int, error) {
 // finds nothing if none waits now.
 func (c *Conn) Yield() {
 	c.yield.Store(true)
+	c.signal()
+}
+
+// signal wakes c's Read if it waits (else the next one that would),
+// without waiting itself.
+func (c *Conn) signal() {
 	select {
 	case c.ready <- struct{}{}:
 	default:
@@ -211,10 +217,7 @@ func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
 		return c.opError("close", net.ErrClosed)
 	}
-	select { // a Read waiting wakes, and finds the socket closed
-	case c.ready <- struct{}{}:
-	default:
-	}
+	c.signal()   // a Read waiting wakes, and finds the socket closed
 	c.use.Lock() // no system call on fd is in flight after this
 	defer c.use.Unlock()
 	c.p.remove(c)

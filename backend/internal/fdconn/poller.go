@@ -149,10 +149,7 @@ func (p *poller) wake(events []unix.EpollEvent) {
 	defer p.mu.Unlock()
 	for _, ev := range events {
 		if c := p.conns[ev.Fd]; c != nil {
-			select {
-			case c.ready <- struct{}{}:
-			default:
-			}
+			c.signal()
 		}
 	}
 }
@@ -163,10 +160,7 @@ func (p *poller) pollForever() {
 		time.Sleep(10 * time.Millisecond)
 		p.mu.Lock()
 		for _, c := range p.conns {
-			select {
-			case c.ready <- struct{}{}:
-			default:
-			}
+			c.signal()
 		}
 		p.mu.Unlock()
 	}
