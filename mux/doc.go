@@ -30,7 +30,9 @@
 // while it still has output and nobody watches; otherwise it ends the
 // sweep, which resumes the console on a new goroutine (Console.resume)
 // that blocks in Read again, or takes the connection down on an error.
-// So a quiet console holds no goroutine and costs nothing until it prints.
+// So a quiet console whose connection parks (telnet's) holds no goroutine
+// and costs nothing until it prints; one that cannot park (serial, exec,
+// ipmi) goes back to a goroutine waiting in Read.
 // Attach stops a sweep at once (sweep.stop, which waits for a read in
 // progress under sweep.mu), so an attached client never waits for a tick;
 // the last client's detach asks a reader waiting in Read to return
